@@ -1,0 +1,135 @@
+//! Text normalisation and near-duplicate detection shared by the memwarden
+//! host and its policy modules.
+//!
+//! The host stores a [`fingerprint`] for every memory entry; a policy computes
+//! the fingerprint of a proposed body, keeps the entries within
+//! [`CANDIDATE_MAX_DISTANCE`] bits, and confirms each candidate with the exact
+//! [`similarity`] of the two bodies. Both sides must agree bit for bit, which
+//! is why this crate exists: it is the one definition of "normalised text".
+//!
+//! This crate does no I/O and allocates only the shingle sets it returns.
+
+/// Fingerprints of texts whose [`similarity`] is at least 0.8 are almost
+/// always within this many bits of each other (simhash over 64 bits).
+pub const CANDIDATE_MAX_DISTANCE: u32 = 18;
+
+/// Lowercased alphanumeric words of `text`; everything else separates words.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// The sorted, deduplicated set of hashed word bigrams of `text` (or of its
+/// single word), the unit both [`similarity`] and [`fingerprint`] work on.
+pub fn shingles(text: &str) -> Vec<u64> {
+    let words: Vec<String> = words(text).collect();
+    let mut set: Vec<u64> = match words.len() {
+        0 => Vec::new(),
+        1 => vec![fnv1a(words[0].as_bytes(), FNV_OFFSET)],
+        _ => words
+            .windows(2)
+            .map(|pair| fnv1a(pair[1].as_bytes(), fnv1a(pair[0].as_bytes(), FNV_OFFSET) ^ 0xff))
+            .collect(),
+    };
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
+/// Jaccard similarity of two shingle sets from [`shingles`], in `0.0..=1.0`.
+/// Two empty texts are identical.
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            core::cmp::Ordering::Less => i += 1,
+            core::cmp::Ordering::Greater => j += 1,
+            core::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+/// How alike two texts are once normalised, in `0.0..=1.0`.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    jaccard(&shingles(a), &shingles(b))
+}
+
+/// A 64-bit simhash of the shingles of `text`: similar texts get fingerprints
+/// a small [`hamming`] distance apart.
+pub fn fingerprint(text: &str) -> u64 {
+    fingerprint_of(&shingles(text))
+}
+
+/// [`fingerprint`] of an already computed shingle set.
+pub fn fingerprint_of(shingles: &[u64]) -> u64 {
+    let mut weights = [0i32; 64];
+    for &shingle in shingles {
+        // Shingles are FNV hashes, whose high bits mix poorly; remix first.
+        let mixed = splitmix64(shingle);
+        for (bit, weight) in weights.iter_mut().enumerate() {
+            *weight += if mixed >> bit & 1 == 1 { 1 } else { -1 };
+        }
+    }
+    weights
+        .iter()
+        .enumerate()
+        .filter(|(_, weight)| **weight > 0)
+        .fold(0, |acc, (bit, _)| acc | 1 << bit)
+}
+
+/// Number of differing bits between two fingerprints.
+pub fn hamming(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
+    bytes.iter().fold(seed, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_ignores_case_and_punctuation() {
+        assert_eq!(similarity("Use tabs, not spaces!", "use tabs not spaces"), 1.0);
+    }
+
+    #[test]
+    fn small_edits_stay_similar_and_within_candidate_distance() {
+        let a = "The deploy script must run from the repository root because it reads \
+                 relative paths to the migration folder and the env file";
+        let b = "The deploy script must run from the repository root since it reads \
+                 relative paths to the migration folder and the env file";
+        assert!(similarity(a, b) > 0.7);
+        assert!(hamming(fingerprint(a), fingerprint(b)) <= CANDIDATE_MAX_DISTANCE);
+    }
+
+    #[test]
+    fn unrelated_texts_are_far_apart() {
+        let a = "prefer small pull requests with one logical change each";
+        let b = "the staging database is reset every sunday at midnight utc";
+        assert!(similarity(a, b) < 0.1);
+        assert!(hamming(fingerprint(a), fingerprint(b)) > 8);
+    }
+}

@@ -1,0 +1,87 @@
+//! A policy module that misbehaves on purpose, chosen by its config, so the
+//! host's containment can be tested against real compiled code: endless
+//! loops, unbounded memory, deep recursion, panics and malformed answers.
+
+use memwarden_policy_sdk::serde::Deserialize;
+use memwarden_policy_sdk::{Context, Decision, Policy, Proposal, Verdict, export_policy, index};
+
+#[derive(Deserialize, Default)]
+#[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
+struct Hostile {
+    behaviour: Behaviour,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(crate = "memwarden_policy_sdk::serde", rename_all = "snake_case")]
+enum Behaviour {
+    /// Behave: accept everything.
+    #[default]
+    Accept,
+    /// Reject everything with code `hostile`.
+    RejectAll,
+    /// Never return.
+    Loop,
+    /// Allocate until the memory limit stops it.
+    GrowMemory,
+    /// Recurse until the stack limit stops it.
+    Recurse,
+    /// Panic (a trap, since guests abort on panic).
+    Panic,
+    /// Return one verdict too few.
+    WrongCount,
+    /// Return a piece verdict although there is no piece edit.
+    ExtraPieceVerdict,
+    /// Read the whole index over and over, then accept.
+    IndexFlood,
+}
+
+impl Policy for Hostile {
+    const NAME: &'static str = "hostile";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const CODES: &'static [(&'static str, &'static str)] = &[("hostile", "rejected by the hostile test module")];
+
+    fn evaluate(&self, proposal: &Proposal, _context: &Context) -> Decision {
+        let mut decision = Decision::accept_all(proposal);
+        match self.behaviour {
+            Behaviour::Accept => {}
+            Behaviour::RejectAll => {
+                decision.memory.fill(Verdict::reject("hostile", "rejected on purpose"));
+                decision.reject_piece("hostile", "rejected on purpose");
+            }
+            Behaviour::Loop => {
+                let mut counter: u64 = 0;
+                loop {
+                    counter = std::hint::black_box(counter.wrapping_add(1));
+                }
+            }
+            Behaviour::GrowMemory => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            Behaviour::Recurse => {
+                std::hint::black_box(recurse(std::hint::black_box(1)));
+            }
+            Behaviour::Panic => panic!("hostile module panics on purpose"),
+            Behaviour::WrongCount => {
+                decision.memory.pop();
+            }
+            Behaviour::ExtraPieceVerdict => decision.piece = Some(Verdict::Accept),
+            Behaviour::IndexFlood => {
+                for _ in 0..1000 {
+                    std::hint::black_box(index::entries());
+                }
+            }
+        }
+        decision
+    }
+}
+
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 64]);
+    recurse(depth + 1).wrapping_add(frame[(depth % 64) as usize])
+}
+
+export_policy!(Hostile);

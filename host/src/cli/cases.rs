@@ -1,0 +1,216 @@
+//! `memwarden policy test`: table-driven cases, like `opa test`. A cases
+//! file names a pack (or one module with a config), an optional default
+//! context, and cases of proposal → expected verdicts; every case runs
+//! through the compiled components.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use memwarden::policy::{ChangeDecision, ContextFile, DecisionRecord, PolicyEngine, Proposal, RulePack};
+use serde::Deserialize;
+
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// Cases files (YAML).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// A cases file that cannot be run.
+#[derive(Debug, thiserror::Error)]
+#[error("cases file `{path}`: {message}")]
+pub(crate) struct CasesError {
+    path: String,
+    message: String,
+}
+
+pub(crate) fn test(engine: &PolicyEngine, args: &TestArgs) -> anyhow::Result<ExitCode> {
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut out = std::io::stdout().lock();
+    for path in &args.files {
+        let file = CasesFile::read(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut packs: BTreeMap<String, RulePack> = BTreeMap::new();
+        for case in &file.cases {
+            let pack_key = case.config.as_ref().or(file.config.as_ref()).map_or(String::new(), |c| c.to_string());
+            if !packs.contains_key(&pack_key) {
+                let pack = file.pack(engine, base, case.config.as_ref()).with_context(|| format!("cases file `{}`", path.display()))?;
+                packs.insert(pack_key.clone(), pack);
+            }
+            let pack = &packs[&pack_key];
+            let context_file = match case.context.as_ref().or(file.context.as_ref()) {
+                Some(context) => context.clone(),
+                None => ContextFile::default(),
+            };
+            let (context, index) = context_file.into_parts(0);
+            let record = pack.evaluate(&case.proposal, &context, &index);
+            let mismatches = compare(&case.expect, &record);
+            if mismatches.is_empty() {
+                passed += 1;
+            } else {
+                failed += 1;
+                writeln!(out, "FAIL {}: {}", path.display(), case.name)?;
+                for line in mismatches {
+                    writeln!(out, "{line}")?;
+                }
+            }
+        }
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Diff lines for every change whose codes differ from the expectation.
+fn compare(expect: &Expected, record: &DecisionRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    if expect.memory.len() != record.memory.len() {
+        lines.push(format!("  expected {} memory verdicts, the proposal has {} changes", expect.memory.len(), record.memory.len()));
+    }
+    for (position, (expected, actual)) in expect.memory.iter().zip(&record.memory).enumerate() {
+        diff(&mut lines, &format!("memory[{position}] `{}`", actual.name), expected, Some(actual));
+    }
+    match (&expect.piece, &record.piece) {
+        (None, None) => {}
+        (Some(expected), actual) => diff(&mut lines, "piece", expected, actual.as_ref()),
+        (None, Some(actual)) => diff(&mut lines, "piece (no expectation given)", &Outcome::Accept, Some(actual)),
+    }
+    lines
+}
+
+fn diff(lines: &mut Vec<String>, label: &str, expected: &Outcome, actual: Option<&ChangeDecision>) {
+    let got = actual.map(Outcome::of);
+    if got.as_ref() != Some(&expected.normalised()) {
+        lines.push(format!("  {label}:"));
+        lines.push(format!("    - expected: {expected}"));
+        match (got, actual) {
+            (Some(got), Some(actual)) => {
+                lines.push(format!("    + got:      {got}"));
+                for rejection in &actual.rejections {
+                    lines.push(format!("                {} {}: {}", rejection.module, rejection.code, rejection.message));
+                }
+            }
+            _ => lines.push("    + got:      (no such change)".to_string()),
+        }
+    }
+}
+
+impl CasesFile {
+    fn read(path: &Path) -> anyhow::Result<CasesFile> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read cases file `{}`", path.display()))?;
+        let file: CasesFile = serde_norway::from_str(&text).map_err(|err| CasesError { path: path.display().to_string(), message: err.to_string() })?;
+        match (&file.pack, &file.module) {
+            (Some(_), None) | (None, Some(_)) => Ok(file),
+            _ => Err(CasesError { path: path.display().to_string(), message: "name exactly one of `pack` and `module`".to_string() }.into()),
+        }
+    }
+
+    fn pack(&self, engine: &PolicyEngine, base: &Path, case_config: Option<&serde_json::Value>) -> anyhow::Result<RulePack> {
+        let resolve = |reference: &str| match reference.contains(['/', '\\']) || reference.ends_with(".yaml") || reference.ends_with(".wasm") {
+            true => base.join(reference).display().to_string(),
+            false => reference.to_string(),
+        };
+        Ok(match (&self.pack, &self.module) {
+            (Some(pack), _) => RulePack::load(engine, &resolve(pack))?,
+            (None, Some(module)) => {
+                let config = case_config.or(self.config.as_ref()).cloned().unwrap_or_default();
+                RulePack::single(engine, &resolve(module), base, config)?
+            }
+            (None, None) => unreachable!("checked in CasesFile::read"),
+        })
+    }
+}
+
+/// A cases file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CasesFile {
+    /// A pack reference (built-in name or YAML path relative to the file).
+    #[serde(default)]
+    pack: Option<String>,
+    /// Or one module (built-in name or `.wasm` path relative to the file)…
+    #[serde(default)]
+    module: Option<String>,
+    /// …with this config (each case may replace it).
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+    /// The context of every case that sets none.
+    #[serde(default)]
+    context: Option<ContextFile>,
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    proposal: Proposal,
+    #[serde(default)]
+    context: Option<ContextFile>,
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+    expect: Expected,
+}
+
+/// The expected outcome of every change: `accept`, or the exact set of
+/// rejection codes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    #[serde(default)]
+    memory: Vec<Outcome>,
+    #[serde(default)]
+    piece: Option<Outcome>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+enum Outcome {
+    /// Written `accept`.
+    #[serde(deserialize_with = "accept_keyword")]
+    Accept,
+    /// Written as a list of codes, in any order.
+    Reject(Vec<String>),
+}
+
+fn accept_keyword<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+    match String::deserialize(deserializer)?.as_str() {
+        "accept" => Ok(()),
+        other => Err(serde::de::Error::custom(format!("expected `accept` or a list of codes, found `{other}`"))),
+    }
+}
+
+impl Outcome {
+    fn of(decision: &ChangeDecision) -> Outcome {
+        let mut codes: Vec<String> = decision.rejections.iter().map(|r| r.code.clone()).collect();
+        codes.sort();
+        codes.dedup();
+        if codes.is_empty() { Outcome::Accept } else { Outcome::Reject(codes) }
+    }
+
+    fn normalised(&self) -> Outcome {
+        match self {
+            Outcome::Accept => Outcome::Accept,
+            Outcome::Reject(codes) if codes.is_empty() => Outcome::Accept,
+            Outcome::Reject(codes) => {
+                let mut codes = codes.clone();
+                codes.sort();
+                codes.dedup();
+                Outcome::Reject(codes)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Accept => f.write_str("accept"),
+            Outcome::Reject(codes) => write!(f, "reject [{}]", codes.join(", ")),
+        }
+    }
+}

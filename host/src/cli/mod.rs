@@ -1,0 +1,124 @@
+//! Command-line arguments and dispatch. Each subcommand lives in its own
+//! file; this one owns the argument types, the error-to-code mapping and
+//! the shared engine setup.
+
+mod cases;
+mod policy;
+mod scaffold;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use memwarden::policy::{LoadError, PackError, PolicyEngine, ProposalError, SandboxLimits};
+
+/// memwarden: safe self-improvement for LLM agents.
+#[derive(Debug, Parser)]
+#[command(name = "memwarden", version, about, long_about = None)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Command,
+    /// Where compiled policy modules are cached between runs.
+    #[arg(long, global = true, env = "MEMWARDEN_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Do not read or write the compiled-module cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate, test, inspect and scaffold policy modules.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Print the verdict of a rule pack on every change of a proposal.
+    Eval(policy::EvalArgs),
+    /// Run table-driven cases against compiled modules.
+    Test(cases::TestArgs),
+    /// Describe a component and say whether it would load.
+    Inspect(policy::InspectArgs),
+    /// Scaffold a new policy crate that builds and passes its own cases.
+    New(scaffold::NewArgs),
+    /// Build a policy crate into a component (cargo + componentize).
+    Build(scaffold::BuildArgs),
+    /// List every rejection code: the host's and those of the built-in modules.
+    Codes,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let engine = || engine(&args);
+    match &args.command {
+        Command::Policy(PolicyCommand::Eval(eval)) => policy::eval(&engine()?, eval),
+        Command::Policy(PolicyCommand::Test(test)) => cases::test(&engine()?, test),
+        Command::Policy(PolicyCommand::Inspect(inspect)) => policy::inspect(&engine()?, inspect),
+        Command::Policy(PolicyCommand::New(new)) => scaffold::new(new),
+        Command::Policy(PolicyCommand::Build(build)) => scaffold::build(&engine()?, build),
+        Command::Policy(PolicyCommand::Codes) => policy::codes(&engine()?),
+    }
+}
+
+fn engine(args: &Args) -> anyhow::Result<PolicyEngine> {
+    let cache_dir = match (&args.cache_dir, args.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => default_cache_dir(),
+    };
+    PolicyEngine::with_options(SandboxLimits::default(), cache_dir.as_deref()).context("cannot start the policy engine")
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("memwarden").join("modules"))
+}
+
+pub(crate) fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// The error chain on one line, causes joined by `: `.
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
+    format!("{err:#}").replace('\n', " ")
+}
+
+/// The stable code of the first typed error in the chain.
+pub(crate) fn error_code(err: &anyhow::Error) -> &'static str {
+    err.chain()
+        .find_map(|cause| {
+            cause
+                .downcast_ref::<PackError>()
+                .map(PackError::code)
+                .or_else(|| cause.downcast_ref::<LoadError>().map(LoadError::code))
+                .or_else(|| cause.downcast_ref::<ProposalError>().map(|_| ProposalError::CODE))
+                .or_else(|| cause.downcast_ref::<cases::CasesError>().map(|_| "cases_invalid"))
+                .or_else(|| cause.downcast_ref::<std::io::Error>().map(|_| "io_error"))
+        })
+        .unwrap_or("error")
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,139 @@
+//! `memwarden policy eval`, `inspect` and `codes`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use memwarden::policy::{ContextFile, DecisionRecord, PackMap, PolicyEngine, Proposal, RulePack, builtin_module, builtin_module_names, codes};
+
+use super::{Format, now_ms};
+
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// Rule pack: a built-in name (`default`) or a YAML file.
+    #[arg(long, default_value = "default", conflicts_with = "pack_map")]
+    pack: String,
+    /// Tenant → pack mapping file; the context's tenant picks the pack.
+    #[arg(long)]
+    pack_map: Option<PathBuf>,
+    /// The proposal, as the reflection LLM returns it (JSON).
+    #[arg(long)]
+    proposal: PathBuf,
+    /// Context, entries and pieces (JSON or YAML); defaults to an empty tenant.
+    #[arg(long)]
+    context: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub(crate) fn eval(engine: &PolicyEngine, args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.proposal).with_context(|| format!("cannot read proposal `{}`", args.proposal.display()))?;
+    let proposal = Proposal::from_json(&text).with_context(|| format!("proposal `{}`", args.proposal.display()))?;
+    let context_file = match &args.context {
+        Some(path) => read_context(path)?,
+        None => ContextFile::default(),
+    };
+    let (context, index) = context_file.into_parts(now_ms());
+    let record = match &args.pack_map {
+        Some(map) => PackMap::load(engine, map)?.pack_for(&context.tenant).evaluate(&proposal, &context, &index),
+        None => RulePack::load(engine, &args.pack)?.evaluate(&proposal, &context, &index),
+    };
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?,
+        Format::Table => print_table(&mut out, &record)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn read_context(path: &Path) -> anyhow::Result<ContextFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read context `{}`", path.display()))?;
+    // YAML is a superset of JSON, so one parser reads both.
+    serde_norway::from_str(&text).with_context(|| format!("context `{}` is not valid", path.display()))
+}
+
+fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
+    let total = record.memory.len() + usize::from(record.piece.is_some());
+    writeln!(
+        out,
+        "pack {} (revision {}, {}): {} of {total} changes accepted in {} µs",
+        record.pack.name,
+        record.pack.revision,
+        record.mode,
+        record.accepted_count(),
+        record.elapsed_us
+    )?;
+    writeln!(out, "{:<28} {:<7} {:<8} {:<14} {:<26} MESSAGE", "CHANGE", "OP", "VERDICT", "MODULE", "CODE")?;
+    let rows = record.memory.iter().map(|d| (d, d.op.map_or("edit", |op| op.as_str()))).chain(record.piece.iter().map(|d| (d, "piece")));
+    for (decision, op) in rows {
+        if decision.accepted {
+            writeln!(out, "{:<28} {op:<7} accept", decision.name)?;
+        }
+        for rejection in &decision.rejections {
+            writeln!(out, "{:<28} {op:<7} {:<8} {:<14} {:<26} {}", decision.name, "reject", rejection.module, rejection.code, rejection.message)?;
+        }
+    }
+    for module in record.modules.iter().filter(|m| m.failure.is_some()) {
+        writeln!(out, "module {} failed: {}", module.name, module.failure.as_deref().unwrap_or_default())?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// A component file, or the name of a built-in module.
+    module: String,
+}
+
+pub(crate) fn inspect(engine: &PolicyEngine, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let bytes = match builtin_module(&args.module) {
+        Some(bytes) if !args.module.contains(['/', '.']) => bytes.to_vec(),
+        _ => std::fs::read(&args.module).with_context(|| format!("cannot read module `{}`", args.module))?,
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "file      {} ({} bytes)", args.module, bytes.len())?;
+    writeln!(out, "sha256    {}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))?;
+    // Describe the component's shape even when it would not load.
+    match engine.shape(&bytes) {
+        Ok(shape) => {
+            let names = |items: &[String]| if items.is_empty() { "(none)".to_string() } else { items.join(", ") };
+            let world = shape.exports.iter().find_map(|name| name.strip_prefix("memwarden:policy/policy@"));
+            writeln!(out, "world     {}", world.map_or("(not a policy)".to_string(), |v| format!("memwarden:policy@{v}")))?;
+            writeln!(out, "exports   {}", names(&shape.exports))?;
+            writeln!(out, "imports   {}", names(&shape.imports))?;
+        }
+        Err(err) => writeln!(out, "shape     {err}")?,
+    }
+    match engine.load(&bytes) {
+        Ok(module) => {
+            writeln!(out, "module    {} {}", module.name(), module.version())?;
+            for (code, summary) in module.codes() {
+                writeln!(out, "code      {code:<26} {summary}")?;
+            }
+            writeln!(out, "loads     yes")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            writeln!(out, "loads     no: {err} [{}]", err.code())?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub(crate) fn codes(engine: &PolicyEngine) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "| code | module | meaning |\n|---|---|---|")?;
+    for (code, summary) in codes::ALL {
+        writeln!(out, "| `{code}` | host | {summary} |")?;
+    }
+    for name in builtin_module_names() {
+        let bytes = builtin_module(name).context("built-in module listed but missing")?;
+        let module = engine.load(bytes)?;
+        for (code, summary) in module.codes() {
+            writeln!(out, "| `{code}` | {name} | {summary} |")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

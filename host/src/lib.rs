@@ -1,0 +1,14 @@
+//! memwarden lets LLM agents improve their own memory and workflows without
+//! being trusted to: every change an LLM proposes passes sandboxed,
+//! per-tenant WebAssembly policy modules before anything is written.
+//!
+//! Layers, each ignorant of those above it:
+//! - [`policy`]: the policy runtime (WIT world, wasmtime, rule packs).
+//! - [`names`]: which names are safe as file names, shared by all layers.
+//!
+//! The `memwarden` binary is the face; see `README.md`.
+
+#![deny(missing_docs)]
+
+pub mod names;
+pub mod policy;

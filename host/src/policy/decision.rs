@@ -1,0 +1,134 @@
+//! The [`DecisionRecord`]: what a rule pack decided on one proposal, who
+//! decided it, and what it cost. Emitted through `tracing`, returned to the
+//! caller, and serialisable so that later layers can persist it.
+
+use serde::Serialize;
+
+use super::model::Op;
+use super::pack::Mode;
+
+/// Rejection codes the host itself emits. Module codes are listed by each
+/// module's `info()` (see `memwarden policy inspect`) and in the README.
+pub mod codes {
+    /// A module trapped, ran out of fuel or memory, answered malformed, or
+    /// could not run at all. The change is refused (fail closed).
+    pub const POLICY_ERROR: &str = "policy_error";
+    /// A name or merge target is not safe as a file name.
+    pub const UNSAFE_NAME: &str = "unsafe_name";
+    /// An entry type outside `user`, `feedback`, `project`, `reference`.
+    pub const UNKNOWN_ENTRY_TYPE: &str = "unknown_entry_type";
+    /// An add without the description, type or body that apply needs.
+    pub const INCOMPLETE_CHANGE: &str = "incomplete_change";
+    /// Over a host ceiling no rule pack can raise.
+    pub const OVER_HARD_LIMIT: &str = "over_hard_limit";
+    /// Every host code with a one-line summary, for docs and tests.
+    pub const ALL: &[(&str, &str)] = &[
+        (POLICY_ERROR, "a module failed (trap, fuel, memory, malformed answer); the change is refused"),
+        (UNSAFE_NAME, "a name or merge target is not safe as a file name (`../x`, `/etc/passwd`, NUL, `CON`, …)"),
+        (UNKNOWN_ENTRY_TYPE, "the entry type is not `user`, `feedback`, `project` or `reference`"),
+        (INCOMPLETE_CHANGE, "an add lacks its description, type or body"),
+        (OVER_HARD_LIMIT, "over a host ceiling no pack can raise (256 changes, 256 KiB body, 4 KiB description, 256 KiB piece)"),
+    ];
+}
+
+/// The module name host-level rejections carry.
+pub const HOST_MODULE: &str = "host";
+
+/// What a rule pack decided on one proposal.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRecord {
+    /// Derived from the pack revision and every input, so a replay of the
+    /// same inputs has the same id.
+    pub decision_id: String,
+    /// The tenant of the job.
+    pub tenant: String,
+    /// The job that produced the proposal.
+    pub job_id: String,
+    /// The pack that decided.
+    pub pack: PackRef,
+    /// `enforce` or `audit`.
+    pub mode: Mode,
+    /// One verdict per memory change, in proposal order.
+    pub memory: Vec<ChangeDecision>,
+    /// The verdict on the piece edit, if the proposal has one.
+    pub piece: Option<ChangeDecision>,
+    /// What each module did, in pack order.
+    pub modules: Vec<ModuleRun>,
+    /// Wall time of the whole evaluation, in µs.
+    pub elapsed_us: u64,
+}
+
+/// Name and revision of a rule pack.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PackRef {
+    /// The pack's name.
+    pub name: String,
+    /// Digest of its resolved modules, configs and mode.
+    pub revision: String,
+}
+
+/// The verdict on one change.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChangeDecision {
+    /// The entry (or piece) the change names.
+    pub name: String,
+    /// `add`, `update` or `remove`; `None` for the piece edit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<Op>,
+    /// True when nobody rejected the change.
+    pub accepted: bool,
+    /// Every rejection, in the order the host and modules ran.
+    pub rejections: Vec<RejectionRecord>,
+}
+
+/// One module's refusal of one change.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RejectionRecord {
+    /// The rejecting module's name, or `host`.
+    pub module: String,
+    /// Stable snake_case code.
+    pub code: String,
+    /// Human explanation.
+    pub message: String,
+}
+
+/// What one module did during an evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleRun {
+    /// The module's name, from its `info()`.
+    pub name: String,
+    /// The module's version, from its `info()`.
+    pub version: String,
+    /// SHA-256 of the component, hex.
+    pub sha256: String,
+    /// Wall time of the call, including instantiation, in µs.
+    pub elapsed_us: u64,
+    /// Fuel (≈ wasm instructions) the call consumed.
+    pub fuel_used: u64,
+    /// Why the module failed, when it did; its changes got `policy_error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl DecisionRecord {
+    /// Whether memory change `index` should be applied: accepted, or any
+    /// change at all in audit mode.
+    pub fn applies_memory(&self, index: usize) -> bool {
+        self.mode == Mode::Audit || self.memory.get(index).is_some_and(|d| d.accepted)
+    }
+
+    /// Whether the piece edit should be applied.
+    pub fn applies_piece(&self) -> bool {
+        self.piece.as_ref().is_some_and(|d| d.accepted || self.mode == Mode::Audit)
+    }
+
+    /// Number of changes (memory and piece) nobody rejected.
+    pub fn accepted_count(&self) -> usize {
+        self.memory.iter().chain(&self.piece).filter(|d| d.accepted).count()
+    }
+
+    /// Every rejection with the change it refers to.
+    pub fn rejections(&self) -> impl Iterator<Item = (&ChangeDecision, &RejectionRecord)> {
+        self.memory.iter().chain(&self.piece).flat_map(|d| d.rejections.iter().map(move |r| (d, r)))
+    }
+}

@@ -1,0 +1,217 @@
+//! [`PolicyEngine`]: one wasmtime `Engine` and `Linker` per process, the
+//! sandbox limits, and the modules loaded so far (compiled once per content
+//! hash, in memory and on disk).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+use super::cache::ModuleCache;
+use super::sandbox::{self, EvalState};
+use super::wit::{PolicyModule, PolicyModulePre, wit};
+use super::{LoadError, world};
+
+/// Sandbox limits applied to every module call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxLimits {
+    /// Fuel per call (≈ wasm instructions); an endless loop stops here.
+    pub fuel: u64,
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Wasm stack, in bytes; deep recursion stops here.
+    pub stack_bytes: usize,
+    /// Instances alive at once across all threads; beyond this an
+    /// evaluation fails closed.
+    pub max_concurrent_instances: u32,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            fuel: 50_000_000,
+            memory_bytes: 32 << 20,
+            stack_bytes: 512 << 10,
+            max_concurrent_instances: 256,
+        }
+    }
+}
+
+/// Loads policy modules and runs them. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct PolicyEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<EvalState>,
+    limits: SandboxLimits,
+    cache: Option<ModuleCache>,
+    loaded: Mutex<HashMap<[u8; 32], Arc<LoadedModule>>>,
+}
+
+/// A compiled, import-checked module, ready to instantiate.
+pub struct LoadedModule {
+    pub(crate) pre: PolicyModulePre<EvalState>,
+    sha256: [u8; 32],
+    info: wit::ModuleInfo,
+    size_bytes: usize,
+}
+
+impl LoadedModule {
+    /// The name the module gives itself.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+    /// The version the module gives itself.
+    pub fn version(&self) -> &str {
+        &self.info.version
+    }
+    /// Every code the module declares, with its summary.
+    pub fn codes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.info.codes.iter().map(|c| (c.code.as_str(), c.summary.as_str()))
+    }
+    /// SHA-256 of the component bytes, hex.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+    /// Size of the component, in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.size_bytes
+    }
+}
+
+/// What a component imports and exports, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentShape {
+    /// Import names, e.g. `memwarden:policy/tenant-index@0.1.0`.
+    pub imports: Vec<String>,
+    /// Export names, e.g. `memwarden:policy/policy@0.1.0`.
+    pub exports: Vec<String>,
+}
+
+impl PolicyEngine {
+    /// An engine with default limits and no disk cache.
+    pub fn new() -> Result<PolicyEngine, LoadError> {
+        PolicyEngine::with_options(SandboxLimits::default(), None)
+    }
+
+    /// An engine with `limits`, caching compiled modules in `cache_dir`.
+    pub fn with_options(limits: SandboxLimits, cache_dir: Option<&Path>) -> Result<PolicyEngine, LoadError> {
+        let mut pool = PoolingAllocationConfig::default();
+        let instances = limits.max_concurrent_instances;
+        pool.total_component_instances(instances)
+            // wit-component adds shim and fixup core instances around the
+            // guest's own; four per component is ample.
+            .total_core_instances(instances * 4)
+            .total_memories(instances)
+            .total_tables(instances * 4)
+            .max_memory_size(limits.memory_bytes)
+            // Resetting a slot by memset is cheaper than madvise for the
+            // small, hot memories policies use.
+            .linear_memory_keep_resident(256 << 10)
+            .table_keep_resident(16 << 10);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .max_wasm_stack(limits.stack_bytes)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(LoadError::engine)?;
+
+        let mut linker = Linker::new(&engine);
+        PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
+            .map_err(LoadError::engine)?;
+        let cache = cache_dir.map(|dir| ModuleCache::open(dir, &engine)).transpose()?;
+        Ok(PolicyEngine {
+            inner: Arc::new(Inner { engine, linker, limits, cache, loaded: Mutex::default() }),
+        })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> SandboxLimits {
+        self.inner.limits
+    }
+
+    /// Compiles (or fetches from cache) the component in `bytes`, checks it
+    /// against the policy world, and asks it who it is.
+    pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedModule>, LoadError> {
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        if let Some(module) = self.lock_loaded().get(&sha256) {
+            return Ok(module.clone());
+        }
+        let component = self.compile(bytes, &sha256)?;
+        world::check(&self.inner.engine, &component)?;
+        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(LoadError::link)?;
+        let pre = PolicyModulePre::new(instance_pre).map_err(LoadError::link)?;
+        let info = self.call_info(&pre)?;
+        let module = Arc::new(LoadedModule { pre, sha256, info, size_bytes: bytes.len() });
+        self.lock_loaded().insert(sha256, module.clone());
+        Ok(module)
+    }
+
+    /// The import and export names of a component, whether or not it fits
+    /// the policy world.
+    pub fn shape(&self, bytes: &[u8]) -> Result<ComponentShape, LoadError> {
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        let component = self.compile(bytes, &sha256)?;
+        let ty = component.component_type();
+        let engine = &self.inner.engine;
+        Ok(ComponentShape {
+            imports: ty.imports(engine).map(|(name, _)| name.to_string()).collect(),
+            exports: ty.exports(engine).map(|(name, _)| name.to_string()).collect(),
+        })
+    }
+
+    /// Asks `module` whether `config_json` is a valid config for it.
+    pub fn validate_config(&self, module: &LoadedModule, config_json: &str) -> Result<(), LoadError> {
+        let mut store = self.store(Default::default());
+        let instance = module.pre.instantiate(&mut store).map_err(LoadError::call)?;
+        instance
+            .memwarden_policy_policy()
+            .call_validate_config(&mut store, config_json)
+            .map_err(LoadError::call)?
+            .map_err(LoadError::Config)
+    }
+
+    /// A fresh store for one call, with fuel and the memory limit in place.
+    pub(crate) fn store(&self, index: super::TenantIndex) -> Store<EvalState> {
+        let limits = self.inner.limits;
+        let mut store = Store::new(&self.inner.engine, EvalState::new(index, limits.memory_bytes));
+        store.limiter(|state| state);
+        // INVARIANT: fuel consumption is enabled in `with_options`, the only
+        // place the engine is built, so this cannot fail.
+        let _ = store.set_fuel(limits.fuel);
+        store
+    }
+
+    fn compile(&self, bytes: &[u8], sha256: &[u8; 32]) -> Result<Component, LoadError> {
+        let engine = &self.inner.engine;
+        if let Some(component) = self.inner.cache.as_ref().and_then(|cache| cache.get(engine, sha256)) {
+            return Ok(component);
+        }
+        let component = Component::new(engine, bytes).map_err(LoadError::compile)?;
+        if let Some(cache) = &self.inner.cache {
+            cache.put(sha256, &component);
+        }
+        Ok(component)
+    }
+
+    fn call_info(&self, pre: &PolicyModulePre<EvalState>) -> Result<wit::ModuleInfo, LoadError> {
+        let mut store = self.store(Default::default());
+        let instance = pre.instantiate(&mut store).map_err(LoadError::call)?;
+        instance.memwarden_policy_policy().call_info(&mut store).map_err(LoadError::call)
+    }
+
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedModule>>> {
+        // A poisoned map only means another thread panicked mid-insert of an
+        // Arc; the map itself is still consistent.
+        self.inner.loaded.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+pub(crate) use sandbox::describe_failure;

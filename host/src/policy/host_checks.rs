@@ -1,0 +1,98 @@
+//! Checks the host makes before any module runs, which no rule pack can
+//! switch off: names that are safe as file names, known entry types, the
+//! fields apply cannot do without, and hard size ceilings.
+
+use super::decision::codes;
+use super::model::{MemoryChange, Op, Proposal};
+use crate::names::name_problem;
+
+/// Ceilings far above any sane pack's limits; they protect the host itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HardLimits {
+    /// Memory changes in one proposal.
+    pub max_changes: usize,
+    /// Bytes of one body.
+    pub max_body_bytes: usize,
+    /// Bytes of one description.
+    pub max_description_bytes: usize,
+    /// Bytes of a piece's YAML.
+    pub max_piece_bytes: usize,
+}
+
+impl Default for HardLimits {
+    fn default() -> Self {
+        HardLimits {
+            max_changes: 256,
+            max_body_bytes: 256 * 1024,
+            max_description_bytes: 4 * 1024,
+            max_piece_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// The entry types the store knows.
+pub const ENTRY_TYPES: [&str; 4] = ["user", "feedback", "project", "reference"];
+
+/// A host-level refusal: (code, message).
+pub(crate) type HostRejection = (&'static str, String);
+
+/// Host verdicts for every memory change and the piece edit.
+pub(crate) struct HostVerdicts {
+    pub memory: Vec<Option<HostRejection>>,
+    pub piece: Option<HostRejection>,
+}
+
+pub(crate) fn check(proposal: &Proposal, limits: &HardLimits) -> HostVerdicts {
+    let count = proposal.memory_changes.len();
+    let memory = proposal
+        .memory_changes
+        .iter()
+        .map(|change| {
+            if count > limits.max_changes {
+                let message = format!("{count} changes in one proposal, over the host ceiling of {}", limits.max_changes);
+                return Some((codes::OVER_HARD_LIMIT, message));
+            }
+            check_change(change, limits)
+        })
+        .collect();
+    let piece = proposal.piece_edit.as_ref().and_then(|edit| {
+        if let Some(problem) = name_problem(&edit.piece) {
+            return Some((codes::UNSAFE_NAME, format!("piece name `{}` {problem}", edit.piece.escape_debug())));
+        }
+        (edit.yaml.len() > limits.max_piece_bytes).then(|| {
+            let message = format!("piece YAML is {} bytes, over the host ceiling of {}", edit.yaml.len(), limits.max_piece_bytes);
+            (codes::OVER_HARD_LIMIT, message)
+        })
+    });
+    HostVerdicts { memory, piece }
+}
+
+fn check_change(change: &MemoryChange, limits: &HardLimits) -> Option<HostRejection> {
+    for (what, name) in std::iter::once(("name", &change.name)).chain(change.merge_target.iter().map(|t| ("merge target", t))) {
+        if let Some(problem) = name_problem(name) {
+            // Escape so a hostile name cannot forge log lines or terminals.
+            return Some((codes::UNSAFE_NAME, format!("{what} `{}` {problem}", name.escape_debug())));
+        }
+    }
+    if let Some(entry_type) = change.entry_type.as_deref().filter(|t| !ENTRY_TYPES.contains(t)) {
+        let message = format!("type `{}` is not one of {}", entry_type.escape_debug(), ENTRY_TYPES.join(", "));
+        return Some((codes::UNKNOWN_ENTRY_TYPE, message));
+    }
+    if change.op == Op::Add {
+        let missing: Vec<&str> = [("description", &change.description), ("type", &change.entry_type), ("body", &change.body)]
+            .into_iter()
+            .filter(|(_, value)| value.is_none())
+            .map(|(field, _)| field)
+            .collect();
+        if !missing.is_empty() {
+            return Some((codes::INCOMPLETE_CHANGE, format!("an add needs {}", missing.join(", "))));
+        }
+    }
+    let sizes = [
+        ("body", change.body.as_deref().map_or(0, str::len), limits.max_body_bytes),
+        ("description", change.description.as_deref().map_or(0, str::len), limits.max_description_bytes),
+    ];
+    sizes.into_iter().find(|(_, size, max)| size > max).map(|(what, size, max)| {
+        (codes::OVER_HARD_LIMIT, format!("{what} is {size} bytes, over the host ceiling of {max}"))
+    })
+}

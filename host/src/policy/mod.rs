@@ -1,0 +1,189 @@
+//! The policy runtime: loads policy components, checks them against the WIT
+//! world, and evaluates rule packs on proposals. Embeddable on its own.
+//!
+//! Read [`PolicyEngine`] first (one per process: engine, linker, limits,
+//! module cache), then [`RulePack::load`] (YAML → resolved modules) and
+//! [`RulePack::evaluate`] (proposal → [`DecisionRecord`], infallible, fail
+//! closed).
+//!
+//! This layer knows nothing of jobs, LLMs or the tenant store: callers hand
+//! it a [`Proposal`], a [`Context`] and a [`TenantIndex`], and persist the
+//! record it returns themselves.
+
+mod builtin;
+mod cache;
+mod context_file;
+mod decision;
+mod engine;
+mod evaluate;
+mod host_checks;
+mod index;
+mod model;
+mod pack;
+mod sandbox;
+mod wit;
+mod world;
+
+pub use builtin::{module as builtin_module, module_names as builtin_module_names};
+pub use context_file::ContextFile;
+pub use decision::{ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes};
+pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
+pub use host_checks::{ENTRY_TYPES, HardLimits};
+pub use index::{IndexEntry, TenantIndex};
+pub use model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
+pub use pack::{Mode, ModuleSpec, PackFile, PackMap, RulePack};
+
+/// Why a module could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The wasm engine could not be set up.
+    #[error("cannot set up the wasm engine: {0}")]
+    Engine(String),
+    /// The bytes are not a valid component for this engine.
+    #[error("not a loadable component: {0}")]
+    Compile(String),
+    /// The component imports something the policy world does not provide.
+    #[error("imports `{name}`, which the policy world does not provide (a policy may import only memwarden:policy/tenant-index@0.1)")]
+    ForbiddenImport {
+        /// The refused import.
+        name: String,
+    },
+    /// The component does not export the policy interface.
+    #[error("does not export memwarden:policy/policy@0.1 (it exports {found})")]
+    MissingExport {
+        /// What it does export.
+        found: String,
+    },
+    /// The component fits the world by name but not by type.
+    #[error("does not match the policy world: {0}")]
+    Link(String),
+    /// Calling `info` or `validate-config` failed.
+    #[error("failed when called: {0}")]
+    Call(String),
+    /// The module refused its config.
+    #[error("invalid config: {0}")]
+    Config(String),
+    /// The compiled-module cache directory is unusable.
+    #[error("module cache `{path}`: {message}")]
+    Cache {
+        /// The cache directory.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl LoadError {
+    pub(crate) fn engine(err: wasmtime::Error) -> LoadError {
+        LoadError::Engine(format!("{err:#}"))
+    }
+    pub(crate) fn compile(err: wasmtime::Error) -> LoadError {
+        LoadError::Compile(format!("{err:#}"))
+    }
+    pub(crate) fn link(err: wasmtime::Error) -> LoadError {
+        LoadError::Link(format!("{err:#}"))
+    }
+    pub(crate) fn call(err: wasmtime::Error) -> LoadError {
+        LoadError::Call(sandbox::describe_failure(&err))
+    }
+
+    /// Stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::Engine(_) | LoadError::Cache { .. } => "engine_error",
+            LoadError::Compile(_) => "module_invalid",
+            LoadError::ForbiddenImport { .. } => "module_forbidden_import",
+            LoadError::MissingExport { .. } | LoadError::Link(_) => "module_wrong_world",
+            LoadError::Call(_) => "module_failed",
+            LoadError::Config(_) => "module_config_invalid",
+        }
+    }
+}
+
+/// Why a rule pack could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackError {
+    /// The pack file could not be read.
+    #[error("cannot read rule pack `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The pack file is not a valid pack.
+    #[error("rule pack `{origin}` is not valid: {message}")]
+    Parse {
+        /// The pack.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// `extends` loops back to a pack being resolved.
+    #[error("rule pack `{origin}` extends itself")]
+    Cycle {
+        /// The pack reached twice.
+        origin: String,
+    },
+    /// No built-in pack has this name.
+    #[error("unknown built-in rule pack `{name}` (built-in packs: default; a path needs a `/` or an extension)")]
+    UnknownPack {
+        /// The name.
+        name: String,
+    },
+    /// No built-in module has this name.
+    #[error("rule pack `{origin}`: unknown built-in module `{name}` (built-in modules: schema, size-limits, cooldown, merge-rules, content-guard, piece-guard)")]
+    UnknownModule {
+        /// The pack.
+        origin: String,
+        /// The name.
+        name: String,
+    },
+    /// A module file could not be read.
+    #[error("rule pack `{origin}`: cannot read module `{path}`: {source}")]
+    ReadModule {
+        /// The pack.
+        origin: String,
+        /// The module file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A module's bytes do not match the pack's pin.
+    #[error("rule pack `{origin}`: module `{module}` has sha256 {actual}, but the pack pins {expected}")]
+    PinMismatch {
+        /// The pack.
+        origin: String,
+        /// The module reference.
+        module: String,
+        /// The pinned hash.
+        expected: String,
+        /// The actual hash.
+        actual: String,
+    },
+    /// A module failed to load or refused its config.
+    #[error("rule pack `{origin}`: module `{module}` {source}")]
+    Module {
+        /// The pack.
+        origin: String,
+        /// The module reference.
+        module: String,
+        /// Why.
+        source: LoadError,
+    },
+}
+
+impl PackError {
+    /// Stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PackError::Read { .. } | PackError::ReadModule { .. } => "pack_unreadable",
+            PackError::Parse { .. } | PackError::Cycle { .. } => "pack_invalid",
+            PackError::UnknownPack { .. } | PackError::UnknownModule { .. } => "pack_unknown_reference",
+            PackError::PinMismatch { .. } => "module_pin_mismatch",
+            PackError::Module { source, .. } => source.code(),
+        }
+    }
+}

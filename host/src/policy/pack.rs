@@ -1,0 +1,274 @@
+//! Rule packs: an ordered list of modules with their configs, a mode, and
+//! optionally a parent pack they extend.
+//!
+//! Two stages, as for CLI arguments: [`PackFile`] is the YAML as written and
+//! only validates its shape; [`RulePack`] is resolved — every module read,
+//! pin-checked, compiled and its config validated by the module itself — so
+//! a bad pack fails when it loads, never at a tenant's first job.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::builtin;
+use super::engine::{LoadedModule, PolicyEngine};
+use super::host_checks::HardLimits;
+use super::{LoadError, PackError};
+
+/// What a pack does with its verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Apply only accepted changes.
+    #[default]
+    Enforce,
+    /// Decide and record, but apply as if everything was accepted: for
+    /// trying a new rule on live traffic.
+    Audit,
+}
+
+/// A rule pack as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackFile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    extends: Option<String>,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    modules: Vec<ModuleSpec>,
+}
+
+/// One `modules:` item of a pack file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleSpec {
+    /// A built-in module name, or a path to a `.wasm` component (relative
+    /// to the pack file).
+    pub module: String,
+    /// Expected SHA-256 of the component, hex; a mismatch refuses the pack.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The module's config; absent means all defaults.
+    #[serde(default)]
+    pub config: serde_json::Value,
+}
+
+/// A resolved, ready-to-evaluate rule pack.
+pub struct RulePack {
+    pub(crate) name: String,
+    pub(crate) revision: String,
+    pub(crate) mode: Mode,
+    pub(crate) modules: Vec<PackModule>,
+    pub(crate) engine: PolicyEngine,
+    pub(crate) limits: HardLimits,
+}
+
+/// One module of a resolved pack with its config.
+pub(crate) struct PackModule {
+    pub(crate) module: Arc<LoadedModule>,
+    pub(crate) config_json: String,
+}
+
+/// A module's identity within a pack: the same built-in, or the same file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Builtin(String),
+    File(PathBuf),
+}
+
+impl Source {
+    fn parse(spec: &str, base: &Path) -> Source {
+        let is_path = spec.contains(['/', '\\']) || spec.ends_with(".wasm");
+        match is_path {
+            true => Source::File(absolute(base, spec)),
+            false => Source::Builtin(spec.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+        })
+    }
+}
+
+impl RulePack {
+    /// Loads a pack by reference: a built-in pack name (`default`) or a
+    /// path to a YAML file.
+    pub fn load(engine: &PolicyEngine, reference: &str) -> Result<RulePack, PackError> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut specs = Vec::new();
+        let (name, mode) = resolve(reference, &cwd, &mut Vec::new(), &mut specs)?;
+        RulePack::build(engine, name, mode.unwrap_or_default(), specs, reference)
+    }
+
+    /// A pack of one module with one config, for tests of a single module.
+    pub fn single(engine: &PolicyEngine, module: &str, base: &Path, config: serde_json::Value) -> Result<RulePack, PackError> {
+        let spec = ModuleSpec { module: module.to_string(), sha256: None, config };
+        let source = Source::parse(module, base);
+        RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module)
+    }
+
+    /// The pack's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Digest of the resolved modules, configs and mode.
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    /// `enforce` or `audit`.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The loaded modules, in evaluation order.
+    pub fn modules(&self) -> impl Iterator<Item = &LoadedModule> {
+        self.modules.iter().map(|m| m.module.as_ref())
+    }
+
+    fn build(engine: &PolicyEngine, name: String, mode: Mode, specs: Vec<(Source, ModuleSpec)>, origin: &str) -> Result<RulePack, PackError> {
+        let mut modules = Vec::with_capacity(specs.len());
+        let mut revision = Sha256::new();
+        revision.update(format!("{mode:?}"));
+        for (source, spec) in specs {
+            let bytes = match &source {
+                Source::Builtin(name) => builtin::module(name)
+                    .ok_or_else(|| PackError::UnknownModule { origin: origin.to_string(), name: name.clone() })?
+                    .to_vec(),
+                Source::File(path) => std::fs::read(path).map_err(|source| PackError::ReadModule {
+                    origin: origin.to_string(),
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            };
+            let actual = hex::encode(Sha256::digest(&bytes));
+            if let Some(expected) = &spec.sha256
+                && !expected.eq_ignore_ascii_case(&actual)
+            {
+                return Err(PackError::PinMismatch { origin: origin.to_string(), module: spec.module, expected: expected.clone(), actual });
+            }
+            let module_error = |source: LoadError| PackError::Module { origin: origin.to_string(), module: spec.module.clone(), source };
+            let module = engine.load(&bytes).map_err(module_error)?;
+            let config_json = if spec.config.is_null() { String::new() } else { spec.config.to_string() };
+            engine.validate_config(&module, &config_json).map_err(module_error)?;
+            revision.update(&actual);
+            revision.update(config_json.as_bytes());
+            revision.update([0]);
+            modules.push(PackModule { module, config_json });
+        }
+        Ok(RulePack {
+            name,
+            revision: hex::encode(&revision.finalize()[..6]),
+            mode,
+            modules,
+            engine: engine.clone(),
+            limits: HardLimits::default(),
+        })
+    }
+}
+
+/// Resolves `reference` and its ancestors into `specs`; returns the pack's
+/// name and mode. `chain` holds the packs being resolved, to refuse cycles.
+fn resolve(reference: &str, base: &Path, chain: &mut Vec<String>, specs: &mut Vec<(Source, ModuleSpec)>) -> Result<(String, Option<Mode>), PackError> {
+    let (origin, text, dir) = match builtin::pack(reference) {
+        Some(text) if !reference.contains(['/', '\\', '.']) => (reference.to_string(), text.to_string(), base.to_path_buf()),
+        _ if !reference.contains(['/', '\\', '.']) => return Err(PackError::UnknownPack { name: reference.to_string() }),
+        _ => {
+            let path = absolute(base, reference);
+            let text = std::fs::read_to_string(&path).map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (path.display().to_string(), text, dir)
+        }
+    };
+    if chain.contains(&origin) {
+        return Err(PackError::Cycle { origin });
+    }
+    chain.push(origin.clone());
+    let file: PackFile = serde_norway::from_str(&text).map_err(|err| PackError::Parse { origin: origin.clone(), message: err.to_string() })?;
+    let mut mode = None;
+    if let Some(parent) = &file.extends {
+        (_, mode) = resolve(parent, &dir, chain, specs)?;
+    }
+    for spec in file.modules {
+        let source = Source::parse(&spec.module, &dir);
+        // A module the parent already has keeps its place; the child's
+        // entry replaces its config and pin.
+        match specs.iter_mut().find(|(existing, _)| *existing == source) {
+            Some(slot) => slot.1 = spec,
+            None => specs.push((source, spec)),
+        }
+    }
+    chain.pop();
+    let name = file.name.unwrap_or_else(|| Path::new(reference).file_stem().map_or(reference.to_string(), |s| s.to_string_lossy().into_owned()));
+    Ok((name, file.mode.or(mode)))
+}
+
+fn absolute(base: &Path, path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+}
+
+/// Which pack each tenant uses: a default plus per-tenant overrides.
+pub struct PackMap {
+    default: Arc<RulePack>,
+    tenants: BTreeMap<String, Arc<RulePack>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackMapFile {
+    default: String,
+    #[serde(default)]
+    tenants: BTreeMap<String, String>,
+}
+
+impl PackMap {
+    /// Loads a mapping file (`default: <pack>`, `tenants: {name: <pack>}`),
+    /// resolving every pack it names now, relative to the file.
+    pub fn load(engine: &PolicyEngine, path: &Path) -> Result<PackMap, PackError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
+        let file: PackMapFile = serde_norway::from_str(&text).map_err(|err| PackError::Parse { origin: path.display().to_string(), message: err.to_string() })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut loaded: BTreeMap<String, Arc<RulePack>> = BTreeMap::new();
+        let mut load = |reference: &str| -> Result<Arc<RulePack>, PackError> {
+            let reference = match builtin::pack(reference) {
+                Some(_) => reference.to_string(),
+                None => absolute(dir, reference).display().to_string(),
+            };
+            if let Some(pack) = loaded.get(&reference) {
+                return Ok(pack.clone());
+            }
+            let pack = Arc::new(RulePack::load(engine, &reference)?);
+            loaded.insert(reference, pack.clone());
+            Ok(pack)
+        };
+        let default = load(&file.default)?;
+        let mut tenants = BTreeMap::new();
+        for (tenant, reference) in &file.tenants {
+            tenants.insert(tenant.clone(), load(reference)?);
+        }
+        Ok(PackMap { default, tenants })
+    }
+
+    /// A mapping that gives every tenant `pack`.
+    pub fn uniform(pack: RulePack) -> PackMap {
+        PackMap { default: Arc::new(pack), tenants: BTreeMap::new() }
+    }
+
+    /// The pack for `tenant`.
+    pub fn pack_for(&self, tenant: &str) -> &Arc<RulePack> {
+        self.tenants.get(tenant).unwrap_or(&self.default)
+    }
+}
