@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a build script reports failure by panicking
 //! Builds the guest policies in `guest-policies/` for wasm32, turns each into
 //! a component with `wit-component`, and tells the host where they are, so
 //! that a plain `cargo build` or `cargo test` produces everything.
@@ -33,6 +34,7 @@ fn main() {
     let target_dir = root.join("target").join("wasm-guests");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
 
+    ensure_wasm_target();
     build_guests(&guests, &target_dir);
 
     let release = target_dir.join(WASM_TARGET).join("release");
@@ -67,6 +69,33 @@ fn main() {
         println!("cargo:rerun-if-changed={}", guests.join(path).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
+}
+
+/// Installs the wasm32 target through rustup when this toolchain lacks it,
+/// so a fresh machine needs no manual step (`rustup target add` is a 2 s
+/// download from the Rust distribution server).
+fn ensure_wasm_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().ok().filter(|o| o.status.success());
+    let installed = sysroot.is_some_and(|out| {
+        let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).join("lib").is_dir()
+    });
+    if installed {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", WASM_TARGET]);
+    // rustup's proxies set RUSTUP_TOOLCHAIN for the toolchain in use.
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    match rustup.status() {
+        Ok(status) if status.success() => {}
+        _ => {
+            println!("cargo:warning=could not install the {WASM_TARGET} target; run `rustup target add {WASM_TARGET}`")
+        }
+    }
 }
 
 fn build_guests(guests: &Path, target_dir: &Path) {

@@ -33,9 +33,8 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         return Some("starts with `.` or `-`");
     }
     let stem = name.split('.').next().unwrap_or_default().to_ascii_lowercase();
-    let numbered_device = (stem.starts_with("com") || stem.starts_with("lpt"))
-        && stem.len() == 4
-        && stem.as_bytes()[3].is_ascii_digit();
+    let numbered_device =
+        (stem.starts_with("com") || stem.starts_with("lpt")) && stem.len() == 4 && stem.as_bytes()[3].is_ascii_digit();
     if WINDOWS_DEVICES.contains(&stem.as_str()) || numbered_device {
         return Some("is a reserved device name");
     }
@@ -52,7 +51,26 @@ mod tests {
     #[test]
     fn hostile_names_are_refused() {
         let long = "a".repeat(300);
-        for name in ["", "../x", "/etc/passwd", "a/b", "a\\b", "a\0b", ".hidden", "..", "-rf", "CON", "con.md", "com1", "LPT9.txt", "MEMORY", "memory.md", "naïve", "a b", long.as_str()] {
+        for name in [
+            "",
+            "../x",
+            "/etc/passwd",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            ".hidden",
+            "..",
+            "-rf",
+            "CON",
+            "con.md",
+            "com1",
+            "LPT9.txt",
+            "MEMORY",
+            "memory.md",
+            "naïve",
+            "a b",
+            long.as_str(),
+        ] {
             assert!(name_problem(name).is_some(), "{name:?} should be refused");
         }
     }

@@ -1,1 +1,10 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! memwarden's end-to-end suite: one test binary, a module per topic. Tests
+//! drive the real `memwarden` binary or the library against real files and
+//! real compiled components.
 
+mod policy_cache;
+mod policy_cases;
+mod policy_cli;
+mod policy_containment;
+mod util;

@@ -66,8 +66,14 @@ impl Policy for ContentGuard {
     const NAME: &'static str = "content-guard";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const CODES: &'static [(&'static str, &'static str)] = &[
-        ("secret_detected", "text contains what looks like a credential (cloud key, token, private key, password assignment)"),
-        ("prompt_injection", "text contains phrasing aimed at steering future runs (\"ignore previous instructions\", …)"),
+        (
+            "secret_detected",
+            "text contains what looks like a credential (cloud key, token, private key, password assignment)",
+        ),
+        (
+            "prompt_injection",
+            "text contains phrasing aimed at steering future runs (\"ignore previous instructions\", …)",
+        ),
         ("invisible_characters", "text contains zero-width, bidi-control, tag or other invisible characters"),
     ];
 
@@ -79,10 +85,13 @@ impl Policy for ContentGuard {
     }
 
     fn check_change(&self, change: &MemoryChange, _context: &Context) -> Verdict {
-        let fields = [("name", change.name.as_str()), ("description", change.description_text()), ("body", change.body_text())];
+        let fields =
+            [("name", change.name.as_str()), ("description", change.description_text()), ("body", change.body_text())];
         fields
             .iter()
-            .find_map(|(field, text)| self.scan(text).map(|(code, message)| Verdict::reject(code, format!("{field}: {message}"))))
+            .find_map(|(field, text)| {
+                self.scan(text).map(|(code, message)| Verdict::reject(code, format!("{field}: {message}")))
+            })
             .unwrap_or(Verdict::Accept)
     }
 

@@ -47,7 +47,8 @@ const PREFIXED: &[Prefixed] = &[
 
 /// Words that, followed by `:` or `=` and a random-looking value, make an
 /// assignment of a credential.
-const ASSIGNED: &[&str] = &["password", "passwd", "secret", "api_key", "apikey", "access_key", "auth_token", "client_secret", "private_key"];
+const ASSIGNED: &[&str] =
+    &["password", "passwd", "secret", "api_key", "apikey", "access_key", "auth_token", "client_secret", "private_key"];
 
 /// Names the first credential in `text`, if there is one.
 pub(crate) fn find(text: &str) -> Option<&'static str> {

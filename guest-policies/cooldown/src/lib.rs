@@ -40,7 +40,10 @@ impl Policy for Cooldown {
     const CODES: &'static [(&'static str, &'static str)] = &[
         ("piece_edit_cooldown", "the piece was edited less than `piece_edit_cooldown_ms` ago (default 24 h)"),
         ("entry_update_cooldown", "the entry was updated less than `entry_update_cooldown_ms` ago (default 1 h)"),
-        ("write_rate_exceeded", "the tenant wrote `max_writes_per_window` entries within `write_rate_window_ms` (default 60 per hour)"),
+        (
+            "write_rate_exceeded",
+            "the tenant wrote `max_writes_per_window` entries within `write_rate_window_ms` (default 60 per hour)",
+        ),
     ];
 
     fn validate(&self) -> Result<(), String> {
@@ -57,11 +60,9 @@ impl Policy for Cooldown {
             self.apply_to_consolidation || !matches!(context.run_outcome, RunOutcome::Consolidation);
 
         if entry_limits_apply {
-            let mut writes = context
-                .recent_writes
-                .iter()
-                .filter(|&&at| now.saturating_sub(at) < self.write_rate_window_ms)
-                .count() as u64;
+            let mut writes =
+                context.recent_writes.iter().filter(|&&at| now.saturating_sub(at) < self.write_rate_window_ms).count()
+                    as u64;
             for (position, change) in proposal.memory_changes.iter().enumerate() {
                 if change.op == Op::Update
                     && let Some(entry) = index::lookup(&change.name)

@@ -60,10 +60,8 @@ impl Policy for MergeRules {
         for change in changes {
             *occurrences.entry(change.name.as_str()).or_default() += 1;
         }
-        let added: HashSet<&str> =
-            changes.iter().filter(|c| c.op == Op::Add).map(|c| c.name.as_str()).collect();
-        let removed: HashSet<&str> =
-            changes.iter().filter(|c| c.op == Op::Remove).map(|c| c.name.as_str()).collect();
+        let added: HashSet<&str> = changes.iter().filter(|c| c.op == Op::Add).map(|c| c.name.as_str()).collect();
+        let removed: HashSet<&str> = changes.iter().filter(|c| c.op == Op::Remove).map(|c| c.name.as_str()).collect();
 
         for (position, change) in changes.iter().enumerate() {
             let name = change.name.as_str();
@@ -74,7 +72,9 @@ impl Policy for MergeRules {
             }
             let exists = index::contains(name);
             match change.op {
-                Op::Add if exists => decision.reject_change(position, "name_exists", format!("`{name}` already exists")),
+                Op::Add if exists => {
+                    decision.reject_change(position, "name_exists", format!("`{name}` already exists"))
+                }
                 Op::Update | Op::Remove if !exists => {
                     decision.reject_change(position, "entry_missing", format!("there is no entry `{name}`"))
                 }
@@ -82,7 +82,11 @@ impl Policy for MergeRules {
             }
             if let Some(target) = change.merge_target.as_deref() {
                 if target == name {
-                    decision.reject_change(position, "merge_target_is_self", format!("`{name}` cannot merge into itself"));
+                    decision.reject_change(
+                        position,
+                        "merge_target_is_self",
+                        format!("`{name}` cannot merge into itself"),
+                    );
                 } else if removed.contains(target) {
                     let message = format!("merge target `{target}` is removed by this proposal");
                     decision.reject_change(position, "merge_target_removed", message);
@@ -103,11 +107,8 @@ impl Policy for MergeRules {
 impl MergeRules {
     fn reject_near_duplicates(&self, proposal: &Proposal, removed: &HashSet<&str>, decision: &mut Decision) {
         let changes = &proposal.memory_changes;
-        let rewritten: HashSet<&str> = changes
-            .iter()
-            .filter(|c| c.op == Op::Update && c.body.is_some())
-            .map(|c| c.name.as_str())
-            .collect();
+        let rewritten: HashSet<&str> =
+            changes.iter().filter(|c| c.op == Op::Update && c.body.is_some()).map(|c| c.name.as_str()).collect();
         let mut fingerprints: Option<Vec<u64>> = None;
         // Bodies accepted so far in this proposal, so two adds cannot
         // smuggle in the same fact twice.

@@ -33,11 +33,17 @@ impl Policy for PieceGuard {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const CODES: &'static [(&'static str, &'static str)] = &[
         ("piece_invalid_yaml", "the new piece is not YAML of the piece format (unknown fields included)"),
-        ("piece_invalid", "the new piece is inconsistent: renamed, no movements, duplicate movements, unknown initial movement or permission mode"),
+        (
+            "piece_invalid",
+            "the new piece is inconsistent: renamed, no movements, duplicate movements, unknown initial movement or permission mode",
+        ),
         ("piece_unknown_next", "a rule's `next` names neither a movement nor COMPLETE/ABORT"),
         ("piece_too_large", "the new piece is over `max_piece_bytes` (default 16 KiB)"),
         ("too_many_movements", "the new piece has more than `max_movements` movements (default 12)"),
-        ("permission_widened", "a movement gains `edit`, a tool, a wider permission mode, or the piece a larger budget"),
+        (
+            "permission_widened",
+            "a movement gains `edit`, a tool, a wider permission mode, or the piece a larger budget",
+        ),
         ("new_piece_not_allowed", "the piece does not exist yet and `allow_new_pieces` is false"),
     ];
 
@@ -66,8 +72,12 @@ impl PieceGuard {
             None if self.allow_new_pieces => Ok(()),
             None => Err(("new_piece_not_allowed", "no such piece exists".to_string())),
             Some(before) => {
-                let before = Piece::parse(before)
-                    .map_err(|err| ("piece_invalid", format!("the current piece does not parse ({err}), so no edit can be checked against it")))?;
+                let before = Piece::parse(before).map_err(|err| {
+                    (
+                        "piece_invalid",
+                        format!("the current piece does not parse ({err}), so no edit can be checked against it"),
+                    )
+                })?;
                 check_not_widened(&before, &after)
             }
         }
@@ -81,7 +91,8 @@ fn check_not_widened(before: &Piece, after: &Piece) -> Result<(), Refusal> {
     }
     // A new movement may not exceed what the piece granted anywhere before.
     let any_edit = before.movements.iter().any(|m| m.edit);
-    let all_tools: HashSet<&str> = before.movements.iter().flat_map(|m| m.allowed_tools.iter().map(String::as_str)).collect();
+    let all_tools: HashSet<&str> =
+        before.movements.iter().flat_map(|m| m.allowed_tools.iter().map(String::as_str)).collect();
     let widest_mode = before.movements.iter().map(Movement::mode_rank).max().unwrap_or(0);
 
     for movement in &after.movements {

@@ -71,12 +71,19 @@ impl Piece {
         if !names.contains(self.initial_movement.as_str()) {
             return invalid(format!("initial_movement `{}` is not a movement", self.initial_movement));
         }
-        if let Some(m) = self.movements.iter().find(|m| m.permission_mode.as_deref().is_some_and(|p| !MODES.contains(&p))) {
+        if let Some(m) =
+            self.movements.iter().find(|m| m.permission_mode.as_deref().is_some_and(|p| !MODES.contains(&p)))
+        {
             return invalid(format!("movement `{}` has an unknown permission_mode", m.name));
         }
         for movement in &self.movements {
-            if let Some(rule) = movement.rules.iter().find(|r| !matches!(r.next.as_str(), "COMPLETE" | "ABORT") && !names.contains(r.next.as_str())) {
-                let message = format!("movement `{}` goes next to `{}`, which does not exist", movement.name, rule.next);
+            if let Some(rule) = movement
+                .rules
+                .iter()
+                .find(|r| !matches!(r.next.as_str(), "COMPLETE" | "ABORT") && !names.contains(r.next.as_str()))
+            {
+                let message =
+                    format!("movement `{}` goes next to `{}`, which does not exist", movement.name, rule.next);
                 return Err(("piece_unknown_next", message));
             }
         }

@@ -15,9 +15,7 @@ struct Schema {
 
 impl Default for Schema {
     fn default() -> Self {
-        Schema {
-            allowed_types: ["user", "feedback", "project", "reference"].map(String::from).to_vec(),
-        }
+        Schema { allowed_types: ["user", "feedback", "project", "reference"].map(String::from).to_vec() }
     }
 }
 

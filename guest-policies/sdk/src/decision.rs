@@ -5,10 +5,7 @@ use crate::{Decision, MemoryChange, Op, Proposal, Rejection, Verdict};
 impl Verdict {
     /// A rejection with a stable snake_case `code` and a human message.
     pub fn reject(code: &str, message: impl Into<String>) -> Self {
-        Verdict::Reject(Rejection {
-            code: code.to_string(),
-            message: message.into(),
-        })
+        Verdict::Reject(Rejection { code: code.to_string(), message: message.into() })
     }
 
     /// Whether this verdict accepts.

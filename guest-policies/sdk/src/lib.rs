@@ -23,8 +23,8 @@ pub mod bindings {
 }
 
 pub use bindings::memwarden::policy::types::{
-    CodeInfo, Context, Decision, EntrySummary, IndexStats, MemoryChange, ModuleInfo, Op,
-    PieceEdit, PieceEditRecord, Proposal, Rejection, RunOutcome, Verdict,
+    CodeInfo, Context, Decision, EntrySummary, IndexStats, MemoryChange, ModuleInfo, Op, PieceEdit, PieceEditRecord,
+    Proposal, Rejection, RunOutcome, Verdict,
 };
 
 /// A policy module. The implementing type is also the module's config: the
@@ -49,15 +49,8 @@ pub trait Policy: DeserializeOwned + Default {
     /// edit; override it for rules that look across changes.
     fn evaluate(&self, proposal: &Proposal, context: &Context) -> Decision {
         Decision {
-            memory: proposal
-                .memory_changes
-                .iter()
-                .map(|change| self.check_change(change, context))
-                .collect(),
-            piece: proposal
-                .piece_edit
-                .as_ref()
-                .map(|edit| self.check_piece(edit, context)),
+            memory: proposal.memory_changes.iter().map(|change| self.check_change(change, context)).collect(),
+            piece: proposal.piece_edit.as_ref().map(|edit| self.check_piece(edit, context)),
         }
     }
 
@@ -90,16 +83,12 @@ macro_rules! export_policy {
                     $crate::__private::validate_config::<$policy>(&config)
                 }
 
-                fn evaluate(
-                    proposal: $crate::Proposal,
-                    context: $crate::Context,
-                    config: String,
-                ) -> $crate::Decision {
+                fn evaluate(proposal: $crate::Proposal, context: $crate::Context, config: String) -> $crate::Decision {
                     $crate::__private::evaluate::<$policy>(&proposal, &context, &config)
                 }
             }
 
-            $crate::bindings::__export_policy_module!(Export with_types_in $crate::bindings);
+    $crate::bindings::__export_policy_module!(Export with_types_in $crate::bindings);
         };
     };
 }
@@ -124,10 +113,7 @@ pub mod __private {
             version: P::VERSION.to_string(),
             codes: P::CODES
                 .iter()
-                .map(|(code, summary)| CodeInfo {
-                    code: code.to_string(),
-                    summary: summary.to_string(),
-                })
+                .map(|(code, summary)| CodeInfo { code: code.to_string(), summary: summary.to_string() })
                 .collect(),
         }
     }

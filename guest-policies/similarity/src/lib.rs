@@ -15,9 +15,7 @@ pub const CANDIDATE_MAX_DISTANCE: u32 = 18;
 
 /// Lowercased alphanumeric words of `text`; everything else separates words.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
+    text.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_lowercase)
 }
 
 /// The sorted, deduplicated set of hashed word bigrams of `text` (or of its
@@ -79,11 +77,7 @@ pub fn fingerprint_of(shingles: &[u64]) -> u64 {
             *weight += if mixed >> bit & 1 == 1 { 1 } else { -1 };
         }
     }
-    weights
-        .iter()
-        .enumerate()
-        .filter(|(_, weight)| **weight > 0)
-        .fold(0, |acc, (bit, _)| acc | 1 << bit)
+    weights.iter().enumerate().filter(|(_, weight)| **weight > 0).fold(0, |acc, (bit, _)| acc | 1 << bit)
 }
 
 /// Number of differing bits between two fingerprints.
@@ -94,9 +88,7 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
-    bytes.iter().fold(seed, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(seed, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn splitmix64(mut x: u64) -> u64 {

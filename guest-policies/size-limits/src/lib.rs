@@ -114,7 +114,12 @@ impl SizeLimits {
     ) -> Option<(&'static str, &'static str, u64, u64)> {
         [
             ("name_too_long", "the name", change.name.len() as u64, self.max_name_bytes),
-            ("description_too_long", "the description", change.description_text().len() as u64, self.max_description_bytes),
+            (
+                "description_too_long",
+                "the description",
+                change.description_text().len() as u64,
+                self.max_description_bytes,
+            ),
             ("body_too_large", "the body", change.body_text().len() as u64, self.max_body_bytes),
         ]
         .into_iter()

@@ -13,7 +13,6 @@ use clap::Args;
 use memwarden::policy::{ChangeDecision, ContextFile, DecisionRecord, PolicyEngine, Proposal, RulePack};
 use serde::Deserialize;
 
-
 #[derive(Debug, Args)]
 pub(crate) struct TestArgs {
     /// Cases files (YAML).
@@ -39,7 +38,9 @@ pub(crate) fn test(engine: &PolicyEngine, args: &TestArgs) -> anyhow::Result<Exi
         for case in &file.cases {
             let pack_key = case.config.as_ref().or(file.config.as_ref()).map_or(String::new(), |c| c.to_string());
             if !packs.contains_key(&pack_key) {
-                let pack = file.pack(engine, base, case.config.as_ref()).with_context(|| format!("cases file `{}`", path.display()))?;
+                let pack = file
+                    .pack(engine, base, case.config.as_ref())
+                    .with_context(|| format!("cases file `{}`", path.display()))?;
                 packs.insert(pack_key.clone(), pack);
             }
             let pack = &packs[&pack_key];
@@ -69,7 +70,11 @@ pub(crate) fn test(engine: &PolicyEngine, args: &TestArgs) -> anyhow::Result<Exi
 fn compare(expect: &Expected, record: &DecisionRecord) -> Vec<String> {
     let mut lines = Vec::new();
     if expect.memory.len() != record.memory.len() {
-        lines.push(format!("  expected {} memory verdicts, the proposal has {} changes", expect.memory.len(), record.memory.len()));
+        lines.push(format!(
+            "  expected {} memory verdicts, the proposal has {} changes",
+            expect.memory.len(),
+            record.memory.len()
+        ));
     }
     for (position, (expected, actual)) in expect.memory.iter().zip(&record.memory).enumerate() {
         diff(&mut lines, &format!("memory[{position}] `{}`", actual.name), expected, Some(actual));
@@ -91,7 +96,10 @@ fn diff(lines: &mut Vec<String>, label: &str, expected: &Outcome, actual: Option
             (Some(got), Some(actual)) => {
                 lines.push(format!("    + got:      {got}"));
                 for rejection in &actual.rejections {
-                    lines.push(format!("                {} {}: {}", rejection.module, rejection.code, rejection.message));
+                    lines.push(format!(
+                        "                {} {}: {}",
+                        rejection.module, rejection.code, rejection.message
+                    ));
                 }
             }
             _ => lines.push("    + got:      (no such change)".to_string()),
@@ -101,16 +109,30 @@ fn diff(lines: &mut Vec<String>, label: &str, expected: &Outcome, actual: Option
 
 impl CasesFile {
     fn read(path: &Path) -> anyhow::Result<CasesFile> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read cases file `{}`", path.display()))?;
-        let file: CasesFile = serde_norway::from_str(&text).map_err(|err| CasesError { path: path.display().to_string(), message: err.to_string() })?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read cases file `{}`", path.display()))?;
+        let file: CasesFile = serde_norway::from_str(&text)
+            .map_err(|err| CasesError { path: path.display().to_string(), message: err.to_string() })?;
         match (&file.pack, &file.module) {
             (Some(_), None) | (None, Some(_)) => Ok(file),
-            _ => Err(CasesError { path: path.display().to_string(), message: "name exactly one of `pack` and `module`".to_string() }.into()),
+            _ => Err(CasesError {
+                path: path.display().to_string(),
+                message: "name exactly one of `pack` and `module`".to_string(),
+            }
+            .into()),
         }
     }
 
-    fn pack(&self, engine: &PolicyEngine, base: &Path, case_config: Option<&serde_json::Value>) -> anyhow::Result<RulePack> {
-        let resolve = |reference: &str| match reference.contains(['/', '\\']) || reference.ends_with(".yaml") || reference.ends_with(".wasm") {
+    fn pack(
+        &self,
+        engine: &PolicyEngine,
+        base: &Path,
+        case_config: Option<&serde_json::Value>,
+    ) -> anyhow::Result<RulePack> {
+        let resolve = |reference: &str| match reference.contains(['/', '\\'])
+            || reference.ends_with(".yaml")
+            || reference.ends_with(".wasm")
+        {
             true => base.join(reference).display().to_string(),
             false => reference.to_string(),
         };

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
-use memwarden::policy::{ContextFile, DecisionRecord, PackMap, PolicyEngine, Proposal, RulePack, builtin_module, builtin_module_names, codes};
+use memwarden::policy::{
+    ContextFile, DecisionRecord, PackMap, PolicyEngine, Proposal, RulePack, builtin_module, builtin_module_names, codes,
+};
 
 use super::{Format, now_ms};
 
@@ -29,7 +31,8 @@ pub(crate) struct EvalArgs {
 }
 
 pub(crate) fn eval(engine: &PolicyEngine, args: &EvalArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.proposal).with_context(|| format!("cannot read proposal `{}`", args.proposal.display()))?;
+    let text = std::fs::read_to_string(&args.proposal)
+        .with_context(|| format!("cannot read proposal `{}`", args.proposal.display()))?;
     let proposal = Proposal::from_json(&text).with_context(|| format!("proposal `{}`", args.proposal.display()))?;
     let context_file = match &args.context {
         Some(path) => read_context(path)?,
@@ -66,13 +69,21 @@ fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std::io::Result
         record.elapsed_us
     )?;
     writeln!(out, "{:<28} {:<7} {:<8} {:<14} {:<26} MESSAGE", "CHANGE", "OP", "VERDICT", "MODULE", "CODE")?;
-    let rows = record.memory.iter().map(|d| (d, d.op.map_or("edit", |op| op.as_str()))).chain(record.piece.iter().map(|d| (d, "piece")));
+    let rows = record
+        .memory
+        .iter()
+        .map(|d| (d, d.op.map_or("edit", |op| op.as_str())))
+        .chain(record.piece.iter().map(|d| (d, "piece")));
     for (decision, op) in rows {
         if decision.accepted {
             writeln!(out, "{:<28} {op:<7} accept", decision.name)?;
         }
         for rejection in &decision.rejections {
-            writeln!(out, "{:<28} {op:<7} {:<8} {:<14} {:<26} {}", decision.name, "reject", rejection.module, rejection.code, rejection.message)?;
+            writeln!(
+                out,
+                "{:<28} {op:<7} {:<8} {:<14} {:<26} {}",
+                decision.name, "reject", rejection.module, rejection.code, rejection.message
+            )?;
         }
     }
     for module in record.modules.iter().filter(|m| m.failure.is_some()) {
@@ -100,7 +111,11 @@ pub(crate) fn inspect(engine: &PolicyEngine, args: &InspectArgs) -> anyhow::Resu
         Ok(shape) => {
             let names = |items: &[String]| if items.is_empty() { "(none)".to_string() } else { items.join(", ") };
             let world = shape.exports.iter().find_map(|name| name.strip_prefix("memwarden:policy/policy@"));
-            writeln!(out, "world     {}", world.map_or("(not a policy)".to_string(), |v| format!("memwarden:policy@{v}")))?;
+            writeln!(
+                out,
+                "world     {}",
+                world.map_or("(not a policy)".to_string(), |v| format!("memwarden:policy@{v}"))
+            )?;
             writeln!(out, "exports   {}", names(&shape.exports))?;
             writeln!(out, "imports   {}", names(&shape.imports))?;
         }

@@ -79,11 +79,17 @@ pub(crate) fn build(engine: &PolicyEngine, args: &BuildArgs) -> anyhow::Result<E
         .output()
         .context("cannot run cargo")?;
     if !metadata.status.success() {
-        bail!("cargo metadata failed for `{}`: {}", manifest.display(), String::from_utf8_lossy(&metadata.stderr).trim());
+        bail!(
+            "cargo metadata failed for `{}`: {}",
+            manifest.display(),
+            String::from_utf8_lossy(&metadata.stderr).trim()
+        );
     }
-    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).context("cargo metadata printed no JSON")?;
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&metadata.stdout).context("cargo metadata printed no JSON")?;
     let package = metadata["packages"][0]["name"].as_str().context("cargo metadata names no package")?.to_string();
-    let target_dir = PathBuf::from(metadata["target_directory"].as_str().context("cargo metadata names no target directory")?);
+    let target_dir =
+        PathBuf::from(metadata["target_directory"].as_str().context("cargo metadata names no target directory")?);
 
     let status = Command::new(cargo())
         .args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
@@ -99,7 +105,8 @@ pub(crate) fn build(engine: &PolicyEngine, args: &BuildArgs) -> anyhow::Result<E
     let crate_name = package.replace('-', "_");
     let core_path = target_dir.join(WASM_TARGET).join("release").join(format!("{crate_name}.wasm"));
     let core = std::fs::read(&core_path).with_context(|| format!("cannot read `{}`", core_path.display()))?;
-    let component = componentize(&core).with_context(|| format!("cannot turn `{}` into a component", core_path.display()))?;
+    let component =
+        componentize(&core).with_context(|| format!("cannot turn `{}` into a component", core_path.display()))?;
     let out = target_dir.join(format!("{crate_name}.component.wasm"));
     std::fs::write(&out, &component).with_context(|| format!("cannot write `{}`", out.display()))?;
 

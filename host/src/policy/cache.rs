@@ -32,7 +32,8 @@ pub(crate) struct ModuleCache {
 
 impl ModuleCache {
     pub(crate) fn open(path: &Path, engine: &Engine) -> Result<ModuleCache, LoadError> {
-        let cache_error = |err: std::io::Error| LoadError::Cache { path: path.display().to_string(), message: err.to_string() };
+        let cache_error =
+            |err: std::io::Error| LoadError::Cache { path: path.display().to_string(), message: err.to_string() };
         Dir::create_ambient_dir_all(path, ambient_authority()).map_err(cache_error)?;
         let dir = Dir::open_ambient_dir(path, ambient_authority()).map_err(cache_error)?;
         let key = load_or_create_key(&dir).map_err(cache_error)?;
@@ -45,7 +46,7 @@ impl ModuleCache {
     /// wrote one and it still loads.
     pub(crate) fn get(&self, engine: &Engine, sha256: &[u8; 32]) -> Option<Component> {
         let bytes = self.dir.read(self.file_name(sha256)).ok()?;
-        let payload = self.verified_payload(&bytes)?;
+        let payload = self.verified_payload(sha256, &bytes)?;
         // SAFETY: `payload` carries a valid HMAC under this cache's secret
         // key, so it is exactly what `Component::serialize` produced in
         // `put`; wasmtime still checks engine compatibility itself.
@@ -63,7 +64,7 @@ impl ModuleCache {
         let result = component.serialize().map_err(|err| std::io::Error::other(err.to_string())).and_then(|payload| {
             let mut bytes = Vec::with_capacity(MAGIC.len() + TAG_BYTES + payload.len());
             bytes.extend_from_slice(MAGIC);
-            bytes.extend_from_slice(&self.tag(&payload));
+            bytes.extend_from_slice(&self.tag(sha256, &payload));
             bytes.extend_from_slice(&payload);
             let name = self.file_name(sha256);
             let temp = format!("{name}.tmp-{}", std::process::id());
@@ -79,32 +80,34 @@ impl ModuleCache {
         format!("{}-{:016x}.cwasm", hex::encode(sha256), self.engine_hash)
     }
 
-    fn verified_payload<'a>(&self, bytes: &'a [u8]) -> Option<&'a [u8]> {
+    fn verified_payload<'a>(&self, sha256: &[u8; 32], bytes: &'a [u8]) -> Option<&'a [u8]> {
         let rest = bytes.strip_prefix(MAGIC)?;
         let (tag, payload) = rest.split_at_checked(TAG_BYTES)?;
-        let mut mac = self.mac();
-        mac.update(payload);
-        mac.verify_slice(tag).ok()?;
+        self.mac(sha256, payload).verify_slice(tag).ok()?;
         Some(payload)
     }
 
-    fn tag(&self, payload: &[u8]) -> [u8; TAG_BYTES] {
-        let mut mac = self.mac();
-        mac.update(payload);
-        mac.finalize().into_bytes().into()
+    fn tag(&self, sha256: &[u8; 32], payload: &[u8]) -> [u8; TAG_BYTES] {
+        self.mac(sha256, payload).finalize().into_bytes().into()
     }
 
-    fn mac(&self) -> Hmac<Sha256> {
+    /// The MAC binds the payload to the component it compiles and to this
+    /// engine, so a valid artifact cannot be swapped in under another name.
+    fn mac(&self, sha256: &[u8; 32], payload: &[u8]) -> Hmac<Sha256> {
         // INVARIANT: HMAC accepts keys of any length.
-        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!())
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
+        mac.update(sha256);
+        mac.update(&self.engine_hash.to_be_bytes());
+        mac.update(payload);
+        mac
     }
 }
 
 fn load_or_create_key(dir: &Dir) -> std::io::Result<[u8; 32]> {
-    if let Ok(bytes) = dir.read(KEY_FILE) {
-        if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
-            return Ok(key);
-        }
+    if let Ok(bytes) = dir.read(KEY_FILE)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
     }
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|err| std::io::Error::other(err.to_string()))?;

@@ -27,7 +27,10 @@ pub mod codes {
         (UNSAFE_NAME, "a name or merge target is not safe as a file name (`../x`, `/etc/passwd`, NUL, `CON`, …)"),
         (UNKNOWN_ENTRY_TYPE, "the entry type is not `user`, `feedback`, `project` or `reference`"),
         (INCOMPLETE_CHANGE, "an add lacks its description, type or body"),
-        (OVER_HARD_LIMIT, "over a host ceiling no pack can raise (256 changes, 256 KiB body, 4 KiB description, 256 KiB piece)"),
+        (
+            OVER_HARD_LIMIT,
+            "over a host ceiling no pack can raise (256 changes, 256 KiB body, 4 KiB description, 256 KiB piece)",
+        ),
     ];
 }
 

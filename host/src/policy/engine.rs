@@ -127,9 +127,7 @@ impl PolicyEngine {
         PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
             .map_err(LoadError::engine)?;
         let cache = cache_dir.map(|dir| ModuleCache::open(dir, &engine)).transpose()?;
-        Ok(PolicyEngine {
-            inner: Arc::new(Inner { engine, linker, limits, cache, loaded: Mutex::default() }),
-        })
+        Ok(PolicyEngine { inner: Arc::new(Inner { engine, linker, limits, cache, loaded: Mutex::default() }) })
     }
 
     /// The limits every call runs under.

@@ -7,13 +7,13 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use super::TenantIndex;
 use super::decision::{ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes};
 use super::engine::describe_failure;
 use super::host_checks;
 use super::model::{Context, Proposal};
 use super::pack::{PackModule, RulePack};
 use super::wit::{self, wit as types};
-use super::TenantIndex;
 
 /// Longest rejection message kept from a module, in bytes.
 const MAX_MESSAGE_BYTES: usize = 1024;
@@ -25,7 +25,12 @@ impl RulePack {
         let mut memory: Vec<ChangeDecision> = proposal
             .memory_changes
             .iter()
-            .map(|change| ChangeDecision { name: change.name.clone(), op: Some(change.op), accepted: true, rejections: Vec::new() })
+            .map(|change| ChangeDecision {
+                name: change.name.clone(),
+                op: Some(change.op),
+                accepted: true,
+                rejections: Vec::new(),
+            })
             .collect();
         let mut piece = proposal.piece_edit.as_ref().map(|edit| ChangeDecision {
             name: edit.piece.clone(),
@@ -53,7 +58,9 @@ impl RulePack {
             let (run, answer) = self.run_module(pack_module, &wit_proposal, &wit_context, index);
             match answer {
                 Ok(answer) => {
-                    for (decision, verdict) in memory.iter_mut().zip(answer.memory).chain(piece.as_mut().zip(answer.piece)) {
+                    for (decision, verdict) in
+                        memory.iter_mut().zip(answer.memory).chain(piece.as_mut().zip(answer.piece))
+                    {
                         if let types::Verdict::Reject(rejection) = verdict {
                             reject(decision, &run.name, &rejection.code, truncate(rejection.message));
                         }
@@ -62,7 +69,12 @@ impl RulePack {
                 Err(failure) => {
                     tracing::warn!(tenant = %context.tenant, job_id = %context.job_id, module = %run.name, %failure, "policy module failed; rejecting every change");
                     for decision in memory.iter_mut().chain(piece.as_mut()) {
-                        reject(decision, &run.name, codes::POLICY_ERROR, format!("module `{}` failed: {failure}", run.name));
+                        reject(
+                            decision,
+                            &run.name,
+                            codes::POLICY_ERROR,
+                            format!("module `{}` failed: {failure}", run.name),
+                        );
                     }
                 }
             }
@@ -99,14 +111,27 @@ impl RulePack {
     }
 
     /// Runs one module in a fresh store; the answer is checked for shape.
-    fn run_module(&self, pack_module: &PackModule, proposal: &types::Proposal, context: &types::Context, index: &TenantIndex) -> (ModuleRun, Result<types::Decision, String>) {
+    fn run_module(
+        &self,
+        pack_module: &PackModule,
+        proposal: &types::Proposal,
+        context: &types::Context,
+        index: &TenantIndex,
+    ) -> (ModuleRun, Result<types::Decision, String>) {
         let started = Instant::now();
         let module = &pack_module.module;
         let mut store = self.engine.store(index.clone());
         let answer = module
             .pre
             .instantiate(&mut store)
-            .and_then(|instance| instance.memwarden_policy_policy().call_evaluate(&mut store, proposal, context, &pack_module.config_json))
+            .and_then(|instance| {
+                instance.memwarden_policy_policy().call_evaluate(
+                    &mut store,
+                    proposal,
+                    context,
+                    &pack_module.config_json,
+                )
+            })
             .map_err(|err| describe_failure(&err))
             .and_then(|answer| check_shape(answer, proposal));
         let fuel_used = self.engine.limits().fuel.saturating_sub(store.get_fuel().unwrap_or(0));
@@ -138,7 +163,9 @@ fn check_shape(answer: types::Decision, proposal: &types::Proposal) -> Result<ty
         types::Verdict::Accept => None,
     });
     for code in codes {
-        let snake = !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let snake = !code.is_empty()
+            && code.len() <= 64
+            && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !snake {
             return Err(format!("returned the malformed code `{}`", code.escape_debug()));
         }

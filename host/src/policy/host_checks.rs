@@ -49,7 +49,8 @@ pub(crate) fn check(proposal: &Proposal, limits: &HardLimits) -> HostVerdicts {
         .iter()
         .map(|change| {
             if count > limits.max_changes {
-                let message = format!("{count} changes in one proposal, over the host ceiling of {}", limits.max_changes);
+                let message =
+                    format!("{count} changes in one proposal, over the host ceiling of {}", limits.max_changes);
                 return Some((codes::OVER_HARD_LIMIT, message));
             }
             check_change(change, limits)
@@ -60,7 +61,8 @@ pub(crate) fn check(proposal: &Proposal, limits: &HardLimits) -> HostVerdicts {
             return Some((codes::UNSAFE_NAME, format!("piece name `{}` {problem}", edit.piece.escape_debug())));
         }
         (edit.yaml.len() > limits.max_piece_bytes).then(|| {
-            let message = format!("piece YAML is {} bytes, over the host ceiling of {}", edit.yaml.len(), limits.max_piece_bytes);
+            let message =
+                format!("piece YAML is {} bytes, over the host ceiling of {}", edit.yaml.len(), limits.max_piece_bytes);
             (codes::OVER_HARD_LIMIT, message)
         })
     });
@@ -68,7 +70,9 @@ pub(crate) fn check(proposal: &Proposal, limits: &HardLimits) -> HostVerdicts {
 }
 
 fn check_change(change: &MemoryChange, limits: &HardLimits) -> Option<HostRejection> {
-    for (what, name) in std::iter::once(("name", &change.name)).chain(change.merge_target.iter().map(|t| ("merge target", t))) {
+    for (what, name) in
+        std::iter::once(("name", &change.name)).chain(change.merge_target.iter().map(|t| ("merge target", t)))
+    {
         if let Some(problem) = name_problem(name) {
             // Escape so a hostile name cannot forge log lines or terminals.
             return Some((codes::UNSAFE_NAME, format!("{what} `{}` {problem}", name.escape_debug())));
@@ -79,11 +83,12 @@ fn check_change(change: &MemoryChange, limits: &HardLimits) -> Option<HostReject
         return Some((codes::UNKNOWN_ENTRY_TYPE, message));
     }
     if change.op == Op::Add {
-        let missing: Vec<&str> = [("description", &change.description), ("type", &change.entry_type), ("body", &change.body)]
-            .into_iter()
-            .filter(|(_, value)| value.is_none())
-            .map(|(field, _)| field)
-            .collect();
+        let missing: Vec<&str> =
+            [("description", &change.description), ("type", &change.entry_type), ("body", &change.body)]
+                .into_iter()
+                .filter(|(_, value)| value.is_none())
+                .map(|(field, _)| field)
+                .collect();
         if !missing.is_empty() {
             return Some((codes::INCOMPLETE_CHANGE, format!("an add needs {}", missing.join(", "))));
         }

@@ -44,7 +44,9 @@ pub enum LoadError {
     #[error("not a loadable component: {0}")]
     Compile(String),
     /// The component imports something the policy world does not provide.
-    #[error("imports `{name}`, which the policy world does not provide (a policy may import only memwarden:policy/tenant-index@0.1)")]
+    #[error(
+        "imports `{name}`, which the policy world does not provide (a policy may import only memwarden:policy/tenant-index@0.1)"
+    )]
     ForbiddenImport {
         /// The refused import.
         name: String,
@@ -134,7 +136,9 @@ pub enum PackError {
         name: String,
     },
     /// No built-in module has this name.
-    #[error("rule pack `{origin}`: unknown built-in module `{name}` (built-in modules: schema, size-limits, cooldown, merge-rules, content-guard, piece-guard)")]
+    #[error(
+        "rule pack `{origin}`: unknown built-in module `{name}` (built-in modules: schema, size-limits, cooldown, merge-rules, content-guard, piece-guard)"
+    )]
     UnknownModule {
         /// The pack.
         origin: String,

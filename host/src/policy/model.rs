@@ -153,8 +153,7 @@ impl Proposal {
             return Err(ProposalError::TooLarge { size: text.len() });
         }
         let json = strip_code_fence(text);
-        let proposal: Proposal =
-            serde_json::from_str(json).map_err(|err| ProposalError::Invalid(err.to_string()))?;
+        let proposal: Proposal = serde_json::from_str(json).map_err(|err| ProposalError::Invalid(err.to_string()))?;
         if proposal.reasoning.len() > MAX_REASONING_BYTES {
             return Err(ProposalError::Invalid(format!(
                 "reasoning is {} bytes, over the {MAX_REASONING_BYTES}-byte limit",

@@ -112,7 +112,12 @@ impl RulePack {
     }
 
     /// A pack of one module with one config, for tests of a single module.
-    pub fn single(engine: &PolicyEngine, module: &str, base: &Path, config: serde_json::Value) -> Result<RulePack, PackError> {
+    pub fn single(
+        engine: &PolicyEngine,
+        module: &str,
+        base: &Path,
+        config: serde_json::Value,
+    ) -> Result<RulePack, PackError> {
         let spec = ModuleSpec { module: module.to_string(), sha256: None, config };
         let source = Source::parse(module, base);
         RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module)
@@ -138,7 +143,13 @@ impl RulePack {
         self.modules.iter().map(|m| m.module.as_ref())
     }
 
-    fn build(engine: &PolicyEngine, name: String, mode: Mode, specs: Vec<(Source, ModuleSpec)>, origin: &str) -> Result<RulePack, PackError> {
+    fn build(
+        engine: &PolicyEngine,
+        name: String,
+        mode: Mode,
+        specs: Vec<(Source, ModuleSpec)>,
+        origin: &str,
+    ) -> Result<RulePack, PackError> {
         let mut modules = Vec::with_capacity(specs.len());
         let mut revision = Sha256::new();
         revision.update(format!("{mode:?}"));
@@ -157,9 +168,18 @@ impl RulePack {
             if let Some(expected) = &spec.sha256
                 && !expected.eq_ignore_ascii_case(&actual)
             {
-                return Err(PackError::PinMismatch { origin: origin.to_string(), module: spec.module, expected: expected.clone(), actual });
+                return Err(PackError::PinMismatch {
+                    origin: origin.to_string(),
+                    module: spec.module,
+                    expected: expected.clone(),
+                    actual,
+                });
             }
-            let module_error = |source: LoadError| PackError::Module { origin: origin.to_string(), module: spec.module.clone(), source };
+            let module_error = |source: LoadError| PackError::Module {
+                origin: origin.to_string(),
+                module: spec.module.clone(),
+                source,
+            };
             let module = engine.load(&bytes).map_err(module_error)?;
             let config_json = if spec.config.is_null() { String::new() } else { spec.config.to_string() };
             engine.validate_config(&module, &config_json).map_err(module_error)?;
@@ -181,13 +201,23 @@ impl RulePack {
 
 /// Resolves `reference` and its ancestors into `specs`; returns the pack's
 /// name and mode. `chain` holds the packs being resolved, to refuse cycles.
-fn resolve(reference: &str, base: &Path, chain: &mut Vec<String>, specs: &mut Vec<(Source, ModuleSpec)>) -> Result<(String, Option<Mode>), PackError> {
+fn resolve(
+    reference: &str,
+    base: &Path,
+    chain: &mut Vec<String>,
+    specs: &mut Vec<(Source, ModuleSpec)>,
+) -> Result<(String, Option<Mode>), PackError> {
     let (origin, text, dir) = match builtin::pack(reference) {
-        Some(text) if !reference.contains(['/', '\\', '.']) => (reference.to_string(), text.to_string(), base.to_path_buf()),
-        _ if !reference.contains(['/', '\\', '.']) => return Err(PackError::UnknownPack { name: reference.to_string() }),
+        Some(text) if !reference.contains(['/', '\\', '.']) => {
+            (reference.to_string(), text.to_string(), base.to_path_buf())
+        }
+        _ if !reference.contains(['/', '\\', '.']) => {
+            return Err(PackError::UnknownPack { name: reference.to_string() });
+        }
         _ => {
             let path = absolute(base, reference);
-            let text = std::fs::read_to_string(&path).map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             (path.display().to_string(), text, dir)
         }
@@ -196,7 +226,8 @@ fn resolve(reference: &str, base: &Path, chain: &mut Vec<String>, specs: &mut Ve
         return Err(PackError::Cycle { origin });
     }
     chain.push(origin.clone());
-    let file: PackFile = serde_norway::from_str(&text).map_err(|err| PackError::Parse { origin: origin.clone(), message: err.to_string() })?;
+    let file: PackFile = serde_norway::from_str(&text)
+        .map_err(|err| PackError::Parse { origin: origin.clone(), message: err.to_string() })?;
     let mut mode = None;
     if let Some(parent) = &file.extends {
         (_, mode) = resolve(parent, &dir, chain, specs)?;
@@ -211,7 +242,9 @@ fn resolve(reference: &str, base: &Path, chain: &mut Vec<String>, specs: &mut Ve
         }
     }
     chain.pop();
-    let name = file.name.unwrap_or_else(|| Path::new(reference).file_stem().map_or(reference.to_string(), |s| s.to_string_lossy().into_owned()));
+    let name = file.name.unwrap_or_else(|| {
+        Path::new(reference).file_stem().map_or(reference.to_string(), |s| s.to_string_lossy().into_owned())
+    });
     Ok((name, file.mode.or(mode)))
 }
 
@@ -238,8 +271,10 @@ impl PackMap {
     /// Loads a mapping file (`default: <pack>`, `tenants: {name: <pack>}`),
     /// resolving every pack it names now, relative to the file.
     pub fn load(engine: &PolicyEngine, path: &Path) -> Result<PackMap, PackError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
-        let file: PackMapFile = serde_norway::from_str(&text).map_err(|err| PackError::Parse { origin: path.display().to_string(), message: err.to_string() })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
+        let file: PackMapFile = serde_norway::from_str(&text)
+            .map_err(|err| PackError::Parse { origin: path.display().to_string(), message: err.to_string() })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut loaded: BTreeMap<String, Arc<RulePack>> = BTreeMap::new();
         let mut load = |reference: &str| -> Result<Arc<RulePack>, PackError> {

@@ -52,7 +52,8 @@ mod tests {
 
     #[test]
     fn refuses_other_packages_and_versions() {
-        for name in ["wasi:clocks/wall-clock@0.2.0", "memwarden:policy/policy@0.2.0", "memwarden:policy/policy", "evil"] {
+        for name in ["wasi:clocks/wall-clock@0.2.0", "memwarden:policy/policy@0.2.0", "memwarden:policy/policy", "evil"]
+        {
             assert_eq!(interface_of(name), None, "{name}");
         }
     }

@@ -23,8 +23,11 @@ enum Behaviour {
     Loop,
     /// Allocate until the memory limit stops it.
     GrowMemory,
-    /// Recurse until the stack limit stops it.
+    /// Recurse with small frames until the wasm stack limit stops it.
     Recurse,
+    /// Recurse with large frames, which live on the guest's shadow stack in
+    /// linear memory, until it runs off the bottom of memory.
+    DeepFrames,
     /// Panic (a trap, since guests abort on panic).
     Panic,
     /// Return one verdict too few.
@@ -63,6 +66,9 @@ impl Policy for Hostile {
             Behaviour::Recurse => {
                 std::hint::black_box(recurse(std::hint::black_box(1)));
             }
+            Behaviour::DeepFrames => {
+                std::hint::black_box(deep_frames(std::hint::black_box(1)));
+            }
             Behaviour::Panic => panic!("hostile module panics on purpose"),
             Behaviour::WrongCount => {
                 decision.memory.pop();
@@ -80,8 +86,14 @@ impl Policy for Hostile {
 
 #[allow(unconditional_recursion)]
 fn recurse(depth: u64) -> u64 {
-    let frame = std::hint::black_box([depth; 64]);
-    recurse(depth + 1).wrapping_add(frame[(depth % 64) as usize])
+    // black_box on the result keeps LLVM from turning this into a loop.
+    std::hint::black_box(recurse(std::hint::black_box(depth + 1))) ^ depth
+}
+
+#[allow(unconditional_recursion)]
+fn deep_frames(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 512]);
+    deep_frames(depth + 1).wrapping_add(frame[(depth % 512) as usize])
 }
 
 export_policy!(Hostile);

@@ -1,0 +1,187 @@
+//! Hostile modules are contained: each failure rejects every change with
+//! `policy_error` naming the module, the engine survives, and the same
+//! engine then evaluates a good pack correctly. Components that ask for more
+//! than the policy world gives are refused at load.
+
+use std::path::Path;
+
+use memwarden::policy::{DecisionRecord, LoadError, PackError, RulePack, codes};
+use serde_json::json;
+
+use crate::util::{context, default_pack, engine, hostile_module, proposal, temp_dir};
+
+const PROPOSAL: &str = r#"{
+  "reasoning": "three notes and a piece edit",
+  "memory_changes": [
+    {"op": "add", "name": "a", "type": "user", "description": "d", "body": "first"},
+    {"op": "add", "name": "b", "type": "user", "description": "d", "body": "second"},
+    {"op": "add", "name": "c", "type": "user", "description": "d", "body": "third"}
+  ],
+  "piece_edit": {"piece": "research", "yaml": "name: research"}
+}"#;
+
+fn hostile(behaviour: &str) -> RulePack {
+    RulePack::single(engine(), hostile_module(), Path::new("/"), json!({ "behaviour": behaviour }))
+        .expect("hostile module loads")
+}
+
+fn evaluate(pack: &RulePack, proposal_json: &str) -> DecisionRecord {
+    let (context, index) = context("tenant: acme\njob_id: job-1\nnow_ms: 1").into_parts(0);
+    pack.evaluate(&proposal(proposal_json), &context, &index)
+}
+
+/// Every change refused with `policy_error` by `hostile`, and the failure
+/// mentions `reason`; then a good pack still decides correctly.
+fn assert_contained(record: &DecisionRecord, reason: &str) {
+    assert_eq!(record.accepted_count(), 0, "{record:#?}");
+    for decision in record.memory.iter().chain(&record.piece) {
+        assert!(!decision.accepted);
+        let rejection = &decision.rejections[0];
+        assert_eq!((rejection.module.as_str(), rejection.code.as_str()), ("hostile", codes::POLICY_ERROR));
+        assert!(rejection.message.contains("module `hostile` failed"), "{}", rejection.message);
+    }
+    let failure = record.modules[0].failure.as_deref().expect("the failure is recorded");
+    assert!(failure.contains(reason), "failure `{failure}` should mention `{reason}`");
+    assert_good_pack_still_works();
+}
+
+fn assert_good_pack_still_works() {
+    let good = r#"{"reasoning": "r", "memory_changes": [
+        {"op": "add", "name": "deploy-order", "type": "project", "description": "Migrate first", "body": "Run migrations before deploying."},
+        {"op": "add", "name": "leak", "type": "project", "description": "d", "body": "AKIAIOSFODNN7EXAMPLE"}]}"#;
+    let record = evaluate(default_pack(), good);
+    assert!(record.memory[0].accepted, "{record:#?}");
+    assert_eq!(record.memory[1].rejections[0].code, "secret_detected");
+    assert!(record.modules.iter().all(|m| m.failure.is_none()));
+}
+
+#[test]
+fn a_well_behaved_custom_module_accepts_and_rejects() {
+    assert_eq!(evaluate(&hostile("accept"), PROPOSAL).accepted_count(), 4);
+    let record = evaluate(&hostile("reject_all"), PROPOSAL);
+    assert!(record.rejections().all(|(_, r)| r.code == "hostile" && r.module == "hostile"));
+    assert_eq!(record.rejections().count(), 4);
+}
+
+#[test]
+fn an_endless_loop_runs_out_of_fuel() {
+    assert_contained(&evaluate(&hostile("loop"), PROPOSAL), "ran out of fuel");
+}
+
+#[test]
+fn unbounded_memory_growth_hits_the_memory_limit() {
+    assert_contained(&evaluate(&hostile("grow_memory"), PROPOSAL), "memory limit exceeded");
+}
+
+#[test]
+fn runaway_recursion_hits_the_stack_limit() {
+    assert_contained(&evaluate(&hostile("recurse"), PROPOSAL), "stack overflow");
+}
+
+#[test]
+fn a_runaway_guest_stack_traps_out_of_bounds() {
+    assert_contained(&evaluate(&hostile("deep_frames"), PROPOSAL), "out of bounds memory access");
+}
+
+#[test]
+fn a_panic_traps() {
+    assert_contained(&evaluate(&hostile("panic"), PROPOSAL), "unreachable");
+}
+
+#[test]
+fn a_wrong_verdict_count_is_malformed() {
+    assert_contained(&evaluate(&hostile("wrong_count"), PROPOSAL), "returned 2 memory verdicts for 3 changes");
+}
+
+#[test]
+fn a_piece_verdict_without_a_piece_edit_is_malformed() {
+    let without_piece = r#"{"reasoning": "r", "memory_changes": [{"op": "remove", "name": "a"}]}"#;
+    assert_contained(&evaluate(&hostile("extra_piece_verdict"), without_piece), "no piece edit");
+}
+
+#[test]
+fn reading_the_index_repeatedly_is_harmless() {
+    assert_eq!(evaluate(&hostile("index_flood"), PROPOSAL).accepted_count(), 4);
+}
+
+#[test]
+fn a_failing_module_in_a_pack_does_not_silence_the_others() {
+    let dir = temp_dir();
+    let pack_path = dir.path().join("pack.yaml");
+    let pack_yaml =
+        format!("extends: default\nmodules:\n  - module: {}\n    config: {{ behaviour: panic }}\n", hostile_module());
+    std::fs::write(&pack_path, pack_yaml).expect("write pack");
+    let pack = RulePack::load(engine(), pack_path.to_str().expect("utf-8 path")).expect("pack loads");
+    let record = evaluate(&pack, PROPOSAL);
+    assert_eq!(record.modules.len(), 7);
+    assert_eq!(record.modules.iter().filter(|m| m.failure.is_some()).count(), 1);
+    assert_eq!(record.accepted_count(), 0);
+    // The piece-guard still reports its own reason alongside the failure.
+    let piece = record.piece.as_ref().expect("piece decision");
+    assert!(piece.rejections.iter().any(|r| r.module == "piece-guard"), "{piece:#?}");
+    assert!(piece.rejections.iter().any(|r| r.code == codes::POLICY_ERROR));
+}
+
+#[test]
+fn a_bad_config_is_refused_when_the_pack_loads() {
+    let err = RulePack::single(engine(), hostile_module(), Path::new("/"), json!({ "behaviour": "explode" }))
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), "module_config_invalid", "{err}");
+    assert!(err.to_string().contains("unknown variant `explode`"), "{err}");
+
+    let err = RulePack::single(engine(), "size-limits", Path::new("/"), json!({ "max_body_byte": 10 }))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("unknown field `max_body_byte`"), "{err}");
+    let err = RulePack::single(engine(), "merge-rules", Path::new("/"), json!({ "near_duplicate_threshold": 3.0 }))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("near_duplicate_threshold must be in 0..=1"), "{err}");
+}
+
+fn load_wat(wat: &str) -> LoadError {
+    let bytes = wat::parse_str(wat).expect("valid WAT");
+    match engine().load(&bytes) {
+        Ok(module) => panic!("module `{}` should have been refused", module.name()),
+        Err(err) => err,
+    }
+}
+
+#[test]
+fn a_component_importing_wasi_is_refused_at_load() {
+    let err = load_wat(
+        r#"(component (import "wasi:clocks/wall-clock@0.2.0" (instance (export "now" (func (result u64))))))"#,
+    );
+    assert!(matches!(err, LoadError::ForbiddenImport { ref name } if name == "wasi:clocks/wall-clock@0.2.0"), "{err}");
+    assert_eq!(err.code(), "module_forbidden_import");
+}
+
+#[test]
+fn a_component_importing_an_unknown_function_is_refused_at_load() {
+    let err = load_wat(r#"(component (import "read-secrets" (func)))"#);
+    assert!(err.to_string().contains("imports `read-secrets`"), "{err}");
+}
+
+#[test]
+fn a_component_without_the_policy_export_is_refused() {
+    let err = load_wat("(component)");
+    assert!(matches!(err, LoadError::MissingExport { .. }), "{err}");
+}
+
+#[test]
+fn a_core_module_is_not_a_component() {
+    let err = load_wat("(module)");
+    assert_eq!(err.code(), "module_invalid", "{err}");
+}
+
+#[test]
+fn a_pinned_module_must_match_its_hash() {
+    let dir = temp_dir();
+    let pack_path = dir.path().join("pinned.yaml");
+    let pack_yaml = format!("modules:\n  - module: {}\n    sha256: {}\n", hostile_module(), "0".repeat(64));
+    std::fs::write(&pack_path, pack_yaml).expect("write pack");
+    let err = RulePack::load(engine(), pack_path.to_str().expect("utf-8")).err().expect("refused");
+    assert!(matches!(err, PackError::PinMismatch { .. }), "{err}");
+    assert_eq!(err.code(), "module_pin_mismatch");
+}

@@ -1,0 +1,65 @@
+//! Shared helpers: the real binary with an isolated module cache, a fresh
+//! temp dir per test, and one policy engine per test process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use memwarden::policy::{ContextFile, PolicyEngine, Proposal, RulePack};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
+}
+
+/// A compiled-module cache shared by every test of this run, so components
+/// compile once per run rather than once per test.
+pub fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("module-cache")
+}
+
+/// The `memwarden` binary, with the shared cache and quiet logs.
+pub fn memwarden() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_memwarden"));
+    command.env("MEMWARDEN_CACHE_DIR", cache_dir()).env_remove("RUST_LOG");
+    command
+}
+
+/// Runs `command`, returning its output with stdout and stderr as text.
+pub fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// One engine for every library-level test of this process.
+pub fn engine() -> &'static PolicyEngine {
+    static ENGINE: OnceLock<PolicyEngine> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| PolicyEngine::with_options(Default::default(), Some(&cache_dir())).expect("the engine starts"))
+}
+
+/// The built default pack, loaded once.
+pub fn default_pack() -> &'static RulePack {
+    static PACK: OnceLock<RulePack> = OnceLock::new();
+    PACK.get_or_init(|| RulePack::load(engine(), "default").expect("the default pack loads"))
+}
+
+/// The hostile test module's component file.
+pub fn hostile_module() -> &'static str {
+    env!("MEMWARDEN_TEST_MODULE_HOSTILE")
+}
+
+pub fn proposal(json: &str) -> Proposal {
+    Proposal::from_json(json).expect("test proposal parses")
+}
+
+pub fn context(yaml: &str) -> ContextFile {
+    serde_norway::from_str(yaml).expect("test context parses")
+}
+
+/// A fresh temp dir, removed when dropped.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
