@@ -185,3 +185,62 @@ fn a_pinned_module_must_match_its_hash() {
     assert!(matches!(err, PackError::PinMismatch { .. }), "{err}");
     assert_eq!(err.code(), "module_pin_mismatch");
 }
+
+#[test]
+fn the_same_inputs_give_the_same_verdicts_on_any_engine() {
+    let proposal = std::fs::read_to_string(crate::util::repo().join("tests/fixtures/proposal.json")).expect("fixture");
+    let context = std::fs::read_to_string(crate::util::repo().join("tests/fixtures/context.yaml")).expect("fixture");
+    let decide = |engine: &memwarden::policy::PolicyEngine| {
+        let pack = RulePack::load(engine, "default").expect("pack");
+        let (context, index) = crate::util::context(&context).into_parts(0);
+        let record = pack.evaluate(&crate::util::proposal(&proposal), &context, &index);
+        (record.memory, record.piece, record.pack.revision)
+    };
+    let first = decide(engine());
+    let fresh = memwarden::policy::PolicyEngine::new().expect("a second engine, without cache");
+    assert_eq!(first, decide(&fresh));
+    assert_eq!(first, decide(engine()));
+    // The fixture exercises several modules at once.
+    let codes: Vec<&str> =
+        first.0.iter().chain(&first.1).flat_map(|d| d.rejections.iter().map(|r| r.code.as_str())).collect();
+    assert_eq!(codes, ["near_duplicate", "secret_detected", "entry_update_cooldown", "permission_widened"]);
+}
+
+#[test]
+fn every_outcome_is_counted() {
+    use memwarden::policy::metrics as names;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        evaluate(&hostile("reject_all"), PROPOSAL);
+        evaluate(&hostile("panic"), PROPOSAL);
+    });
+    let counters: Vec<(String, Vec<(String, String)>, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => {
+                let labels = key.key().labels().map(|l| (l.key().to_string(), l.value().to_string())).collect();
+                Some((key.key().name().to_string(), labels, n))
+            }
+            _ => None,
+        })
+        .collect();
+    let count = |name: &str, label: (&str, &str)| -> u64 {
+        counters
+            .iter()
+            .filter(|(n, labels, _)| n == name && labels.iter().any(|(k, v)| k == label.0 && v == label.1))
+            .map(|(_, _, n)| n)
+            .sum()
+    };
+    let evaluations: u64 = counters.iter().filter(|(n, _, _)| n == names::EVALUATIONS).map(|(_, _, n)| n).sum();
+    assert_eq!(evaluations, 2);
+    assert_eq!(count(names::REJECTIONS, ("code", "hostile")), 4);
+    assert_eq!(count(names::REJECTIONS, ("code", codes::POLICY_ERROR)), 4);
+    assert_eq!(count(names::MODULE_FAILURES, ("module", "hostile")), 1);
+    assert_eq!(count(names::CHANGES, ("outcome", "rejected")), 8);
+    assert_eq!(count(names::CHANGES, ("outcome", "accepted")), 0);
+}

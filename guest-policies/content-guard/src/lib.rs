@@ -15,7 +15,8 @@ use memwarden_policy_sdk::{Context, MemoryChange, PieceEdit, Policy, Verdict, ex
 
 #[derive(Deserialize)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
-struct ContentGuard {
+/// The module, and its config as rule packs write it.
+pub struct ContentGuard {
     detect_secrets: bool,
     detect_injection: bool,
     detect_invisible: bool,

@@ -12,7 +12,8 @@ use memwarden_policy_sdk::{Context, Decision, Op, Policy, Proposal, RunOutcome, 
 
 #[derive(Deserialize)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
-struct Cooldown {
+/// The module, and its config as rule packs write it.
+pub struct Cooldown {
     piece_edit_cooldown_ms: u64,
     entry_update_cooldown_ms: u64,
     write_rate_window_ms: u64,

@@ -17,7 +17,8 @@ use memwarden_policy_sdk::{Context, Decision, Op, Policy, Proposal, export_polic
 
 #[derive(Deserialize)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
-struct MergeRules {
+/// The module, and its config as rule packs write it.
+pub struct MergeRules {
     /// Similarity (0..=1, word-bigram Jaccard) at which two bodies count as
     /// near-duplicates.
     near_duplicate_threshold: f64,

@@ -15,7 +15,8 @@ use piece::{Movement, Piece};
 
 #[derive(Deserialize)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
-struct PieceGuard {
+/// The module, and its config as rule packs write it.
+pub struct PieceGuard {
     max_piece_bytes: u64,
     max_movements: u32,
     /// Allow proposals to create pieces that do not exist yet.

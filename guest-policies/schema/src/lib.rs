@@ -8,7 +8,8 @@ use memwarden_policy_sdk::{Context, MemoryChange, Op, PieceEdit, Policy, Verdict
 
 #[derive(Deserialize)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
-struct Schema {
+/// The module, and its config as rule packs write it.
+pub struct Schema {
     /// Entry types a change may use; a subset of the four the host knows.
     allowed_types: Vec<String>,
 }

@@ -1,17 +1,25 @@
 //! The tenant's memory store as the host shows it during one evaluation:
 //! read-only, and only what a call asks for is copied into the module.
+//!
+//! Inside a component these calls go to the host's `tenant-index` import.
+//! Compiled natively (unit tests, benchmarks) they go to the backend set with
+//! [`crate::native::with_index`].
 
-use crate::bindings::memwarden::policy::tenant_index;
 use crate::{EntrySummary, IndexStats};
+
+#[cfg(target_arch = "wasm32")]
+use crate::bindings::memwarden::policy::tenant_index as backend;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::native::current as backend;
 
 /// Number of entries and their total body size.
 pub fn stats() -> IndexStats {
-    tenant_index::stats()
+    backend::stats()
 }
 
 /// The summary of the entry called `name`.
 pub fn lookup(name: &str) -> Option<EntrySummary> {
-    tenant_index::lookup(name)
+    backend::lookup(name)
 }
 
 /// Whether an entry called `name` exists.
@@ -22,20 +30,20 @@ pub fn contains(name: &str) -> bool {
 /// Every entry's summary, ordered by name. Copies the whole index: prefer
 /// [`lookup`] or [`fingerprints`] when they suffice.
 pub fn entries() -> Vec<EntrySummary> {
-    tenant_index::entries()
+    backend::entries()
 }
 
 /// Every entry's similarity fingerprint, in the order of [`entries`].
 pub fn fingerprints() -> Vec<u64> {
-    tenant_index::fingerprints()
+    backend::fingerprints()
 }
 
 /// The summary at `position` in the order of [`entries`].
 pub fn entry_at(position: u32) -> Option<EntrySummary> {
-    tenant_index::entry_at(position)
+    backend::entry_at(position)
 }
 
 /// The body of the entry called `name`.
 pub fn body(name: &str) -> Option<String> {
-    tenant_index::body(name)
+    backend::body(name)
 }

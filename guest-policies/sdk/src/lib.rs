@@ -3,6 +3,8 @@
 
 mod decision;
 pub mod index;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
 
 use serde::de::DeserializeOwned;
 
@@ -67,10 +69,13 @@ pub trait Policy: DeserializeOwned + Default {
 
 /// Exports a [`Policy`] implementation as the component's `policy` interface.
 ///
-/// Use it once, at the crate root of a `cdylib`.
+/// Use it once, at the crate root of a `cdylib`. Compiled natively it does
+/// nothing, so the same crate can be linked as an `rlib` and run through
+/// [`native`] in tests and benchmarks.
 #[macro_export]
 macro_rules! export_policy {
     ($policy:ty) => {
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct Export;
 

@@ -7,7 +7,8 @@ use memwarden_policy_sdk::{Context, Decision, Op, Policy, Proposal, export_polic
 
 #[derive(Deserialize)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
-struct SizeLimits {
+/// The module, and its config as rule packs write it.
+pub struct SizeLimits {
     max_body_bytes: u64,
     max_description_bytes: u64,
     max_name_bytes: u64,

@@ -104,6 +104,7 @@ impl RulePack {
             elapsed_us = record.elapsed_us,
             "policy decision"
         );
+        super::metrics::record(&record);
         for (change, rejection) in record.rejections() {
             tracing::debug!(decision_id = %record.decision_id, tenant = %record.tenant, change = %change.name, module = %rejection.module, code = %rejection.code, "change rejected");
         }

@@ -18,6 +18,7 @@ mod engine;
 mod evaluate;
 mod host_checks;
 mod index;
+pub mod metrics;
 mod model;
 mod pack;
 mod sandbox;

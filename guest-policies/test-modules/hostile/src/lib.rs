@@ -7,7 +7,8 @@ use memwarden_policy_sdk::{Context, Decision, Policy, Proposal, Verdict, export_
 
 #[derive(Deserialize, Default)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
-struct Hostile {
+/// The module, and its config as rule packs write it.
+pub struct Hostile {
     behaviour: Behaviour,
 }
 

@@ -1,0 +1,34 @@
+//! Counters and histograms of the policy runtime, through the `metrics`
+//! facade: free when no recorder is installed, exported by whichever one
+//! the embedding host installs.
+
+/// Evaluations of a rule pack. Tags: `pack`.
+pub const EVALUATIONS: &str = "memwarden_policy_evaluations_total";
+/// Changes decided. Tags: `pack`, `outcome` (`accepted` or `rejected`).
+pub const CHANGES: &str = "memwarden_policy_changes_total";
+/// Rejections. Tags: `module` (or `host`), `code`.
+pub const REJECTIONS: &str = "memwarden_policy_rejections_total";
+/// Module failures (each also a `policy_error` rejection). Tags: `module`.
+pub const MODULE_FAILURES: &str = "memwarden_policy_module_failures_total";
+/// Wall time of one pack evaluation, in seconds. Tags: `pack`.
+pub const EVALUATION_SECONDS: &str = "memwarden_policy_evaluation_seconds";
+
+use super::DecisionRecord;
+
+/// Records one evaluation's outcomes.
+pub(crate) fn record(decision: &DecisionRecord) {
+    let pack = decision.pack.name.clone();
+    metrics::counter!(EVALUATIONS, "pack" => pack.clone()).increment(1);
+    let total = decision.memory.len() + usize::from(decision.piece.is_some());
+    let accepted = decision.accepted_count();
+    metrics::counter!(CHANGES, "pack" => pack.clone(), "outcome" => "accepted").increment(accepted as u64);
+    metrics::counter!(CHANGES, "pack" => pack.clone(), "outcome" => "rejected").increment((total - accepted) as u64);
+    for (_, rejection) in decision.rejections() {
+        metrics::counter!(REJECTIONS, "module" => rejection.module.clone(), "code" => rejection.code.clone())
+            .increment(1);
+    }
+    for module in decision.modules.iter().filter(|m| m.failure.is_some()) {
+        metrics::counter!(MODULE_FAILURES, "module" => module.name.clone()).increment(1);
+    }
+    metrics::histogram!(EVALUATION_SECONDS, "pack" => pack).record(decision.elapsed_us as f64 / 1e6);
+}
