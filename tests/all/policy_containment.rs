@@ -217,7 +217,8 @@ fn every_outcome_is_counted() {
         evaluate(&hostile("reject_all"), PROPOSAL);
         evaluate(&hostile("panic"), PROPOSAL);
     });
-    let counters: Vec<(String, Vec<(String, String)>, u64)> = snapshotter
+    type Counter = (String, Vec<(String, String)>, u64);
+    let counters: Vec<Counter> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()
