@@ -65,7 +65,7 @@ fn main() {
         rerun_for_dep_info(&release.join(format!("{krate}.d")));
     }
 
-    for path in ["Cargo.toml", "Cargo.lock"] {
+    for path in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", guests.join(path).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
@@ -106,6 +106,9 @@ fn build_guests(guests: &Path, target_dir: &Path) {
         .arg(guests.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir)
+        // Cargo finds `guest-policies/.cargo/config.toml` (the guests' stack
+        // size) from the working directory, not from --manifest-path.
+        .current_dir(guests)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")

@@ -6,7 +6,8 @@
 //! core, and the sandbox's overhead ratio. Targets (release): p50 ≤ 50 µs,
 //! p99 ≤ 200 µs, within 5× of plain Rust.
 //!
-//! Run with `cargo bench --bench policy_eval`.
+//! Run with `cargo bench --bench policy_eval`; set
+//! `MEMWARDEN_BENCH_BREAKDOWN=1` to also time single modules.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -35,6 +36,41 @@ fn main() {
         pack.modules().count()
     );
     println!("{:<44} {:>8} {:>8} {:>8} {:>12}", "", "p50 µs", "p99 µs", "mean µs", "decisions/s");
+    // The floor: a fresh store, an instance from the pool, one trivial call.
+    let schema = pack.modules().next().unwrap_or_else(|| panic!("the pack has modules"));
+    let floor = measure(|| engine.validate_config(schema, "").unwrap_or_else(|err| panic!("{err}")));
+    floor.print("one module, store + instance + trivial call");
+    if std::env::var_os("MEMWARDEN_BENCH_BREAKDOWN").is_some() {
+        println!("breakdown (MEMWARDEN_BENCH_BREAKDOWN): single modules, sandboxed and native");
+        let empty = Proposal::from_json(r#"{"reasoning": "r"}"#).unwrap_or_else(|err| panic!("{err}"));
+        for name in ["schema", "cooldown"] {
+            let single = RulePack::single(&engine, name, std::path::Path::new("/"), serde_json::Value::Null)
+                .unwrap_or_else(|err| panic!("{err}"));
+            measure(|| black_box(single.evaluate(&empty, &fixture.context, &fixture.index)))
+                .print(&format!("{name} alone, empty proposal"));
+            measure(|| black_box(single.evaluate(&fixture.proposal, &fixture.context, &fixture.index)))
+                .print(&format!("{name} alone, 10 changes"));
+        }
+        let proposal = sdk_proposal(&fixture.proposal, &fixture.pieces);
+        let context = sdk_context(&fixture.context);
+        macro_rules! native_alone {
+            ($label:literal, $policy:ty) => {
+                let index = fixture.native_index.clone();
+                with_index(index, || {
+                    measure(|| black_box(sdk::native::evaluate::<$policy>("", &proposal, &context)))
+                        .print(concat!("native ", $label))
+                });
+            };
+        }
+        native_alone!("content-guard", memwarden_policy_content_guard::ContentGuard);
+        native_alone!("merge-rules", memwarden_policy_merge_rules::MergeRules);
+        native_alone!("schema", memwarden_policy_schema::Schema);
+        let empty_index = TenantIndex::default();
+        let single = RulePack::single(&engine, "schema", std::path::Path::new("/"), serde_json::Value::Null)
+            .unwrap_or_else(|err| panic!("{err}"));
+        measure(|| black_box(single.evaluate(&fixture.proposal, &fixture.context, &empty_index)))
+            .print("schema alone, 10 changes, empty index");
+    }
     for (label, proposal) in [("10 changes", &fixture.proposal), ("10 changes + piece edit", &fixture.with_piece_edit)]
     {
         let sandboxed = measure(|| black_box(pack.evaluate(proposal, &fixture.context, &fixture.index)));
@@ -49,6 +85,16 @@ fn main() {
             sandboxed.mean / native.mean
         );
 
+        let runs: Vec<DecisionRecord> =
+            (0..500).map(|_| pack.evaluate(proposal, &fixture.context, &fixture.index)).collect();
+        let breakdown: Vec<String> = (0..runs[0].modules.len())
+            .map(|i| {
+                let mean_us = runs.iter().map(|r| r.modules[i].elapsed_us).sum::<u64>() as f64 / runs.len() as f64;
+                let module = &runs[0].modules[i];
+                format!("{} {mean_us:.0} µs / {}k fuel", module.name, module.fuel_used / 1000)
+            })
+            .collect();
+        println!("  mean per module: {}", breakdown.join(", "));
         let record = pack.evaluate(proposal, &fixture.context, &fixture.index);
         assert_same_verdicts(&record, &fixture.native(proposal));
         println!(
@@ -99,7 +145,7 @@ fn assert_same_verdicts(record: &DecisionRecord, native: &[Vec<String>]) {
 }
 
 struct Fixture {
-    entries: Vec<IndexEntry>,
+    native_index: std::rc::Rc<MemoryIndex>,
     pieces: BTreeMap<String, String>,
     index: TenantIndex,
     context: Context,
@@ -160,7 +206,8 @@ impl Fixture {
                 .replace("Collect sources", "Collect three sources")
                 .replace("[Read, Grep, WebSearch]", "[Read, Grep]"),
         });
-        Fixture { entries, pieces, index, context, proposal, with_piece_edit }
+        let native_index = std::rc::Rc::new(MemoryIndex::new(entries.iter().map(sdk_entry).collect()));
+        Fixture { native_index, pieces, index, context, proposal, with_piece_edit }
     }
 
     /// The six policies as plain Rust, with the same conversions the host
@@ -168,7 +215,7 @@ impl Fixture {
     fn native(&self, proposal: &Proposal) -> Vec<Vec<String>> {
         let proposal = sdk_proposal(proposal, &self.pieces);
         let context = sdk_context(&self.context);
-        let index = MemoryIndex::new(self.entries.iter().map(sdk_entry).collect());
+        let index = self.native_index.clone();
         let mut codes = vec![Vec::new(); proposal.memory_changes.len() + usize::from(proposal.piece_edit.is_some())];
         with_index(index, || {
             let decisions = [

@@ -3,6 +3,9 @@
 
 /// Describes the first invisible character of `text`, if any.
 pub(crate) fn find(text: &str) -> Option<String> {
+    if text.bytes().all(|b| (b' '..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t')) {
+        return None; // printable ASCII and ordinary whitespace: nothing to find
+    }
     text.char_indices()
         .find(|(_, c)| is_invisible(*c))
         .map(|(offset, c)| format!("U+{:04X} ({}) at byte {offset}", c as u32, describe(c)))

@@ -39,6 +39,28 @@ thread_local! {
     static BACKEND: RefCell<Option<Rc<dyn IndexBackend>>> = const { RefCell::new(None) };
 }
 
+/// A shared backend is a backend, so one index can serve many calls.
+impl<T: IndexBackend + ?Sized> IndexBackend for Rc<T> {
+    fn stats(&self) -> IndexStats {
+        (**self).stats()
+    }
+    fn lookup(&self, name: &str) -> Option<EntrySummary> {
+        (**self).lookup(name)
+    }
+    fn entries(&self) -> Vec<EntrySummary> {
+        (**self).entries()
+    }
+    fn fingerprints(&self) -> Vec<u64> {
+        (**self).fingerprints()
+    }
+    fn entry_at(&self, position: u32) -> Option<EntrySummary> {
+        (**self).entry_at(position)
+    }
+    fn body(&self, name: &str) -> Option<String> {
+        (**self).body(name)
+    }
+}
+
 /// Runs `f` with `backend` as the tenant index of this thread.
 pub fn with_index<R>(backend: impl IndexBackend + 'static, f: impl FnOnce() -> R) -> R {
     let previous = BACKEND.with(|slot| slot.replace(Some(Rc::new(backend))));

@@ -15,24 +15,44 @@ pub const CANDIDATE_MAX_DISTANCE: u32 = 18;
 
 /// Lowercased alphanumeric words of `text`; everything else separates words.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_lowercase)
+    raw_words(text).map(str::to_lowercase)
+}
+
+/// The words of `text` as slices, in their original case.
+pub fn raw_words(text: &str) -> impl Iterator<Item = &str> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty())
 }
 
 /// The sorted, deduplicated set of hashed word bigrams of `text` (or of its
 /// single word), the unit both [`similarity`] and [`fingerprint`] work on.
+/// Case-insensitive, without allocating per word.
 pub fn shingles(text: &str) -> Vec<u64> {
-    let words: Vec<String> = words(text).collect();
-    let mut set: Vec<u64> = match words.len() {
-        0 => Vec::new(),
-        1 => vec![fnv1a(words[0].as_bytes(), FNV_OFFSET)],
-        _ => words
-            .windows(2)
-            .map(|pair| fnv1a(pair[1].as_bytes(), fnv1a(pair[0].as_bytes(), FNV_OFFSET) ^ 0xff))
-            .collect(),
-    };
+    let mut hashes = raw_words(text).map(word_hash);
+    let Some(first) = hashes.next() else { return Vec::new() };
+    let mut set = Vec::new();
+    let mut previous = first;
+    for hash in hashes {
+        set.push(splitmix64(previous ^ hash.rotate_left(31)));
+        previous = hash;
+    }
+    if set.is_empty() {
+        set.push(splitmix64(first));
+    }
     set.sort_unstable();
     set.dedup();
     set
+}
+
+/// FNV-1a of the lowercased word.
+fn word_hash(word: &str) -> u64 {
+    let fold = |hash: u64, byte: u8| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    if word.is_ascii() {
+        return word.bytes().fold(FNV_OFFSET, |hash, byte| fold(hash, byte.to_ascii_lowercase()));
+    }
+    let mut buffer = [0u8; 4];
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .fold(FNV_OFFSET, |hash, c| c.encode_utf8(&mut buffer).bytes().fold(hash, fold))
 }
 
 /// Jaccard similarity of two shingle sets from [`shingles`], in `0.0..=1.0`.
@@ -67,17 +87,26 @@ pub fn fingerprint(text: &str) -> u64 {
     fingerprint_of(&shingles(text))
 }
 
-/// [`fingerprint`] of an already computed shingle set.
+/// [`fingerprint`] of an already computed shingle set: bit `i` is set when
+/// more than half the shingles have bit `i` set.
 pub fn fingerprint_of(shingles: &[u64]) -> u64 {
-    let mut weights = [0i32; 64];
+    // A bit-sliced counter: `planes[k]` holds bit k of all 64 per-bit
+    // counts, so adding a shingle is a binary increment of 64 counters at
+    // once — a few word operations instead of 64 separate additions.
+    let mut planes = [0u64; 32];
     for &shingle in shingles {
-        // Shingles are FNV hashes, whose high bits mix poorly; remix first.
-        let mixed = splitmix64(shingle);
-        for (bit, weight) in weights.iter_mut().enumerate() {
-            *weight += if mixed >> bit & 1 == 1 { 1 } else { -1 };
+        let mut carry = shingle;
+        for plane in planes.iter_mut() {
+            if carry == 0 {
+                break;
+            }
+            (*plane, carry) = (*plane ^ carry, *plane & carry);
         }
     }
-    weights.iter().enumerate().filter(|(_, weight)| **weight > 0).fold(0, |acc, (bit, _)| acc | 1 << bit)
+    let half = shingles.len() as u64 / 2;
+    (0..64)
+        .filter(|&bit| planes.iter().enumerate().map(|(k, plane)| (plane >> bit & 1) << k).sum::<u64>() > half)
+        .fold(0, |acc, bit| acc | 1 << bit)
 }
 
 /// Number of differing bits between two fingerprints.
@@ -86,10 +115,6 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
-    bytes.iter().fold(seed, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
-}
 
 fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -118,10 +143,31 @@ mod tests {
     }
 
     #[test]
+    fn fingerprint_bits_follow_the_majority() {
+        // Bits set in 2 of 3 shingles are set; bits set in 1 of 3 are not.
+        assert_eq!(fingerprint_of(&[0b011, 0b110, 0b001]), 0b011);
+        assert_eq!(fingerprint_of(&[]), 0);
+        let all: Vec<u64> = (0..1000).map(|_| u64::MAX).collect();
+        assert_eq!(fingerprint_of(&all), u64::MAX);
+    }
+
+    #[test]
     fn unrelated_texts_are_far_apart() {
         let a = "prefer small pull requests with one logical change each";
         let b = "the staging database is reset every sunday at midnight utc";
         assert!(similarity(a, b) < 0.1);
         assert!(hamming(fingerprint(a), fingerprint(b)) > 8);
+    }
+}
+
+#[cfg(test)]
+mod unicode_tests {
+    use super::*;
+
+    #[test]
+    fn case_folding_covers_non_ascii_words() {
+        assert_eq!(shingles("Über Straße"), shingles("über straße"));
+        assert_eq!(shingles("one"), shingles("ONE"));
+        assert!(shingles("").is_empty());
     }
 }
