@@ -4,11 +4,15 @@
 //!
 //! Layers, each ignorant of those above it:
 //! - [`policy`]: the policy runtime (WIT world, wasmtime, rule packs).
+//! - [`store`]: the tenant store (cap-std directories, snapshots, lock).
+//! - [`jobs`]: the job store (leases, retries; SQLite).
 //! - [`names`]: which names are safe as file names, shared by all layers.
 //!
 //! The `memwarden` binary is the face; see `README.md`.
 
 #![deny(missing_docs)]
 
+pub mod jobs;
 pub mod names;
 pub mod policy;
+pub mod store;

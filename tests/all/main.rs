@@ -3,8 +3,10 @@
 //! drive the real `memwarden` binary or the library against real files and
 //! real compiled components.
 
+mod job_store;
 mod policy_cache;
 mod policy_cases;
 mod policy_cli;
 mod policy_containment;
+mod tenant_store;
 mod util;

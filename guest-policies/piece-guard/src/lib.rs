@@ -5,13 +5,11 @@
 //! it was false, no new tool, no wider `permission_mode`, no larger
 //! `max_movements` budget.
 
-mod piece;
-
 use std::collections::HashSet;
 
+use memwarden_piece::{Movement, Piece, PieceError};
 use memwarden_policy_sdk::serde::Deserialize;
 use memwarden_policy_sdk::{Context, PieceEdit, Policy, Verdict, export_policy};
-use piece::{Movement, Piece};
 
 #[derive(Deserialize)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
@@ -63,8 +61,12 @@ impl PieceGuard {
         if edit.after.len() as u64 > self.max_piece_bytes {
             return Err(("piece_too_large", format!("{} bytes, at most {}", edit.after.len(), self.max_piece_bytes)));
         }
-        let after = Piece::parse(&edit.after).map_err(|err| ("piece_invalid_yaml", err))?;
-        after.check_consistent(&edit.piece)?;
+        let after = Piece::parse(&edit.after).map_err(|err| ("piece_invalid_yaml", err.to_string()))?;
+        after.check(&edit.piece).map_err(|err| match err {
+            PieceError::Syntax(message) => ("piece_invalid_yaml", message),
+            PieceError::Inconsistent(message) => ("piece_invalid", message),
+            PieceError::UnknownNext(message) => ("piece_unknown_next", message),
+        })?;
         if after.movements.len() > self.max_movements as usize {
             let message = format!("{} movements, at most {}", after.movements.len(), self.max_movements);
             return Err(("too_many_movements", message));

@@ -1,0 +1,335 @@
+//! The SQLite job store: one file, WAL mode, a busy timeout, migrations
+//! embedded in the binary. A claim is a single `UPDATE … RETURNING`, which
+//! SQLite runs under its write lock, so two workers never claim one job.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+
+use super::{
+    Claim, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus, JobStore, JobStoreError, LeaseToken,
+    MetricsRow, NewReflection, new_token,
+};
+
+/// How long a writer waits for SQLite's lock before reporting busy.
+const BUSY_TIMEOUT_SECONDS: u64 = 10;
+
+/// A job store in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteJobStore {
+    pool: SqlitePool,
+}
+
+impl SqliteJobStore {
+    /// Opens (creating) the database at `url` (`sqlite://path` or a plain
+    /// path) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<SqliteJobStore, JobStoreError> {
+        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(database)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECONDS));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(database)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|err| JobStoreError::Database(err.to_string()))?;
+        Ok(SqliteJobStore { pool })
+    }
+}
+
+fn database(err: sqlx::Error) -> JobStoreError {
+    let message = err.to_string();
+    match err.as_database_error().and_then(|db| db.code()).as_deref() {
+        // SQLITE_BUSY and SQLITE_LOCKED, after the busy timeout.
+        Some("5") | Some("6") => JobStoreError::Busy(message),
+        _ => JobStoreError::Database(message),
+    }
+}
+
+fn ms(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl JobStore for SqliteJobStore {
+    /// Query behavior: inserts a queued row; with an idempotency key that
+    /// already exists, returns that row's id instead.
+    async fn enqueue_reflection(&self, job: &NewReflection, now_ms: u64) -> Result<Enqueued, JobStoreError> {
+        let payload = serde_json::to_string(&job.payload).map_err(|err| JobStoreError::Database(err.to_string()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (kind, tenant, payload, status, retries_left, run_after_ms, idempotency_key, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?5, ?5)
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(JobKind::Reflection.as_str())
+        .bind(&job.tenant)
+        .bind(payload)
+        .bind(i64::from(job.max_attempts.max(1)))
+        .bind(ms(now_ms))
+        .bind(&job.idempotency_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        if let Some(row) = inserted {
+            return Ok(Enqueued { id: JobId(row.get(0)), created: true });
+        }
+        let existing = sqlx::query("SELECT id FROM jobs WHERE idempotency_key = ?1")
+            .bind(&job.idempotency_key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(Enqueued { id: JobId(existing.get(0)), created: false })
+    }
+
+    /// Query behavior: one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`
+    /// picks the oldest due row that is queued or whose lease expired, sets
+    /// a fresh token and lease, and counts the attempt.
+    async fn claim(
+        &self,
+        kind: JobKind,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> Result<Option<Claim>, JobStoreError> {
+        let token = new_token();
+        let row = sqlx::query(
+            "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_token = ?2, lease_expires_ms = ?3 + ?4,
+                 attempts = attempts + 1, updated_at_ms = ?3
+             WHERE id = (
+                 SELECT id FROM jobs
+                 WHERE kind = ?5 AND run_after_ms <= ?3
+                   AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= ?3))
+                 ORDER BY run_after_ms, id LIMIT 1)
+             RETURNING id, tenant, payload, attempts, recorded",
+        )
+        .bind(worker)
+        .bind(&token.0)
+        .bind(ms(now_ms))
+        .bind(ms(lease_ms))
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        row.map(|row| claim_from_row(&row, token)).transpose()
+    }
+
+    /// Query behavior: extends the lease only where the token still matches
+    /// and the job is running.
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        token: &LeaseToken,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> Result<bool, JobStoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET lease_expires_ms = ?3 + ?4, updated_at_ms = ?3
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+        )
+        .bind(id.0)
+        .bind(&token.0)
+        .bind(ms(now_ms))
+        .bind(ms(lease_ms))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Query behavior: stores the record where the token matches.
+    async fn record(&self, id: JobId, token: &LeaseToken, recorded: &str, now_ms: u64) -> Result<bool, JobStoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET recorded = ?3, updated_at_ms = ?4 WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+        )
+        .bind(id.0)
+        .bind(&token.0)
+        .bind(recorded)
+        .bind(ms(now_ms))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Query behavior: marks the job succeeded and drops its lease where the
+    /// token matches.
+    async fn succeed(
+        &self,
+        id: JobId,
+        token: &LeaseToken,
+        outcome: JobOutcome,
+        snapshot_id: Option<&str>,
+        now_ms: u64,
+    ) -> Result<bool, JobStoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'succeeded', outcome = ?3, snapshot_id = ?4, lease_token = NULL, lease_owner = NULL,
+                 lease_expires_ms = NULL, updated_at_ms = ?5
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+        )
+        .bind(id.0)
+        .bind(&token.0)
+        .bind(outcome.as_str())
+        .bind(snapshot_id)
+        .bind(ms(now_ms))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Query behavior: where the token matches, either requeues with
+    /// `run_after = now + delay` and one retry fewer, or marks the job dead;
+    /// keeps the error either way.
+    async fn fail(
+        &self,
+        id: JobId,
+        token: &LeaseToken,
+        code: &str,
+        message: &str,
+        retry_delay_ms: u64,
+        now_ms: u64,
+    ) -> Result<FailOutcome, JobStoreError> {
+        let row = sqlx::query(
+            "UPDATE jobs SET
+                 retries_left = retries_left - 1,
+                 status = CASE WHEN retries_left - 1 <= 0 THEN 'dead' ELSE 'queued' END,
+                 outcome = CASE WHEN retries_left - 1 <= 0 THEN 'failed' ELSE NULL END,
+                 run_after_ms = ?5 + ?6,
+                 last_error_code = ?3, last_error = ?4,
+                 lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = ?5
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'running'
+             RETURNING status, run_after_ms",
+        )
+        .bind(id.0)
+        .bind(&token.0)
+        .bind(code)
+        .bind(message)
+        .bind(ms(now_ms))
+        .bind(ms(retry_delay_ms))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(match row {
+            None => FailOutcome::LostOwnership,
+            Some(row) if row.get::<String, _>(0) == "dead" => FailOutcome::Dead,
+            Some(row) => FailOutcome::Retrying { at_ms: row.get::<i64, _>(1) as u64 },
+        })
+    }
+
+    /// Query behavior: one insert.
+    async fn record_metrics(&self, row: &MetricsRow) -> Result<(), JobStoreError> {
+        let rejections =
+            serde_json::to_string(&row.rejections).map_err(|err| JobStoreError::Database(err.to_string()))?;
+        sqlx::query(
+            "INSERT INTO job_metrics (job_id, tenant, kind, outcome, reason_code, changes_applied, piece_edited, tokens_in,
+                 tokens_out, duration_ms, rejections, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .bind(row.job_id.0)
+        .bind(&row.tenant)
+        .bind(row.kind.as_str())
+        .bind(&row.outcome)
+        .bind(&row.reason_code)
+        .bind(i64::from(row.changes_applied))
+        .bind(row.piece_edited)
+        .bind(ms(row.tokens_in))
+        .bind(ms(row.tokens_out))
+        .bind(ms(row.duration_ms))
+        .bind(rejections)
+        .bind(ms(row.created_at_ms))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(())
+    }
+
+    /// Query behavior: one row by id.
+    async fn job(&self, id: JobId) -> Result<Option<JobStatus>, JobStoreError> {
+        let row = sqlx::query(
+            "SELECT id, kind, tenant, status, outcome, attempts, last_error_code, last_error, snapshot_id, run_after_ms
+             FROM jobs WHERE id = ?1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        row.map(|row| status_from_row(&row)).transpose()
+    }
+
+    /// Query behavior: the tenant's rows by time.
+    async fn metrics(&self, tenant: &str) -> Result<Vec<MetricsRow>, JobStoreError> {
+        let rows = sqlx::query(
+            "SELECT job_id, tenant, kind, outcome, reason_code, changes_applied, piece_edited, tokens_in, tokens_out,
+                 duration_ms, rejections, created_at_ms
+             FROM job_metrics WHERE tenant = ?1 ORDER BY created_at_ms, job_id",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        rows.iter().map(metrics_from_row).collect()
+    }
+}
+
+fn corrupt(id: i64, reason: impl std::fmt::Display) -> JobStoreError {
+    JobStoreError::Corrupt { id, reason: reason.to_string() }
+}
+
+fn claim_from_row(row: &SqliteRow, token: LeaseToken) -> Result<Claim, JobStoreError> {
+    let id: i64 = row.get("id");
+    let payload: String = row.get("payload");
+    Ok(Claim {
+        id: JobId(id),
+        token,
+        tenant: row.get("tenant"),
+        payload: serde_json::from_str(&payload).map_err(|err| corrupt(id, err))?,
+        attempt: row.get::<i64, _>("attempts") as u32,
+        recorded: row.get("recorded"),
+    })
+}
+
+fn status_from_row(row: &SqliteRow) -> Result<JobStatus, JobStoreError> {
+    let id: i64 = row.get("id");
+    let kind = match row.get::<String, _>("kind").as_str() {
+        "reflection" => JobKind::Reflection,
+        other => return Err(corrupt(id, format!("unknown kind `{other}`"))),
+    };
+    Ok(JobStatus {
+        id: JobId(id),
+        kind,
+        tenant: row.get("tenant"),
+        status: row.get("status"),
+        outcome: row.get("outcome"),
+        attempts: row.get::<i64, _>("attempts") as u32,
+        last_error_code: row.get("last_error_code"),
+        last_error: row.get("last_error"),
+        snapshot_id: row.get("snapshot_id"),
+        run_after_ms: row.get::<i64, _>("run_after_ms") as u64,
+    })
+}
+
+fn metrics_from_row(row: &SqliteRow) -> Result<MetricsRow, JobStoreError> {
+    let id: i64 = row.get("job_id");
+    let rejections: String = row.get("rejections");
+    Ok(MetricsRow {
+        job_id: JobId(id),
+        tenant: row.get("tenant"),
+        kind: JobKind::Reflection,
+        outcome: row.get("outcome"),
+        reason_code: row.get("reason_code"),
+        changes_applied: row.get::<i64, _>("changes_applied") as u32,
+        piece_edited: row.get("piece_edited"),
+        tokens_in: row.get::<i64, _>("tokens_in") as u64,
+        tokens_out: row.get::<i64, _>("tokens_out") as u64,
+        duration_ms: row.get::<i64, _>("duration_ms") as u64,
+        rejections: serde_json::from_str(&rejections).map_err(|err| corrupt(id, err))?,
+        created_at_ms: row.get::<i64, _>("created_at_ms") as u64,
+    })
+}

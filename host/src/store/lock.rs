@@ -1,0 +1,29 @@
+//! The tenant lock: an exclusive `flock` on `<tenant>/.lock`, so that apply
+//! and snapshot of one tenant never interleave — across threads, processes
+//! and (on a shared file system that honours flock) hosts.
+
+use std::io;
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{Dir, File, OpenOptions};
+use rustix::fs::{FlockOperation, flock};
+
+const LOCK_FILE: &str = ".lock";
+
+/// Held while a tenant's files are being changed; released on drop.
+#[derive(Debug)]
+pub struct TenantLock {
+    // INVARIANT: the flock lives as long as this descriptor is open.
+    _file: File,
+}
+
+impl TenantLock {
+    /// Blocks until the lock on `tenant_dir` is ours.
+    pub(crate) fn acquire(tenant_dir: &Dir) -> io::Result<TenantLock> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).follow(FollowSymlinks::No);
+        let file = tenant_dir.open_with(LOCK_FILE, &options)?;
+        flock(&file, FlockOperation::LockExclusive)?;
+        Ok(TenantLock { _file: file })
+    }
+}

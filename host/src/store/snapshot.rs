@@ -1,0 +1,218 @@
+//! Snapshots: `snapshots/<time>-<job>/` with `before/` and `after/` copies
+//! of every file a job changed and a `meta.json`; plus
+//! `snapshots/index.jsonl`, one line per snapshot. Written under the tenant
+//! lock, and idempotent: writing the same snapshot again (a resumed job)
+//! rewrites its directory and does not add a second index line.
+
+use serde::{Deserialize, Serialize};
+
+use super::{StoreError, TenantDir, TenantFile, files, safe_name};
+
+const INDEX: &str = "index.jsonl";
+const META: &str = "meta.json";
+
+/// One file's content before and after a job; `None` means absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    /// Which file.
+    pub file: TenantFile,
+    /// Its content before.
+    pub before: Option<String>,
+    /// Its content after.
+    pub after: Option<String>,
+}
+
+/// What `meta.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    /// `<time>-<job>`.
+    pub id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The job that made the change.
+    pub job_id: String,
+    /// `reflection`, `consolidation` or `rollback`.
+    pub kind: String,
+    /// When, in ms since the Unix epoch.
+    pub created_at_ms: u64,
+    /// The LLM's reasoning.
+    pub reasoning: String,
+    /// The model that answered.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Prompt tokens.
+    #[serde(default)]
+    pub tokens_in: u64,
+    /// Completion tokens.
+    #[serde(default)]
+    pub tokens_out: u64,
+    /// The decision record, with every verdict and rejection.
+    #[serde(default)]
+    pub decision: Option<serde_json::Value>,
+    /// The files changed.
+    pub files: Vec<TenantFile>,
+    /// The LLM's raw answer, when the operator keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_llm_output: Option<String>,
+    /// For a rollback: the snapshot whose before-state was restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restores: Option<String>,
+}
+
+/// One line of `index.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotIndexLine {
+    /// The snapshot id.
+    pub id: String,
+    /// The job.
+    pub job_id: String,
+    /// `reflection`, `consolidation` or `rollback`.
+    pub kind: String,
+    /// When, in ms since the Unix epoch.
+    pub created_at_ms: u64,
+    /// Changes accepted.
+    pub accepted: usize,
+    /// Changes rejected.
+    pub rejected: usize,
+    /// Files changed.
+    pub files: usize,
+}
+
+/// The id of the snapshot of `job_id` taken at `created_at_ms`:
+/// `20261121T101500.123Z-<job>`, so ids sort by time.
+pub fn snapshot_id(created_at_ms: u64, job_id: &str) -> String {
+    format!("{}-{job_id}", compact_utc(created_at_ms))
+}
+
+impl TenantDir {
+    /// Writes a snapshot and its index line (once).
+    pub fn write_snapshot(
+        &self,
+        meta: &SnapshotMeta,
+        changes: &[FileChange],
+        accepted: usize,
+        rejected: usize,
+    ) -> Result<(), StoreError> {
+        safe_name("snapshot", &meta.id)?;
+        let base = format!("snapshots/{}", meta.id);
+        let dir = files::open_subdir(&self.snapshots, &meta.id).map_err(StoreError::io(self.path(&base)))?;
+        for (side, pick) in [("before", 0), ("after", 1)] {
+            let side_dir =
+                files::open_subdir(&dir, side).map_err(StoreError::io(self.path(&format!("{base}/{side}"))))?;
+            for change in changes {
+                let content = if pick == 0 { &change.before } else { &change.after };
+                let Some(content) = content else { continue };
+                let (sub, name) = split(&change.file);
+                let sub_dir = files::open_subdir(&side_dir, sub)
+                    .map_err(StoreError::io(self.path(&format!("{base}/{side}/{sub}"))))?;
+                files::write_atomic(&sub_dir, &name, content.as_bytes())
+                    .map_err(StoreError::io(self.path(&format!("{base}/{side}/{sub}/{name}"))))?;
+            }
+        }
+        let meta_json = serde_json::to_string_pretty(meta)
+            .map_err(|err| StoreError::io(self.path(&base))(std::io::Error::other(err)))?;
+        files::write_atomic(&dir, META, meta_json.as_bytes())
+            .map_err(StoreError::io(self.path(&format!("{base}/{META}"))))?;
+
+        if self.snapshots()?.iter().any(|line| line.id == meta.id) {
+            return Ok(());
+        }
+        let line = SnapshotIndexLine {
+            id: meta.id.clone(),
+            job_id: meta.job_id.clone(),
+            kind: meta.kind.clone(),
+            created_at_ms: meta.created_at_ms,
+            accepted,
+            rejected,
+            files: changes.len(),
+        };
+        let line = serde_json::to_string(&line)
+            .map_err(|err| StoreError::io(self.path("snapshots"))(std::io::Error::other(err)))?;
+        files::append_line(&self.snapshots, INDEX, &line)
+            .map_err(StoreError::io(self.path(&format!("snapshots/{INDEX}"))))
+    }
+
+    /// Every snapshot, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotIndexLine>, StoreError> {
+        let path = self.path(&format!("snapshots/{INDEX}"));
+        let text =
+            files::read_optional(&self.snapshots, INDEX).map_err(StoreError::io(path.clone()))?.unwrap_or_default();
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                serde_json::from_str(line).map_err(|err| StoreError::io(path.clone())(std::io::Error::other(err)))
+            })
+            .collect()
+    }
+
+    /// A snapshot's meta and the before/after content of each file.
+    pub fn read_snapshot(&self, id: &str) -> Result<(SnapshotMeta, Vec<FileChange>), StoreError> {
+        safe_name("snapshot", id)?;
+        let base = format!("snapshots/{id}");
+        let missing = || StoreError::UnknownSnapshot { id: id.to_string() };
+        let dir = match self.snapshots.symlink_metadata(id) {
+            Ok(meta) if meta.is_dir() => {
+                files::open_subdir(&self.snapshots, id).map_err(StoreError::io(self.path(&base)))?
+            }
+            _ => return Err(missing()),
+        };
+        let text = files::read_optional(&dir, META).map_err(StoreError::io(self.path(&base)))?.ok_or_else(missing)?;
+        let meta: SnapshotMeta =
+            serde_json::from_str(&text).map_err(|err| StoreError::io(self.path(&base))(std::io::Error::other(err)))?;
+        let mut changes = Vec::with_capacity(meta.files.len());
+        for file in &meta.files {
+            let (sub, name) = split(file);
+            let read = |side: &str| -> Result<Option<String>, StoreError> {
+                let side_path = format!("{base}/{side}/{sub}");
+                match dir.symlink_metadata(format!("{side}/{sub}")) {
+                    Ok(_) => {
+                        let side_dir = files::open_subdir(&dir, side).map_err(StoreError::io(self.path(&side_path)))?;
+                        let sub_dir =
+                            files::open_subdir(&side_dir, sub).map_err(StoreError::io(self.path(&side_path)))?;
+                        files::read_optional(&sub_dir, &name).map_err(StoreError::io(self.path(&side_path)))
+                    }
+                    Err(_) => Ok(None),
+                }
+            };
+            changes.push(FileChange { file: file.clone(), before: read("before")?, after: read("after")? });
+        }
+        Ok((meta, changes))
+    }
+}
+
+fn split(file: &TenantFile) -> (&'static str, String) {
+    match file {
+        TenantFile::Entry(name) => ("memory", format!("{name}.md")),
+        TenantFile::MemoryIndex => ("memory", super::MEMORY_INDEX.to_string()),
+        TenantFile::Piece(name) => ("pieces", format!("{name}.yaml")),
+    }
+}
+
+/// `YYYYMMDDTHHMMSS.mmmZ` for a time in ms since the Unix epoch.
+fn compact_utc(ms: u64) -> String {
+    let (days, rest_ms) = ((ms / 86_400_000) as i64, ms % 86_400_000);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (rest_ms / 3_600_000, rest_ms / 60_000 % 60, rest_ms / 1000 % 60, rest_ms % 1000);
+    format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}.{milli:03}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_utc;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(compact_utc(0), "19700101T000000.000Z");
+        assert_eq!(compact_utc(1_700_000_000_123), "20231114T221320.123Z");
+        assert_eq!(compact_utc(951_782_400_000), "20000229T000000.000Z");
+    }
+}

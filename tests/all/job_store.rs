@@ -1,0 +1,213 @@
+//! The job-store conformance suite: every backend runs these unchanged
+//! (SQLite here; PostgreSQL when `MEMWARDEN_TEST_POSTGRES_URL` is set, in a
+//! later module). Time is passed in, so leases and backoff need no sleeps.
+
+use memwarden::jobs::{
+    FailOutcome, JobKind, JobOutcome, JobStore, MetricsRow, NewReflection, ReflectionPayload, SqliteJobStore,
+};
+use memwarden::policy::RunOutcome;
+
+use crate::util::temp_dir;
+
+const T0: u64 = 1_700_000_000_000;
+const LEASE: u64 = 30_000;
+
+fn reflection(tenant: &str, key: Option<&str>, max_attempts: u32) -> NewReflection {
+    NewReflection {
+        tenant: tenant.to_string(),
+        payload: ReflectionPayload {
+            piece: "research".into(),
+            outcome: RunOutcome::Failed,
+            activity_log: "ran tests; 2 failed".into(),
+        },
+        idempotency_key: key.map(str::to_string),
+        max_attempts,
+    }
+}
+
+/// Runs every conformance check against stores made by `open`.
+macro_rules! conformance {
+    ($open:expr) => {
+        #[tokio::test]
+        async fn enqueue_then_claim_once() {
+            let (_dir, store) = $open.await;
+            let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+            assert!(job.created);
+            let claim = store.claim(JobKind::Reflection, "w1", LEASE, T0).await.expect("claim").expect("a job");
+            assert_eq!((claim.id, claim.tenant.as_str(), claim.attempt), (job.id, "acme", 1));
+            assert_eq!(claim.payload.activity_log, "ran tests; 2 failed");
+            assert_eq!(claim.recorded, None);
+            assert!(store.claim(JobKind::Reflection, "w2", LEASE, T0).await.expect("claim").is_none());
+            let status = store.job(job.id).await.expect("job").expect("exists");
+            assert_eq!((status.status.as_str(), status.attempts), ("running", 1));
+        }
+
+        #[tokio::test]
+        async fn an_idempotency_key_enqueues_once() {
+            let (_dir, store) = $open.await;
+            let first = store.enqueue_reflection(&reflection("acme", Some("run-7"), 3), T0).await.expect("enqueue");
+            let again = store.enqueue_reflection(&reflection("acme", Some("run-7"), 3), T0 + 5).await.expect("enqueue");
+            assert!(first.created && !again.created);
+            assert_eq!(first.id, again.id);
+            let other = store.enqueue_reflection(&reflection("acme", Some("run-8"), 3), T0).await.expect("enqueue");
+            assert_ne!(other.id, first.id);
+        }
+
+        #[tokio::test]
+        async fn jobs_are_claimed_oldest_first() {
+            let (_dir, store) = $open.await;
+            let a = store.enqueue_reflection(&reflection("a", None, 3), T0).await.expect("enqueue");
+            let b = store.enqueue_reflection(&reflection("b", None, 3), T0 + 1).await.expect("enqueue");
+            let first = store.claim(JobKind::Reflection, "w", LEASE, T0 + 10).await.expect("claim").expect("job");
+            let second = store.claim(JobKind::Reflection, "w", LEASE, T0 + 10).await.expect("claim").expect("job");
+            assert_eq!((first.id, second.id), (a.id, b.id));
+        }
+
+        #[tokio::test]
+        async fn an_expired_lease_is_taken_over_and_the_old_owner_is_locked_out() {
+            let (_dir, store) = $open.await;
+            let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+            let old = store.claim(JobKind::Reflection, "w1", LEASE, T0).await.expect("claim").expect("job");
+            assert!(store.heartbeat(job.id, &old.token, LEASE, T0 + 10_000).await.expect("heartbeat"));
+            // The heartbeat moved the lease to T0 + 40 s.
+            assert!(store.claim(JobKind::Reflection, "w2", LEASE, T0 + 39_000).await.expect("claim").is_none());
+            let new =
+                store.claim(JobKind::Reflection, "w2", LEASE, T0 + 40_000).await.expect("claim").expect("taken over");
+            assert_eq!((new.id, new.attempt), (job.id, 2));
+            assert_ne!(new.token, old.token);
+
+            assert!(!store.heartbeat(job.id, &old.token, LEASE, T0 + 41_000).await.expect("heartbeat"));
+            assert!(!store.record(job.id, &old.token, "stale", T0 + 41_000).await.expect("record"));
+            assert!(
+                !store.succeed(job.id, &old.token, JobOutcome::Succeeded, None, T0 + 41_000).await.expect("succeed")
+            );
+            assert_eq!(
+                store.fail(job.id, &old.token, "x", "stale", 0, T0 + 41_000).await.expect("fail"),
+                FailOutcome::LostOwnership
+            );
+
+            assert!(
+                store.succeed(job.id, &new.token, JobOutcome::Abstained, None, T0 + 42_000).await.expect("succeed")
+            );
+            let status = store.job(job.id).await.expect("job").expect("exists");
+            assert_eq!((status.status.as_str(), status.outcome.as_deref()), ("succeeded", Some("abstained")));
+            assert!(store.claim(JobKind::Reflection, "w3", LEASE, T0 + 999_000).await.expect("claim").is_none());
+        }
+
+        #[tokio::test]
+        async fn a_record_survives_to_the_next_owner() {
+            let (_dir, store) = $open.await;
+            store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+            let first = store.claim(JobKind::Reflection, "w1", LEASE, T0).await.expect("claim").expect("job");
+            assert!(store.record(first.id, &first.token, r#"{"plan": 1}"#, T0 + 1).await.expect("record"));
+            // The worker dies; its lease runs out.
+            let second = store.claim(JobKind::Reflection, "w2", LEASE, T0 + LEASE).await.expect("claim").expect("job");
+            assert_eq!(second.recorded.as_deref(), Some(r#"{"plan": 1}"#));
+        }
+
+        #[tokio::test]
+        async fn a_failure_is_retried_after_its_delay_then_dies() {
+            let (_dir, store) = $open.await;
+            let job = store.enqueue_reflection(&reflection("acme", None, 2), T0).await.expect("enqueue");
+            let claim = store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("job");
+            let outcome = store
+                .fail(job.id, &claim.token, "llm_unavailable", "connection refused", 5_000, T0 + 100)
+                .await
+                .expect("fail");
+            assert_eq!(outcome, FailOutcome::Retrying { at_ms: T0 + 5_100 });
+            let status = store.job(job.id).await.expect("job").expect("exists");
+            assert_eq!(
+                (status.status.as_str(), status.last_error_code.as_deref()),
+                ("queued", Some("llm_unavailable"))
+            );
+            assert!(
+                store.claim(JobKind::Reflection, "w", LEASE, T0 + 5_099).await.expect("claim").is_none(),
+                "backoff is honoured"
+            );
+            let retry =
+                store.claim(JobKind::Reflection, "w", LEASE, T0 + 5_100).await.expect("claim").expect("retried");
+            assert_eq!(retry.attempt, 2);
+            let outcome = store
+                .fail(job.id, &retry.token, "invalid_proposal", "not JSON", 5_000, T0 + 6_000)
+                .await
+                .expect("fail");
+            assert_eq!(outcome, FailOutcome::Dead);
+            let status = store.job(job.id).await.expect("job").expect("exists");
+            assert_eq!(status.status, "dead");
+            assert_eq!(status.outcome.as_deref(), Some("failed"));
+            assert_eq!(status.last_error.as_deref(), Some("not JSON"));
+            assert!(store.claim(JobKind::Reflection, "w", LEASE, T0 + 999_000).await.expect("claim").is_none());
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn racing_workers_claim_each_job_exactly_once() {
+            let (_dir, store) = $open.await;
+            for i in 0..20 {
+                store.enqueue_reflection(&reflection(&format!("t{i}"), None, 3), T0).await.expect("enqueue");
+            }
+            let worker = |name: &'static str| {
+                let store = store.clone();
+                async move {
+                    let mut claimed = Vec::new();
+                    while let Some(claim) = store.claim(JobKind::Reflection, name, LEASE, T0).await.expect("claim") {
+                        claimed.push(claim.id);
+                    }
+                    claimed
+                }
+            };
+            let (a, b) = tokio::join!(tokio::spawn(worker("a")), tokio::spawn(worker("b")));
+            let (a, b) = (a.expect("worker a"), b.expect("worker b"));
+            let mut all: Vec<_> = a.iter().chain(&b).copied().collect();
+            all.sort();
+            all.dedup();
+            assert_eq!(a.len() + b.len(), 20, "a claimed {a:?}, b claimed {b:?}");
+            assert_eq!(all.len(), 20, "no job was claimed twice");
+        }
+
+        #[tokio::test]
+        async fn metrics_rows_round_trip() {
+            let (_dir, store) = $open.await;
+            let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+            let row = MetricsRow {
+                job_id: job.id,
+                tenant: "acme".into(),
+                kind: JobKind::Reflection,
+                outcome: "succeeded".into(),
+                reason_code: None,
+                changes_applied: 2,
+                piece_edited: true,
+                tokens_in: 1200,
+                tokens_out: 300,
+                duration_ms: 42,
+                rejections: [("near_duplicate".to_string(), 1)].into(),
+                created_at_ms: T0,
+            };
+            store.record_metrics(&row).await.expect("insert");
+            assert_eq!(store.metrics("acme").await.expect("rows"), vec![row]);
+            assert!(store.metrics("other").await.expect("rows").is_empty());
+        }
+    };
+}
+
+mod sqlite {
+    use super::*;
+
+    async fn open() -> (tempfile::TempDir, SqliteJobStore) {
+        let dir = temp_dir();
+        let store = SqliteJobStore::open(dir.path().join("jobs.db").to_str().expect("utf-8")).await.expect("open");
+        (dir, store)
+    }
+
+    conformance!(open());
+
+    #[tokio::test]
+    async fn the_schema_survives_reopening() {
+        let dir = temp_dir();
+        let path = dir.path().join("jobs.db");
+        let store = SqliteJobStore::open(path.to_str().expect("utf-8")).await.expect("open");
+        let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+        drop(store);
+        let reopened = SqliteJobStore::open(&format!("sqlite://{}", path.display())).await.expect("reopen");
+        assert_eq!(reopened.job(job.id).await.expect("job").expect("exists").tenant, "acme");
+    }
+}
