@@ -13,6 +13,8 @@
 #![deny(missing_docs)]
 
 pub mod jobs;
+pub mod llm;
 pub mod names;
 pub mod policy;
+pub mod reflection;
 pub mod store;

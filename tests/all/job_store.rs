@@ -82,7 +82,7 @@ macro_rules! conformance {
                 !store.succeed(job.id, &old.token, JobOutcome::Succeeded, None, T0 + 41_000).await.expect("succeed")
             );
             assert_eq!(
-                store.fail(job.id, &old.token, "x", "stale", 0, T0 + 41_000).await.expect("fail"),
+                store.fail(job.id, &old.token, "x", "stale", Some(0), T0 + 41_000).await.expect("fail"),
                 FailOutcome::LostOwnership
             );
 
@@ -111,7 +111,7 @@ macro_rules! conformance {
             let job = store.enqueue_reflection(&reflection("acme", None, 2), T0).await.expect("enqueue");
             let claim = store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("job");
             let outcome = store
-                .fail(job.id, &claim.token, "llm_unavailable", "connection refused", 5_000, T0 + 100)
+                .fail(job.id, &claim.token, "llm_unavailable", "connection refused", Some(5_000), T0 + 100)
                 .await
                 .expect("fail");
             assert_eq!(outcome, FailOutcome::Retrying { at_ms: T0 + 5_100 });
@@ -128,7 +128,7 @@ macro_rules! conformance {
                 store.claim(JobKind::Reflection, "w", LEASE, T0 + 5_100).await.expect("claim").expect("retried");
             assert_eq!(retry.attempt, 2);
             let outcome = store
-                .fail(job.id, &retry.token, "invalid_proposal", "not JSON", 5_000, T0 + 6_000)
+                .fail(job.id, &retry.token, "invalid_proposal", "not JSON", Some(5_000), T0 + 6_000)
                 .await
                 .expect("fail");
             assert_eq!(outcome, FailOutcome::Dead);

@@ -274,14 +274,14 @@ pub trait JobStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, JobStoreError>> + Send;
 
     /// Reports a failed attempt: retried after `retry_delay_ms`, or dead
-    /// when no attempts are left.
+    /// when no attempts are left or the delay is `None` (nothing to retry).
     fn fail(
         &self,
         id: JobId,
         token: &LeaseToken,
         code: &str,
         message: &str,
-        retry_delay_ms: u64,
+        retry_delay_ms: Option<u64>,
         now_ms: u64,
     ) -> impl Future<Output = Result<FailOutcome, JobStoreError>> + Send;
 

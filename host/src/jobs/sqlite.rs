@@ -193,14 +193,16 @@ impl JobStore for SqliteJobStore {
         token: &LeaseToken,
         code: &str,
         message: &str,
-        retry_delay_ms: u64,
+        retry_delay_ms: Option<u64>,
         now_ms: u64,
     ) -> Result<FailOutcome, JobStoreError> {
+        // No delay means no retry: spend every retry left at once.
+        let spend: i64 = if retry_delay_ms.is_some() { 1 } else { i64::from(u32::MAX) };
         let row = sqlx::query(
             "UPDATE jobs SET
-                 retries_left = retries_left - 1,
-                 status = CASE WHEN retries_left - 1 <= 0 THEN 'dead' ELSE 'queued' END,
-                 outcome = CASE WHEN retries_left - 1 <= 0 THEN 'failed' ELSE NULL END,
+                 retries_left = MAX(retries_left - ?7, 0),
+                 status = CASE WHEN retries_left - ?7 <= 0 THEN 'dead' ELSE 'queued' END,
+                 outcome = CASE WHEN retries_left - ?7 <= 0 THEN 'failed' ELSE NULL END,
                  run_after_ms = ?5 + ?6,
                  last_error_code = ?3, last_error = ?4,
                  lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = ?5
@@ -212,7 +214,8 @@ impl JobStore for SqliteJobStore {
         .bind(code)
         .bind(message)
         .bind(ms(now_ms))
-        .bind(ms(retry_delay_ms))
+        .bind(ms(retry_delay_ms.unwrap_or(0)))
+        .bind(spend)
         .fetch_optional(&self.pool)
         .await
         .map_err(database)?;

@@ -2,7 +2,7 @@
 //! decided it, and what it cost. Emitted through `tracing`, returned to the
 //! caller, and serialisable so that later layers can persist it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::Op;
 use super::pack::Mode;
@@ -38,7 +38,7 @@ pub mod codes {
 pub const HOST_MODULE: &str = "host";
 
 /// What a rule pack decided on one proposal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DecisionRecord {
     /// Derived from the pack revision and every input, so a replay of the
     /// same inputs has the same id.
@@ -62,7 +62,7 @@ pub struct DecisionRecord {
 }
 
 /// Name and revision of a rule pack.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PackRef {
     /// The pack's name.
     pub name: String,
@@ -71,7 +71,7 @@ pub struct PackRef {
 }
 
 /// The verdict on one change.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChangeDecision {
     /// The entry (or piece) the change names.
     pub name: String,
@@ -85,7 +85,7 @@ pub struct ChangeDecision {
 }
 
 /// One module's refusal of one change.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RejectionRecord {
     /// The rejecting module's name, or `host`.
     pub module: String,
@@ -96,7 +96,7 @@ pub struct RejectionRecord {
 }
 
 /// What one module did during an evaluation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleRun {
     /// The module's name, from its `info()`.
     pub name: String,
@@ -114,15 +114,24 @@ pub struct ModuleRun {
 }
 
 impl DecisionRecord {
-    /// Whether memory change `index` should be applied: accepted, or any
-    /// change at all in audit mode.
+    /// Whether memory change `index` should be applied: accepted; in audit
+    /// mode, anything the host's own checks let through.
     pub fn applies_memory(&self, index: usize) -> bool {
-        self.mode == Mode::Audit || self.memory.get(index).is_some_and(|d| d.accepted)
+        self.memory.get(index).is_some_and(|d| self.applies(d))
     }
 
     /// Whether the piece edit should be applied.
     pub fn applies_piece(&self) -> bool {
-        self.piece.as_ref().is_some_and(|d| d.accepted || self.mode == Mode::Audit)
+        self.piece.as_ref().is_some_and(|d| self.applies(d))
+    }
+
+    fn applies(&self, decision: &ChangeDecision) -> bool {
+        // INVARIANT: host checks (unsafe names, hard ceilings) are never
+        // waived, not even in audit mode.
+        match self.mode {
+            Mode::Enforce => decision.accepted,
+            Mode::Audit => decision.rejections.iter().all(|r| r.module != HOST_MODULE),
+        }
     }
 
     /// Number of changes (memory and piece) nobody rejected.

@@ -169,6 +169,19 @@ pub struct TenantDir {
     consolidation: Dir,
 }
 
+/// Takes a tenant's lock; see [`TenantDir::lock_handle`].
+pub struct LockHandle {
+    dir: Dir,
+    path: String,
+}
+
+impl LockHandle {
+    /// Blocks until the lock is ours.
+    pub fn acquire(&self) -> Result<TenantLock, StoreError> {
+        TenantLock::acquire(&self.dir).map_err(StoreError::io(self.path.clone()))
+    }
+}
+
 /// An entry with its last-write time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {
@@ -186,7 +199,13 @@ impl TenantDir {
 
     /// Takes the tenant lock, blocking until it is free.
     pub fn lock(&self) -> Result<TenantLock, StoreError> {
-        TenantLock::acquire(&self.dir).map_err(StoreError::io(format!("tenants/{}/.lock", self.name)))
+        self.lock_handle()?.acquire()
+    }
+
+    /// A handle that can take the lock on another thread (the lock blocks).
+    pub fn lock_handle(&self) -> Result<LockHandle, StoreError> {
+        let path = self.path(".lock");
+        Ok(LockHandle { dir: self.dir.try_clone().map_err(StoreError::io(path.clone()))?, path })
     }
 
     /// Every entry, ordered by name. Fails on a symlink or a file that does

@@ -76,6 +76,12 @@ pub struct SnapshotIndexLine {
     pub rejected: usize,
     /// Files changed.
     pub files: usize,
+    /// Memory entries written or removed.
+    #[serde(default)]
+    pub memory_writes: usize,
+    /// Pieces edited.
+    #[serde(default)]
+    pub pieces: Vec<String>,
 }
 
 /// The id of the snapshot of `job_id` taken at `created_at_ms`:
@@ -125,6 +131,14 @@ impl TenantDir {
             accepted,
             rejected,
             files: changes.len(),
+            memory_writes: changes.iter().filter(|c| matches!(c.file, TenantFile::Entry(_))).count(),
+            pieces: changes
+                .iter()
+                .filter_map(|c| match &c.file {
+                    TenantFile::Piece(name) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect(),
         };
         let line = serde_json::to_string(&line)
             .map_err(|err| StoreError::io(self.path("snapshots"))(std::io::Error::other(err)))?;

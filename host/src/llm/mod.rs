@@ -1,0 +1,133 @@
+//! The LLM client: OpenAI-compatible chat completions ([`OpenAiClient`]) or
+//! answers read from a file ([`ScriptedProvider`]), behind one enum.
+//!
+//! Knows nothing of jobs, policies or files beyond the script it reads.
+
+mod openai;
+mod scripted;
+
+pub use openai::{OpenAiClient, OpenAiConfig};
+pub use scripted::{ScriptedProvider, ScriptedResponse};
+
+/// One request: a system prompt, a user message, and the JSON schema the
+/// answer must follow.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// The tenant, for gateway attribution and scripted matching.
+    pub tenant: String,
+    /// The piece of the run, for scripted matching.
+    pub piece: String,
+    /// The system prompt.
+    pub system: String,
+    /// The user message.
+    pub user: String,
+    /// JSON schema of the expected answer.
+    pub schema: serde_json::Value,
+}
+
+/// An answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The message content.
+    pub text: String,
+    /// The model that answered.
+    pub model: String,
+    /// Prompt tokens, as the server counted them.
+    pub tokens_in: u64,
+    /// Completion tokens, as the server counted them.
+    pub tokens_out: u64,
+}
+
+/// Why no answer came.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LlmError {
+    /// The server refused the credentials (401/403); retrying cannot help.
+    #[error("the LLM endpoint refused the credentials (HTTP {status}): {message}")]
+    Auth {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// No answer within the timeout, after every retry.
+    #[error("the LLM did not answer within {seconds} s (after {attempts} attempts)")]
+    Timeout {
+        /// The per-request timeout.
+        seconds: u64,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Unreachable, overloaded (429) or failing (5xx), after every retry.
+    #[error("the LLM endpoint is unavailable after {attempts} attempts: {message}")]
+    Unavailable {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        message: String,
+    },
+    /// The server refused the request itself (a 4xx other than auth).
+    #[error("the LLM endpoint rejected the request (HTTP {status}): {message}")]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The answer is not a chat completion.
+    #[error("the LLM answer is not a chat completion: {0}")]
+    BadResponse(String),
+    /// The scripted provider has no answer left for this request.
+    #[error("the script has no answer left for tenant `{tenant}`, piece `{piece}`")]
+    ScriptExhausted {
+        /// The tenant asked for.
+        tenant: String,
+        /// The piece asked for.
+        piece: String,
+    },
+}
+
+impl LlmError {
+    /// Stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LlmError::Auth { .. } => "llm_auth",
+            LlmError::Timeout { .. } => "llm_timeout",
+            LlmError::Unavailable { .. } => "llm_unavailable",
+            LlmError::Rejected { .. } => "llm_rejected",
+            LlmError::BadResponse(_) => "llm_bad_response",
+            LlmError::ScriptExhausted { .. } => "llm_script_exhausted",
+        }
+    }
+
+    /// Whether a later attempt of the job could succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, LlmError::Timeout { .. } | LlmError::Unavailable { .. } | LlmError::BadResponse(_))
+    }
+}
+
+/// The configured provider.
+pub enum LlmClient {
+    /// A real OpenAI-compatible endpoint.
+    OpenAi(OpenAiClient),
+    /// Answers from a file.
+    Scripted(ScriptedProvider),
+}
+
+impl LlmClient {
+    /// Asks for one completion.
+    pub async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
+        match self {
+            LlmClient::OpenAi(client) => client.complete(request).await,
+            LlmClient::Scripted(script) => script.complete(request),
+        }
+    }
+
+    /// The model name, for records.
+    pub fn model(&self) -> &str {
+        match self {
+            LlmClient::OpenAi(client) => client.model(),
+            LlmClient::Scripted(_) => "scripted",
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! The reflection flow: after one agent run, ask an LLM what the run
+//! teaches, pass its proposal through the tenant's rule pack, write what is
+//! accepted, and record everything.
+//!
+//! Read [`Reflector::run`] first: it calls `steps` (the recipe, one numbered
+//! step per submodule) and records the outcome — success or failure — in one
+//! place. Crash safety: the proposal, the verdicts and the file plan are
+//! recorded in the job store before any file is written; a job re-claimed
+//! after a crash resumes from that record, without calling the LLM again,
+//! and its apply is idempotent.
+
+mod apply;
+mod inputs;
+mod plan;
+mod prompt;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+pub use inputs::Inputs;
+pub use plan::{Plan, Skipped};
+pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
+
+use crate::jobs::{Claim, FailOutcome, JobKind, JobOutcome, JobStore, JobStoreError, MetricsRow};
+use crate::llm::{ChatRequest, LlmClient, LlmError};
+use crate::policy::{DecisionRecord, PackMap, Proposal, ProposalError};
+use crate::store::{DataDir, SnapshotMeta, StoreError, TenantDir, snapshot_id};
+
+/// Counters of the flow, through the `metrics` facade.
+pub mod metric_names {
+    /// Reflection jobs finished. Tags: `outcome` (`succeeded`, `abstained`,
+    /// `failed`, `lost_ownership`).
+    pub const JOBS: &str = "memwarden_reflection_jobs_total";
+    /// Failed attempts. Tags: `code`.
+    pub const FAILURES: &str = "memwarden_reflection_failures_total";
+    /// Jobs resumed from a record after a crash.
+    pub const RESUMED: &str = "memwarden_reflection_resumed_total";
+}
+
+/// Set to make a worker kill itself (SIGKILL) right after it recorded a
+/// decision and before it writes: for crash-safety tests.
+pub const FAULT_ENV: &str = "MEMWARDEN_FAULT_KILL_AFTER_RECORD";
+
+/// Knobs of the flow.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This worker's name in leases.
+    pub worker: String,
+    /// Lease per claim and per heartbeat.
+    pub lease: Duration,
+    /// Heartbeat period while the LLM works.
+    pub heartbeat: Duration,
+    /// Delay before a failed job is retried.
+    pub retry_delay: Duration,
+    /// Prompt limits.
+    pub prompt: PromptLimits,
+    /// Keep the LLM's raw answer in the snapshot.
+    pub keep_raw_output: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            worker: format!("worker-{}", std::process::id()),
+            lease: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(15),
+            retry_delay: Duration::from_secs(30),
+            prompt: PromptLimits::default(),
+            keep_raw_output: false,
+        }
+    }
+}
+
+/// Everything a reflection needs; cheap to share between tasks.
+pub struct Reflector<S> {
+    /// The job store.
+    pub jobs: S,
+    /// The data directory.
+    pub data: Arc<DataDir>,
+    /// Rule packs per tenant.
+    pub packs: Arc<PackMap>,
+    /// The LLM.
+    pub llm: Arc<LlmClient>,
+    /// Knobs.
+    pub settings: Settings,
+}
+
+/// Why a reflection attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The tenant store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The job store failed.
+    #[error(transparent)]
+    Jobs(#[from] JobStoreError),
+    /// The LLM gave no answer.
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// The answer is not a valid proposal.
+    #[error(transparent)]
+    Proposal(#[from] ProposalError),
+    /// The prompt does not fit the model's window, even trimmed.
+    #[error("the prompt needs ~{needed} tokens but the window leaves {budget}")]
+    ContextOverflow {
+        /// Estimated tokens.
+        needed: usize,
+        /// Tokens available.
+        budget: usize,
+    },
+    /// The run's piece exists neither for the tenant nor built in.
+    #[error("there is no piece `{piece}`")]
+    UnknownPiece {
+        /// The piece.
+        piece: String,
+    },
+    /// Another worker took the job over.
+    #[error("lost ownership of the job to another worker")]
+    LostOwnership,
+    /// A file changed since the plan was made.
+    #[error("`{path}` changed since this job planned its writes")]
+    ApplyConflict {
+        /// The file.
+        path: String,
+    },
+    /// The record of an earlier attempt does not parse.
+    #[error("the recorded decision does not parse: {0}")]
+    Record(String),
+}
+
+impl FlowError {
+    /// Stable code of this failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FlowError::Store(err) => err.code(),
+            FlowError::Jobs(err) => err.code(),
+            FlowError::Llm(err) => err.code(),
+            FlowError::Proposal(_) => ProposalError::CODE,
+            FlowError::ContextOverflow { .. } => "context_overflow",
+            FlowError::UnknownPiece { .. } => "unknown_piece",
+            FlowError::LostOwnership => "lost_ownership",
+            FlowError::ApplyConflict { .. } => "apply_conflict",
+            FlowError::Record(_) => "record_corrupt",
+        }
+    }
+
+    /// Whether another attempt could succeed.
+    fn is_retryable(&self) -> bool {
+        match self {
+            FlowError::Llm(err) => err.is_transient(),
+            // A model may answer well the next time.
+            FlowError::Proposal(_) => true,
+            FlowError::Jobs(_) | FlowError::Store(StoreError::Io { .. }) | FlowError::ApplyConflict { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// What an earlier attempt recorded before writing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The job's clock, fixed at the decision.
+    pub created_at_ms: u64,
+    /// The parsed proposal.
+    pub proposal: Proposal,
+    /// The verdicts.
+    pub decision: DecisionRecord,
+    /// The writes.
+    pub plan: Plan,
+    /// The model that answered.
+    pub model: String,
+    /// Prompt tokens.
+    pub tokens_in: u64,
+    /// Completion tokens.
+    pub tokens_out: u64,
+    /// The raw answer, when kept.
+    pub raw_output: Option<String>,
+    /// What the context guard trimmed.
+    pub trimmed: Vec<String>,
+}
+
+/// How one job attempt ended.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The job.
+    pub job: crate::jobs::JobId,
+    /// The tenant.
+    pub tenant: String,
+    /// Succeeded, abstained or failed.
+    pub outcome: ReportOutcome,
+    /// What was decided, if the job got that far.
+    pub recorded: Option<Recorded>,
+    /// The snapshot written.
+    pub snapshot_id: Option<String>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// The outcome part of a [`Report`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// At least one change applied.
+    Succeeded,
+    /// Nothing proposed, or nothing accepted.
+    Abstained,
+    /// The attempt failed; the job was retried or is dead.
+    Failed {
+        /// Stable code.
+        code: String,
+        /// One line.
+        message: String,
+        /// Whether the job will be retried.
+        retrying: bool,
+    },
+    /// Another worker owns the job now; this one wrote nothing.
+    LostOwnership,
+}
+
+impl ReportOutcome {
+    /// As a metric label.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReportOutcome::Succeeded => "succeeded",
+            ReportOutcome::Abstained => "abstained",
+            ReportOutcome::Failed { .. } => "failed",
+            ReportOutcome::LostOwnership => "lost_ownership",
+        }
+    }
+}
+
+impl<S: JobStore> Reflector<S> {
+    /// Runs one claimed job to its outcome and records it: the job row, a
+    /// metrics row, a log line and counters — here, and only here.
+    pub async fn run(&self, claim: Claim) -> Report {
+        let span = tracing::info_span!("reflection", job = %claim.id, tenant = %claim.tenant, attempt = claim.attempt);
+        self.run_recorded(claim).instrument(span).await
+    }
+
+    async fn run_recorded(&self, claim: Claim) -> Report {
+        let started = Instant::now();
+        let result = self.steps(&claim).await;
+        let now = now_ms();
+
+        let (outcome, recorded, snapshot) = match result {
+            Ok((recorded, snapshot)) => {
+                let applied = !recorded.plan.changes.is_empty();
+                let job_outcome = if applied { JobOutcome::Succeeded } else { JobOutcome::Abstained };
+                match self.jobs.succeed(claim.id, &claim.token, job_outcome, Some(&snapshot), now).await {
+                    Ok(true) if applied => (ReportOutcome::Succeeded, Some(recorded), Some(snapshot)),
+                    Ok(true) => (ReportOutcome::Abstained, Some(recorded), Some(snapshot)),
+                    Ok(false) => (ReportOutcome::LostOwnership, Some(recorded), Some(snapshot)),
+                    Err(err) => (failed(&FlowError::Jobs(err), false), Some(recorded), Some(snapshot)),
+                }
+            }
+            Err(FlowError::LostOwnership) => (ReportOutcome::LostOwnership, None, None),
+            Err(err) => {
+                let delay = err.is_retryable().then_some(self.settings.retry_delay.as_millis() as u64);
+                let fail = self.jobs.fail(claim.id, &claim.token, err.code(), &err.to_string(), delay, now).await;
+                let outcome = match fail {
+                    Ok(FailOutcome::Retrying { .. }) => failed(&err, true),
+                    Ok(FailOutcome::Dead) => failed(&err, false),
+                    Ok(FailOutcome::LostOwnership) => ReportOutcome::LostOwnership,
+                    Err(store_err) => {
+                        tracing::error!(error = %store_err, "could not record the failure");
+                        failed(&err, true)
+                    }
+                };
+                (outcome, None, None)
+            }
+        };
+
+        let elapsed = started.elapsed();
+        self.record_metrics(&claim, &outcome, recorded.as_ref(), elapsed, now).await;
+        Report { job: claim.id, tenant: claim.tenant.clone(), outcome, recorded, snapshot_id: snapshot, elapsed }
+    }
+
+    /// The recipe. Returns what was decided and the snapshot id.
+    async fn steps(&self, claim: &Claim) -> Result<(Recorded, String), FlowError> {
+        let tenant = self.data.tenant(&claim.tenant)?;
+        let job_id = claim.id.to_string();
+        let _lock;
+        let recorded = match claim.recorded.as_deref() {
+            // 0. An earlier attempt decided and recorded; finish its apply.
+            Some(text) => {
+                metrics::counter!(metric_names::RESUMED).increment(1);
+                tracing::info!("resuming from the recorded decision");
+                _lock = lock(&tenant).await?;
+                serde_json::from_str::<Recorded>(text).map_err(|err| FlowError::Record(err.to_string()))?
+            }
+            None => {
+                // 1. Load the inputs.
+                let inputs = inputs::load(&tenant, &claim.payload)?;
+                // 2. Build the prompt, within the context window.
+                let prompt = prompt::build(&inputs, &self.settings.prompt)?;
+                // 3. Ask the LLM, heartbeating while it works.
+                let request = ChatRequest {
+                    tenant: claim.tenant.clone(),
+                    piece: inputs.piece_name.clone(),
+                    system: prompt.system.clone(),
+                    user: prompt.user.clone(),
+                    schema: proposal_schema(),
+                };
+                let completion = self.heartbeating(claim, self.llm.complete(&request)).await??;
+                // 4. Parse the proposal, strictly.
+                let proposal = Proposal::from_json(&completion.text)?;
+                // 5. Under the tenant lock, on the store as it is now: the
+                //    rule pack decides.
+                _lock = lock(&tenant).await?;
+                let inputs = inputs::load(&tenant, &claim.payload)?;
+                let now = now_ms();
+                let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
+                let (context, index) = inputs.policy_view(&tenant, &job_id, now, edited)?;
+                let decision = self.packs.pack_for(&claim.tenant).evaluate(&proposal, &context, &index);
+                // 6. Plan the writes and record everything before writing.
+                let plan = plan::build(&tenant, &inputs.entries, &proposal, &decision)?;
+                let recorded = Recorded {
+                    created_at_ms: now,
+                    proposal,
+                    decision,
+                    plan,
+                    model: completion.model,
+                    tokens_in: completion.tokens_in,
+                    tokens_out: completion.tokens_out,
+                    raw_output: self.settings.keep_raw_output.then_some(completion.text),
+                    trimmed: prompt.trimmed,
+                };
+                let text = serde_json::to_string(&recorded).map_err(|err| FlowError::Record(err.to_string()))?;
+                if !self.jobs.record(claim.id, &claim.token, &text, now_ms()).await? {
+                    return Err(FlowError::LostOwnership);
+                }
+                crash_here_if_asked();
+                recorded
+            }
+        };
+        // 7. Apply the plan (idempotent).
+        apply::apply(&tenant, &recorded.plan)?;
+        // 8. Snapshot before/after with the decision.
+        let id = snapshot_id(recorded.created_at_ms, &job_id);
+        let meta = SnapshotMeta {
+            id: id.clone(),
+            tenant: claim.tenant.clone(),
+            job_id,
+            kind: "reflection".to_string(),
+            created_at_ms: recorded.created_at_ms,
+            reasoning: recorded.proposal.reasoning.clone(),
+            model: Some(recorded.model.clone()),
+            tokens_in: recorded.tokens_in,
+            tokens_out: recorded.tokens_out,
+            decision: serde_json::to_value(&recorded.decision).ok(),
+            files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
+            raw_llm_output: recorded.raw_output.clone(),
+            restores: None,
+        };
+        let accepted = recorded.decision.accepted_count();
+        let total = recorded.decision.memory.len() + usize::from(recorded.decision.piece.is_some());
+        apply::snapshot(&tenant, &meta, &recorded.plan, accepted, total - accepted)?;
+        Ok((recorded, id))
+    }
+
+    /// Runs `work`, extending the lease every heartbeat period; ends with
+    /// [`FlowError::LostOwnership`] as soon as a heartbeat is refused.
+    async fn heartbeating<F: Future>(&self, claim: &Claim, work: F) -> Result<F::Output, FlowError> {
+        let mut ticker = tokio::time::interval(self.settings.heartbeat);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        ticker.tick().await;
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                output = &mut work => return Ok(output),
+                _ = ticker.tick() => {
+                    let lease = self.settings.lease.as_millis() as u64;
+                    if !self.jobs.heartbeat(claim.id, &claim.token, lease, now_ms()).await? {
+                        tracing::warn!("heartbeat refused: another worker owns the job");
+                        return Err(FlowError::LostOwnership);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn record_metrics(
+        &self,
+        claim: &Claim,
+        outcome: &ReportOutcome,
+        recorded: Option<&Recorded>,
+        elapsed: Duration,
+        now: u64,
+    ) {
+        metrics::counter!(metric_names::JOBS, "outcome" => outcome.as_str()).increment(1);
+        let reason_code = match outcome {
+            ReportOutcome::Failed { code, message, retrying } => {
+                metrics::counter!(metric_names::FAILURES, "code" => code.clone()).increment(1);
+                tracing::warn!(code = %code, retrying, error = %message, "reflection failed");
+                Some(code.clone())
+            }
+            ReportOutcome::LostOwnership => {
+                tracing::warn!("reflection abandoned: lost ownership");
+                return;
+            }
+            _ => None,
+        };
+        let mut rejections: BTreeMap<String, u32> = BTreeMap::new();
+        for (_, rejection) in recorded.iter().flat_map(|r| r.decision.rejections()) {
+            *rejections.entry(rejection.code.clone()).or_default() += 1;
+        }
+        let row = MetricsRow {
+            job_id: claim.id,
+            tenant: claim.tenant.clone(),
+            kind: JobKind::Reflection,
+            outcome: outcome.as_str().to_string(),
+            reason_code,
+            changes_applied: recorded.map_or(0, |r| r.plan.memory_applied as u32),
+            piece_edited: recorded.is_some_and(|r| r.plan.piece_edited),
+            tokens_in: recorded.map_or(0, |r| r.tokens_in),
+            tokens_out: recorded.map_or(0, |r| r.tokens_out),
+            duration_ms: elapsed.as_millis() as u64,
+            rejections,
+            created_at_ms: now,
+        };
+        tracing::info!(
+            outcome = outcome.as_str(),
+            changes_applied = row.changes_applied,
+            piece_edited = row.piece_edited,
+            duration_ms = row.duration_ms,
+            "reflection finished"
+        );
+        if let Err(err) = self.jobs.record_metrics(&row).await {
+            tracing::error!(error = %err, "could not record the metrics row");
+        }
+    }
+}
+
+fn failed(err: &FlowError, retrying: bool) -> ReportOutcome {
+    ReportOutcome::Failed { code: err.code().to_string(), message: err.to_string(), retrying }
+}
+
+/// Takes the tenant lock without blocking the async runtime.
+async fn lock(tenant: &TenantDir) -> Result<crate::store::TenantLock, FlowError> {
+    let handle = tenant.lock_handle()?;
+    tokio::task::spawn_blocking(move || handle.acquire())
+        .await
+        .map_err(|err| FlowError::Store(StoreError::Io { path: "lock".into(), source: std::io::Error::other(err) }))?
+        .map_err(FlowError::Store)
+}
+
+fn crash_here_if_asked() {
+    if std::env::var_os(FAULT_ENV).is_some() {
+        tracing::error!("{FAULT_ENV} is set: killing this process now");
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
