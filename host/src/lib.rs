@@ -12,6 +12,7 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod jobs;
 pub mod llm;
 pub mod names;

@@ -54,6 +54,17 @@ macro_rules! conformance {
         }
 
         #[tokio::test]
+        async fn a_given_job_can_be_claimed_by_id() {
+            let (_dir, store) = $open.await;
+            let a = store.enqueue_reflection(&reflection("a", None, 3), T0).await.expect("enqueue");
+            let b = store.enqueue_reflection(&reflection("b", None, 3), T0).await.expect("enqueue");
+            let claim = store.claim_id(b.id, "w", LEASE, T0).await.expect("claim").expect("b is claimable");
+            assert_eq!(claim.tenant, "b");
+            assert!(store.claim_id(b.id, "w", LEASE, T0).await.expect("claim").is_none(), "b is leased");
+            assert_eq!(store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("a").id, a.id);
+        }
+
+        #[tokio::test]
         async fn jobs_are_claimed_oldest_first() {
             let (_dir, store) = $open.await;
             let a = store.enqueue_reflection(&reflection("a", None, 3), T0).await.expect("enqueue");
@@ -137,6 +148,19 @@ macro_rules! conformance {
             assert_eq!(status.outcome.as_deref(), Some("failed"));
             assert_eq!(status.last_error.as_deref(), Some("not JSON"));
             assert!(store.claim(JobKind::Reflection, "w", LEASE, T0 + 999_000).await.expect("claim").is_none());
+        }
+
+        #[tokio::test]
+        async fn a_failure_without_a_retry_delay_is_dead_at_once() {
+            let (_dir, store) = $open.await;
+            let job = store.enqueue_reflection(&reflection("acme", None, 5), T0).await.expect("enqueue");
+            let claim = store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("job");
+            let outcome = store.fail(job.id, &claim.token, "llm_auth", "HTTP 401", None, T0 + 1).await.expect("fail");
+            assert_eq!(outcome, FailOutcome::Dead);
+            assert_eq!(
+                store.job(job.id).await.expect("job").expect("exists").last_error_code.as_deref(),
+                Some("llm_auth")
+            );
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

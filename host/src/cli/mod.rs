@@ -3,6 +3,9 @@
 //! the shared engine setup.
 
 mod cases;
+mod demo;
+mod history;
+mod jobs;
 mod policy;
 mod scaffold;
 
@@ -19,6 +22,15 @@ use memwarden::policy::{LoadError, PackError, PolicyEngine, ProposalError, Sandb
 pub(crate) struct Args {
     #[command(subcommand)]
     command: Command,
+    /// Configuration file (YAML); environment variables override it.
+    #[arg(long, global = true, env = "MEMWARDEN_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory (overrides the config).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// The job store URL, e.g. `sqlite://jobs.db` (overrides the config).
+    #[arg(long, global = true)]
+    db: Option<String>,
     /// Where compiled policy modules are cached between runs.
     #[arg(long, global = true, env = "MEMWARDEN_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -32,6 +44,21 @@ pub(crate) struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole reflection path on bundled examples (temporary store,
+    /// scripted LLM, default pack).
+    Demo(demo::DemoArgs),
+    /// Queue a job.
+    #[command(subcommand)]
+    Enqueue(jobs::EnqueueCommand),
+    /// Reflect on one run now, in the foreground, and print the decisions.
+    Reflect(jobs::RunArgs),
+    /// List the snapshots of a tenant, with verdict counts.
+    History(history::HistoryArgs),
+    /// Show one snapshot: its decisions and the diff of every file.
+    Show(history::ShowArgs),
+    /// Claim and run queued jobs until stopped (SIGINT/SIGTERM finish the
+    /// jobs in flight first).
+    Worker(jobs::WorkerArgs),
     /// Evaluate, test, inspect and scaffold policy modules.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -63,7 +90,28 @@ enum Format {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let engine = || engine(&args);
+    let config = || -> anyhow::Result<memwarden::config::RawConfig> {
+        let mut config = memwarden::config::RawConfig::load(args.config.as_deref())?;
+        if let Some(dir) = &args.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(db) = &args.db {
+            config.database = Some(db.clone());
+        }
+        if let Some(cache) = &args.cache_dir {
+            config.module_cache = Some(cache.clone());
+        }
+        Ok(config)
+    };
+    let runtime =
+        || tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime");
     match &args.command {
+        Command::Demo(demo) => runtime()?.block_on(demo::demo(demo)),
+        Command::Enqueue(enqueue) => runtime()?.block_on(jobs::enqueue(&config()?, enqueue)),
+        Command::Reflect(run) => runtime()?.block_on(jobs::reflect(&config()?, run)),
+        Command::Worker(worker) => runtime()?.block_on(jobs::worker(&config()?, worker)),
+        Command::History(history) => history::history(&config()?, history),
+        Command::Show(show) => history::show(&config()?, show),
         Command::Policy(PolicyCommand::Eval(eval)) => policy::eval(&engine()?, eval),
         Command::Policy(PolicyCommand::Test(test)) => cases::test(&engine()?, test),
         Command::Policy(PolicyCommand::Inspect(inspect)) => policy::inspect(&engine()?, inspect),
@@ -97,7 +145,8 @@ pub(crate) fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
 }
 
 /// The error chain on one line, causes joined by `: `.
@@ -115,6 +164,13 @@ pub(crate) fn error_code(err: &anyhow::Error) -> &'static str {
                 .or_else(|| cause.downcast_ref::<LoadError>().map(LoadError::code))
                 .or_else(|| cause.downcast_ref::<ProposalError>().map(|_| ProposalError::CODE))
                 .or_else(|| cause.downcast_ref::<cases::CasesError>().map(|_| "cases_invalid"))
+                .or_else(|| {
+                    cause.downcast_ref::<memwarden::store::StoreError>().map(memwarden::store::StoreError::code)
+                })
+                .or_else(|| {
+                    cause.downcast_ref::<memwarden::jobs::JobStoreError>().map(memwarden::jobs::JobStoreError::code)
+                })
+                .or_else(|| cause.downcast_ref::<memwarden::llm::LlmError>().map(memwarden::llm::LlmError::code))
                 .or_else(|| cause.downcast_ref::<std::io::Error>().map(|_| "io_error"))
         })
         .unwrap_or("error")

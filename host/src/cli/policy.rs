@@ -57,7 +57,7 @@ pub(crate) fn read_context(path: &Path) -> anyhow::Result<ContextFile> {
     serde_norway::from_str(&text).with_context(|| format!("context `{}` is not valid", path.display()))
 }
 
-fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
+pub(crate) fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
     let total = record.memory.len() + usize::from(record.piece.is_some());
     writeln!(
         out,

@@ -243,6 +243,16 @@ pub trait JobStore: Send + Sync {
         now_ms: u64,
     ) -> impl Future<Output = Result<Option<Claim>, JobStoreError>> + Send;
 
+    /// Claims job `id` if it is claimable now (as [`JobStore::claim`] would
+    /// judge it): for running one given job in the foreground.
+    fn claim_id(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Option<Claim>, JobStoreError>> + Send;
+
     /// Extends the lease; false once `token` no longer owns the job.
     fn heartbeat(
         &self,

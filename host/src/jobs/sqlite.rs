@@ -120,6 +120,33 @@ impl JobStore for SqliteJobStore {
         row.map(|row| claim_from_row(&row, token)).transpose()
     }
 
+    /// Query behavior: like `claim`, restricted to one id.
+    async fn claim_id(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> Result<Option<Claim>, JobStoreError> {
+        let token = new_token();
+        let row = sqlx::query(
+            "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_token = ?2, lease_expires_ms = ?3 + ?4,
+                 attempts = attempts + 1, updated_at_ms = ?3
+             WHERE id = ?5 AND run_after_ms <= ?3
+               AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= ?3))
+             RETURNING id, tenant, payload, attempts, recorded",
+        )
+        .bind(worker)
+        .bind(&token.0)
+        .bind(ms(now_ms))
+        .bind(ms(lease_ms))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        row.map(|row| claim_from_row(&row, token)).transpose()
+    }
+
     /// Query behavior: extends the lease only where the token still matches
     /// and the job is running.
     async fn heartbeat(

@@ -96,6 +96,11 @@ impl StoreError {
     }
 }
 
+/// Checks that `name` is safe as the name of a `what` (tenant, entry, …).
+pub fn safe_name_of(what: &'static str, name: &str) -> Result<(), StoreError> {
+    safe_name(what, name)
+}
+
 /// Checks a name before it becomes part of a path.
 pub(crate) fn safe_name(what: &'static str, name: &str) -> Result<(), StoreError> {
     match name_problem(name) {

@@ -1,0 +1,99 @@
+//! `memwarden demo`: a temporary data directory and tenant, a handful of
+//! bundled runs answered by the scripted LLM, all through the default pack —
+//! the whole reflection path with nothing to set up.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use memwarden::config::RawConfig;
+use memwarden::jobs::{JobStore, NewReflection, ReflectionPayload};
+use memwarden::policy::RunOutcome;
+use memwarden::reflection::now_ms;
+use serde::Deserialize;
+
+use super::jobs::print_report;
+
+const RUNS: &str = include_str!("demo.yaml");
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Keep the demo's files here instead of a new temporary directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoFile {
+    tenant: String,
+    runs: Vec<DemoRun>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoRun {
+    title: String,
+    piece: String,
+    outcome: RunOutcome,
+    activity_log: String,
+    answer: serde_json::Value,
+}
+
+pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let demo: DemoFile = serde_norway::from_str(RUNS).context("the bundled demo does not parse")?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("memwarden-demo-{}-{}", std::process::id(), now_ms())));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+
+    // A real config and script on disk, so the demo's store can be explored
+    // with the other commands afterwards.
+    let script = serde_json::json!({"responses": demo.runs.iter().map(|run| &run.answer).collect::<Vec<_>>()});
+    std::fs::write(dir.join("script.yaml"), serde_norway::to_string(&script)?)
+        .context("cannot write the demo script")?;
+    let config_text = format!(
+        "data_dir: {0}/data\nllm:\n  provider: scripted\n  script: {0}/script.yaml\nworker:\n  max_attempts: 1\n",
+        dir.display()
+    );
+    let config_path = dir.join("memwarden.yaml");
+    std::fs::write(&config_path, config_text).context("cannot write the demo config")?;
+    let config = RawConfig::load(Some(&config_path))?;
+    let reflector = config.resolve().await?;
+
+    println!("memwarden demo: tenant `{}`, default rule pack, scripted LLM\n", demo.tenant);
+    for (number, run) in demo.runs.iter().enumerate() {
+        println!("── run {} of {}: {} ({}, {:?})", number + 1, demo.runs.len(), run.title, run.piece, run.outcome);
+        let job = NewReflection {
+            tenant: demo.tenant.clone(),
+            payload: ReflectionPayload {
+                piece: run.piece.clone(),
+                outcome: run.outcome,
+                activity_log: run.activity_log.clone(),
+            },
+            idempotency_key: None,
+            max_attempts: config.max_attempts(),
+        };
+        let id = reflector.jobs.enqueue_reflection(&job, now_ms()).await?.id;
+        let lease = reflector.settings.lease.as_millis() as u64;
+        let claim = reflector
+            .jobs
+            .claim_id(id, &reflector.settings.worker, lease, now_ms())
+            .await?
+            .context("the demo job could not be claimed")?;
+        let report = reflector.run(claim).await;
+        print_report(&report, &config.data_dir);
+        println!();
+    }
+
+    let tenant = reflector.data.tenant(&demo.tenant)?;
+    println!("memory of `{}` now:", demo.tenant);
+    for stored in tenant.entries()? {
+        println!("  {:<20} {:<9} {}", stored.entry.name, stored.entry.entry_type, stored.entry.description);
+    }
+    println!("\nsnapshots: {}", config.data_dir.join("tenants").join(&demo.tenant).join("snapshots").display());
+    println!("explore:   memwarden --config {} history {}", config_path.display(), demo.tenant);
+    Ok(ExitCode::SUCCESS)
+}

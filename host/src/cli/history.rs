@@ -1,0 +1,105 @@
+//! `memwarden history` and `memwarden show`: what changed a tenant's store,
+//! and the diff of one change.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use memwarden::config::RawConfig;
+use memwarden::store::DataDir;
+use similar::TextDiff;
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// The tenant.
+    tenant: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The tenant.
+    tenant: String,
+    /// The snapshot id, as `history` lists it.
+    snapshot: String,
+}
+
+fn open(config: &RawConfig, tenant: &str) -> anyhow::Result<memwarden::store::TenantDir> {
+    let data = DataDir::open(&config.data_dir)
+        .with_context(|| format!("cannot open the data directory `{}`", config.data_dir.display()))?;
+    Ok(data.tenant(tenant)?)
+}
+
+pub(crate) fn history(config: &RawConfig, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let tenant = open(config, &args.tenant)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<36} {:<13} {:>8} {:>8} {:>5}  PIECES", "SNAPSHOT", "KIND", "ACCEPTED", "REJECTED", "FILES")?;
+    for line in tenant.snapshots()? {
+        writeln!(
+            out,
+            "{:<36} {:<13} {:>8} {:>8} {:>5}  {}",
+            line.id,
+            line.kind,
+            line.accepted,
+            line.rejected,
+            line.files,
+            line.pieces.join(", ")
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn show(config: &RawConfig, args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let tenant = open(config, &args.tenant)?;
+    let (meta, changes) = tenant.read_snapshot(&args.snapshot)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "snapshot {} ({}, {})", meta.id, meta.kind, meta.job_id)?;
+    writeln!(
+        out,
+        "model    {} ({} tokens in, {} out)",
+        meta.model.as_deref().unwrap_or("-"),
+        meta.tokens_in,
+        meta.tokens_out
+    )?;
+    writeln!(out, "reason   {}", meta.reasoning)?;
+    if let Some(restores) = &meta.restores {
+        writeln!(out, "restores {restores}")?;
+    }
+    if let Some(decision) = &meta.decision {
+        for change in decision["memory"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(decision["piece"].as_object().map(|_| &decision["piece"]))
+        {
+            let verdict = match change["rejections"].as_array().map(Vec::len).unwrap_or(0) {
+                0 => "accepted".to_string(),
+                _ => {
+                    let codes: Vec<String> = change["rejections"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|r| {
+                            format!("{} {}", r["module"].as_str().unwrap_or("?"), r["code"].as_str().unwrap_or("?"))
+                        })
+                        .collect();
+                    format!("rejected ({})", codes.join(", "))
+                }
+            };
+            writeln!(
+                out,
+                "change   {} {}: {verdict}",
+                change["op"].as_str().unwrap_or("piece"),
+                change["name"].as_str().unwrap_or("?")
+            )?;
+        }
+    }
+    for change in &changes {
+        let path = change.file.path();
+        let (before, after) = (change.before.as_deref().unwrap_or(""), change.after.as_deref().unwrap_or(""));
+        let old = if change.before.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
+        let new = if change.after.is_some() { format!("b/{path}") } else { "/dev/null".to_string() };
+        write!(out, "{}", TextDiff::from_lines(before, after).unified_diff().header(&old, &new))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

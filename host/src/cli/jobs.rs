@@ -1,0 +1,213 @@
+//! `memwarden enqueue`, `reflect` and `worker`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use memwarden::config::RawConfig;
+use memwarden::jobs::{JobKind, JobStore, NewReflection, ReflectionPayload, SqliteJobStore};
+use memwarden::policy::RunOutcome;
+use memwarden::reflection::{Reflector, Report, ReportOutcome, now_ms};
+
+use super::policy::print_table;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EnqueueCommand {
+    /// Queue a reflection on one finished agent run.
+    Reflection(RunArgs),
+}
+
+/// An agent run to reflect on.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The tenant.
+    #[arg(long)]
+    tenant: String,
+    /// The piece the agent ran.
+    #[arg(long)]
+    piece: String,
+    /// How the run ended.
+    #[arg(long, value_enum)]
+    outcome: Outcome,
+    /// The run's activity log (a file; `-` for standard input).
+    #[arg(long)]
+    activity_log: PathBuf,
+    /// A retried enqueue with the same key adds no second job.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Outcome {
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+impl RunArgs {
+    fn job(&self, max_attempts: u32) -> anyhow::Result<NewReflection> {
+        let activity_log = match self.activity_log.to_str() {
+            Some("-") => {
+                std::io::read_to_string(std::io::stdin()).context("cannot read the activity log from standard input")?
+            }
+            _ => std::fs::read_to_string(&self.activity_log)
+                .with_context(|| format!("cannot read activity log `{}`", self.activity_log.display()))?,
+        };
+        let outcome = match self.outcome {
+            Outcome::Succeeded => RunOutcome::Succeeded,
+            Outcome::Failed => RunOutcome::Failed,
+            Outcome::Aborted => RunOutcome::Aborted,
+        };
+        memwarden::store::safe_name_of("tenant", &self.tenant)?;
+        Ok(NewReflection {
+            tenant: self.tenant.clone(),
+            payload: ReflectionPayload { piece: self.piece.clone(), outcome, activity_log },
+            idempotency_key: self.idempotency_key.clone(),
+            max_attempts,
+        })
+    }
+}
+
+pub(crate) async fn enqueue(config: &RawConfig, command: &EnqueueCommand) -> anyhow::Result<ExitCode> {
+    let EnqueueCommand::Reflection(run) = command;
+    let jobs = SqliteJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
+    let enqueued = jobs.enqueue_reflection(&run.job(config.max_attempts())?, now_ms()).await?;
+    match enqueued.created {
+        true => println!("queued {}", enqueued.id),
+        false => println!("already queued as {} (same idempotency key)", enqueued.id),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn reflect(config: &RawConfig, run: &RunArgs) -> anyhow::Result<ExitCode> {
+    let reflector = config.resolve().await?;
+    let enqueued = reflector.jobs.enqueue_reflection(&run.job(config.max_attempts())?, now_ms()).await?;
+    let lease = reflector.settings.lease.as_millis() as u64;
+    let claim = reflector
+        .jobs
+        .claim_id(enqueued.id, &reflector.settings.worker, lease, now_ms())
+        .await?
+        .with_context(|| format!("{} is already running or finished", enqueued.id))?;
+    eprintln!("reflecting on {} for tenant `{}`…", enqueued.id, run.tenant);
+    let report = reflector.run(claim).await;
+    print_report(&report, &config.data_dir);
+    Ok(match report.outcome {
+        ReportOutcome::Failed { .. } | ReportOutcome::LostOwnership => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// The decision table and the outcome of one job.
+pub(crate) fn print_report(report: &Report, data_dir: &std::path::Path) {
+    if let Some(recorded) = &report.recorded {
+        let mut out = std::io::stdout().lock();
+        let _ = print_table(&mut out, &recorded.decision);
+        for skipped in &recorded.plan.skipped {
+            println!("skipped {}: {} ({})", skipped.name, skipped.message, skipped.code);
+        }
+    }
+    let line = match &report.outcome {
+        ReportOutcome::Succeeded => {
+            let applied = report.recorded.as_ref().map_or(0, |r| r.plan.memory_applied);
+            let piece = report.recorded.as_ref().is_some_and(|r| r.plan.piece_edited);
+            format!("succeeded: {applied} memory changes applied{}", if piece { ", piece edited" } else { "" })
+        }
+        ReportOutcome::Abstained => "abstained: nothing applied".to_string(),
+        ReportOutcome::Failed { code, message, retrying } => {
+            format!("failed [{code}]: {message}{}", if *retrying { " (will be retried)" } else { "" })
+        }
+        ReportOutcome::LostOwnership => "lost ownership: another worker took the job over".to_string(),
+    };
+    println!("{} ({} ms): {line}", report.job, report.elapsed.as_millis());
+    if let Some(id) = &report.snapshot_id {
+        println!("snapshot {}", data_dir.join("tenants").join(&report.tenant).join("snapshots").join(id).display());
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// Jobs run at once (default from the config).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Exit when the queue is empty instead of waiting for more.
+    #[arg(long)]
+    drain: bool,
+}
+
+pub(crate) async fn worker(config: &RawConfig, args: &WorkerArgs) -> anyhow::Result<ExitCode> {
+    let reflector = Arc::new(config.resolve().await?);
+    let concurrency = args.concurrency.unwrap_or(config.worker.concurrency).max(1);
+    let poll = Duration::from_millis(config.worker.poll_millis.max(10));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("stopping: finishing the jobs in flight");
+        let _ = stop_tx.send(true);
+    });
+    eprintln!("worker {} running {concurrency} at a time; Ctrl-C stops", reflector.settings.worker);
+    let loops: Vec<_> = (0..concurrency)
+        .map(|_| tokio::spawn(work_loop(reflector.clone(), stop_rx.clone(), poll, args.drain, config.data_dir.clone())))
+        .collect();
+    for handle in loops {
+        handle.await.context("a worker task panicked")??;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn work_loop(
+    reflector: Arc<Reflector<SqliteJobStore>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    poll: Duration,
+    drain: bool,
+    data_dir: PathBuf,
+) -> anyhow::Result<()> {
+    let lease = reflector.settings.lease.as_millis() as u64;
+    while !*stop.borrow() {
+        match reflector.jobs.claim(JobKind::Reflection, &reflector.settings.worker, lease, now_ms()).await {
+            Ok(Some(claim)) => {
+                let report = reflector.run(claim).await;
+                print_summary(&report, &data_dir);
+            }
+            Ok(None) if drain => return Ok(()),
+            Ok(None) => {
+                let _ = tokio::time::timeout(poll, stop.changed()).await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, code = err.code(), "cannot claim; retrying");
+                let _ = tokio::time::timeout(poll * 4, stop.changed()).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(report: &Report, _data_dir: &std::path::Path) {
+    let detail = match &report.outcome {
+        ReportOutcome::Failed { code, retrying, .. } => {
+            format!("failed [{code}]{}", if *retrying { ", will retry" } else { "" })
+        }
+        other => other.as_str().to_string(),
+    };
+    let changes = report.recorded.as_ref().map_or(0, |r| r.plan.changes.len());
+    println!("{} {}: {detail}, {changes} files, {} ms", report.job, report.tenant, report.elapsed.as_millis());
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return ctrl_c.await.unwrap_or_default(),
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,272 @@
+//! Host configuration: a YAML file, then environment overrides, then flags.
+//!
+//! Two stages, as for rule packs: [`RawConfig`] is the file as written and
+//! only validates shape; [`RawConfig::resolve`] does the I/O — opens the data
+//! directory and the job store, loads every rule pack, builds the LLM client
+//! — so a bad setting fails at start, not at the first job.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::jobs::SqliteJobStore;
+use crate::llm::{LlmClient, OpenAiClient, OpenAiConfig, ScriptedProvider};
+use crate::policy::{PackMap, PolicyEngine, RulePack, SandboxLimits};
+use crate::reflection::{PromptLimits, Reflector, Settings};
+use crate::store::DataDir;
+
+/// The configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Where tenants' files live.
+    pub data_dir: PathBuf,
+    /// The job store URL; default `sqlite://<data_dir>/jobs.db`.
+    pub database: Option<String>,
+    /// The rule pack every tenant uses: a built-in name or a file.
+    pub pack: String,
+    /// A tenant → pack map file; overrides `pack`.
+    pub pack_map: Option<PathBuf>,
+    /// Where compiled policy modules are cached; default `<data_dir>/cache/modules`.
+    pub module_cache: Option<PathBuf>,
+    /// The LLM.
+    pub llm: LlmSection,
+    /// Workers.
+    pub worker: WorkerSection,
+    /// The reflection flow.
+    pub reflection: ReflectionSection,
+}
+
+/// `llm:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmSection {
+    /// `openai` (any OpenAI-compatible endpoint) or `scripted`.
+    pub provider: String,
+    /// Endpoint base URL, up to `/v1`.
+    pub base_url: String,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: String,
+    /// The model.
+    pub model: String,
+    /// Per-request timeout.
+    pub timeout_seconds: u64,
+    /// Answer budget.
+    pub max_output_tokens: u32,
+    /// The model's context window.
+    pub context_window_tokens: usize,
+    /// Retries after the first attempt (connect errors, 429, 5xx).
+    pub max_retries: u32,
+    /// First retry delay, in ms (doubles, with jitter).
+    pub initial_backoff_millis: u64,
+    /// Attribute requests to tenants.
+    pub gateway: bool,
+    /// Answers file, for `provider: scripted`.
+    pub script: Option<PathBuf>,
+}
+
+/// `worker:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSection {
+    /// Jobs run at once by one worker process.
+    pub concurrency: usize,
+    /// Lease per claim.
+    pub lease_seconds: u64,
+    /// Heartbeat period while the LLM works.
+    pub heartbeat_seconds: u64,
+    /// Sleep when the queue is empty.
+    pub poll_millis: u64,
+    /// Attempts per job before it is dead.
+    pub max_attempts: u32,
+    /// Delay before a failed job is retried.
+    pub retry_delay_seconds: u64,
+}
+
+/// `reflection:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReflectionSection {
+    /// Bytes of activity log sent, from its end.
+    pub activity_log_max_bytes: usize,
+    /// Keep the LLM's raw answer in snapshots.
+    pub keep_raw_output: bool,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            data_dir: PathBuf::from("memwarden-data"),
+            database: None,
+            pack: "default".to_string(),
+            pack_map: None,
+            module_cache: None,
+            llm: LlmSection::default(),
+            worker: WorkerSection::default(),
+            reflection: ReflectionSection::default(),
+        }
+    }
+}
+
+impl Default for LlmSection {
+    fn default() -> Self {
+        let openai = OpenAiConfig::default();
+        LlmSection {
+            provider: "openai".to_string(),
+            base_url: openai.base_url,
+            api_key_env: "OPENAI_API_KEY".to_string(),
+            model: openai.model,
+            timeout_seconds: openai.timeout.as_secs(),
+            max_output_tokens: openai.max_output_tokens,
+            context_window_tokens: PromptLimits::default().context_window_tokens,
+            max_retries: openai.max_retries,
+            initial_backoff_millis: openai.initial_backoff.as_millis() as u64,
+            gateway: false,
+            script: None,
+        }
+    }
+}
+
+impl Default for WorkerSection {
+    fn default() -> Self {
+        WorkerSection {
+            concurrency: 2,
+            lease_seconds: 60,
+            heartbeat_seconds: 15,
+            poll_millis: 250,
+            max_attempts: 3,
+            retry_delay_seconds: 30,
+        }
+    }
+}
+
+impl Default for ReflectionSection {
+    fn default() -> Self {
+        ReflectionSection {
+            activity_log_max_bytes: PromptLimits::default().activity_log_max_bytes,
+            keep_raw_output: false,
+        }
+    }
+}
+
+/// Environment variables that override the file, each with its setting.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("MEMWARDEN_DATA_DIR", "data_dir"),
+    ("MEMWARDEN_DB", "database"),
+    ("MEMWARDEN_PACK", "pack"),
+    ("MEMWARDEN_LLM_PROVIDER", "llm.provider"),
+    ("MEMWARDEN_LLM_BASE_URL", "llm.base_url"),
+    ("MEMWARDEN_LLM_MODEL", "llm.model"),
+    ("MEMWARDEN_LLM_SCRIPT", "llm.script"),
+];
+
+impl RawConfig {
+    /// Reads `path` (if given), then applies the environment overrides.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<RawConfig> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config `{}`", path.display()))?;
+                serde_norway::from_str(&text).with_context(|| format!("config `{}` is not valid", path.display()))?
+            }
+            None => RawConfig::default(),
+        };
+        for (var, _) in ENV_OVERRIDES {
+            if let Ok(value) = std::env::var(var) {
+                config.set(var, value);
+            }
+        }
+        Ok(config)
+    }
+
+    fn set(&mut self, var: &str, value: String) {
+        match var {
+            "MEMWARDEN_DATA_DIR" => self.data_dir = value.into(),
+            "MEMWARDEN_DB" => self.database = Some(value),
+            "MEMWARDEN_PACK" => self.pack = value,
+            "MEMWARDEN_LLM_PROVIDER" => self.llm.provider = value,
+            "MEMWARDEN_LLM_BASE_URL" => self.llm.base_url = value,
+            "MEMWARDEN_LLM_MODEL" => self.llm.model = value,
+            "MEMWARDEN_LLM_SCRIPT" => self.llm.script = Some(value.into()),
+            _ => {}
+        }
+    }
+
+    /// The job store URL.
+    pub fn database_url(&self) -> String {
+        self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("jobs.db").display()))
+    }
+
+    /// Opens everything the config names.
+    pub async fn resolve(&self) -> anyhow::Result<Reflector<SqliteJobStore>> {
+        let data = DataDir::open(&self.data_dir)
+            .with_context(|| format!("cannot open the data directory `{}`", self.data_dir.display()))?;
+        let url = self.database_url();
+        if !url.starts_with("sqlite:") && url.contains("://") {
+            anyhow::bail!("unsupported database `{url}`: this build supports sqlite:// URLs");
+        }
+        let jobs = SqliteJobStore::open(&url).await.with_context(|| format!("cannot open the job store `{url}`"))?;
+        let cache = self.module_cache.clone().unwrap_or_else(|| self.data_dir.join("cache").join("modules"));
+        let engine = PolicyEngine::with_options(SandboxLimits::default(), Some(&cache))
+            .context("cannot start the policy engine")?;
+        let packs = match &self.pack_map {
+            Some(map) => PackMap::load(&engine, map)?,
+            None => PackMap::uniform(RulePack::load(&engine, &self.pack)?),
+        };
+        let llm = self.llm_client()?;
+        let settings = Settings {
+            worker: format!("{}-{}", hostname(), std::process::id()),
+            lease: Duration::from_secs(self.worker.lease_seconds),
+            heartbeat: Duration::from_secs(self.worker.heartbeat_seconds.max(1)),
+            retry_delay: Duration::from_secs(self.worker.retry_delay_seconds),
+            prompt: PromptLimits {
+                activity_log_max_bytes: self.reflection.activity_log_max_bytes,
+                context_window_tokens: self.llm.context_window_tokens,
+                max_output_tokens: self.llm.max_output_tokens as usize,
+            },
+            keep_raw_output: self.reflection.keep_raw_output,
+        };
+        Ok(Reflector { jobs, data: Arc::new(data), packs: Arc::new(packs), llm: Arc::new(llm), settings })
+    }
+
+    fn llm_client(&self) -> anyhow::Result<LlmClient> {
+        match self.llm.provider.as_str() {
+            "scripted" => {
+                let path =
+                    self.llm.script.as_ref().context("llm.provider is `scripted` but llm.script names no file")?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read LLM script `{}`", path.display()))?;
+                let script = ScriptedProvider::from_yaml(&text)
+                    .map_err(|err| anyhow::anyhow!("LLM script `{}` is not valid: {err}", path.display()))?;
+                Ok(LlmClient::Scripted(script))
+            }
+            "openai" => {
+                let config = OpenAiConfig {
+                    base_url: self.llm.base_url.clone(),
+                    api_key: std::env::var(&self.llm.api_key_env).ok().filter(|key| !key.is_empty()),
+                    model: self.llm.model.clone(),
+                    timeout: Duration::from_secs(self.llm.timeout_seconds.max(1)),
+                    max_output_tokens: self.llm.max_output_tokens,
+                    max_retries: self.llm.max_retries,
+                    initial_backoff: Duration::from_millis(self.llm.initial_backoff_millis),
+                    max_backoff: Duration::from_secs(30),
+                    gateway: self.llm.gateway,
+                };
+                Ok(LlmClient::OpenAi(OpenAiClient::new(config)?))
+            }
+            other => anyhow::bail!("unknown llm.provider `{other}` (openai or scripted)"),
+        }
+    }
+
+    /// Attempts a new job gets.
+    pub fn max_attempts(&self) -> u32 {
+        self.worker.max_attempts.max(1)
+    }
+}
+
+fn hostname() -> String {
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
+}
