@@ -4,9 +4,12 @@
 //! real compiled components.
 
 mod job_store;
+mod llm_server;
 mod policy_cache;
 mod policy_cases;
 mod policy_cli;
 mod policy_containment;
+mod reflection;
 mod tenant_store;
 mod util;
+mod worker;

@@ -1,0 +1,197 @@
+//! The `memwarden` binary running jobs: the demo, two worker processes on
+//! one tenant, and a worker killed with SIGKILL after it recorded its
+//! decision, then restarted.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use memwarden::jobs::{JobId, JobStore, SqliteJobStore};
+use serde_json::json;
+
+use crate::llm_server::{Behaviour, LlmServer};
+use crate::reflection::{add, files_under, proposal};
+use crate::util::{memwarden, run, temp_dir};
+
+#[test]
+fn the_demo_runs_every_path() {
+    let dir = temp_dir();
+    let (output, stdout, stderr) = run(memwarden().args(["demo", "--dir"]).arg(dir.path()));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    for expected in [
+        "job-1",
+        "succeeded: 2 memory changes applied",
+        "near_duplicate",
+        "secret_detected",
+        "unsafe_name",
+        "piece edited",
+        "permission_widened",
+        "prompt_injection",
+        "abstained: nothing applied",
+        "failed [invalid_proposal]",
+        "memory of `acme` now:",
+    ] {
+        assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");
+    }
+    let (output, history, _) =
+        run(memwarden().args(["--config"]).arg(dir.path().join("memwarden.yaml")).args(["history", "acme"]));
+    assert!(output.status.success());
+    assert_eq!(history.lines().count(), 5, "a header and four snapshots:\n{history}");
+    let snapshot = history.lines().nth(3).and_then(|line| line.split_whitespace().next()).expect("third snapshot id");
+    let (output, shown, _) =
+        run(memwarden().args(["--config"]).arg(dir.path().join("memwarden.yaml")).args(["show", "acme", snapshot]));
+    assert!(output.status.success(), "{shown}");
+    assert!(shown.contains("+++ b/pieces/plan-implement-review.yaml"), "{shown}");
+    assert!(shown.contains("+- [review-rollbacks](review-rollbacks.md)"), "{shown}");
+}
+
+/// A config for a worker against `server`, in `dir`.
+fn write_config(dir: &Path, server: &LlmServer) -> std::path::PathBuf {
+    let path = dir.join("memwarden.yaml");
+    let text = format!(
+        "data_dir: {0}/data\ndatabase: sqlite://{0}/jobs.db\nllm:\n  base_url: {1}\n  api_key_env: MEMWARDEN_TEST_NO_KEY\n  max_retries: 1\n  initial_backoff_millis: 10\nworker:\n  lease_seconds: 1\n  heartbeat_seconds: 1\n  poll_millis: 20\n",
+        dir.display(),
+        server.base_url
+    );
+    std::fs::write(&path, text).expect("config");
+    path
+}
+
+fn enqueue(config: &Path, dir: &Path, tenant: &str, count: usize) {
+    let log = dir.join("activity.log");
+    std::fs::write(&log, "ran the deploy; migrations were missing").expect("log");
+    for _ in 0..count {
+        let (output, stdout, stderr) = run(memwarden()
+            .arg("--config")
+            .arg(config)
+            .args([
+                "enqueue",
+                "reflection",
+                "--tenant",
+                tenant,
+                "--piece",
+                "research",
+                "--outcome",
+                "failed",
+                "--activity-log",
+            ])
+            .arg(&log));
+        assert!(output.status.success(), "{stdout}{stderr}");
+        assert!(stdout.starts_with("queued job-"), "{stdout}");
+    }
+}
+
+async fn job_status(dir: &Path, id: i64) -> memwarden::jobs::JobStatus {
+    let store = SqliteJobStore::open(dir.join("jobs.db").to_str().expect("utf-8")).await.expect("open");
+    store.job(JobId(id)).await.expect("query").expect("exists")
+}
+
+#[tokio::test]
+async fn two_workers_on_one_tenant_lose_nothing_and_tear_nothing() {
+    const JOBS: usize = 12;
+    let server = LlmServer::start(vec![Behaviour::ReplyWith(Arc::new(|n| {
+        proposal(json!([add(
+            &format!("fact-{n}"),
+            &format!("Fact {n}: the {n}th service alpha{n} beta{n} gamma{n} delta{n} runs on port {}.", 8000 + n)
+        )]))
+    }))]);
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &server);
+    enqueue(&config, dir.path(), "acme", JOBS);
+
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_memwarden"))
+            .env("MEMWARDEN_CACHE_DIR", crate::util::cache_dir())
+            .arg("--config")
+            .arg(&config)
+            .args(["worker", "--drain", "--concurrency", "2"])
+            .output()
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(spawn);
+        let b = scope.spawn(spawn);
+        (a.join().expect("a"), b.join().expect("b"))
+    });
+    let (a, b) = (a.expect("worker a"), b.expect("worker b"));
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let ran = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("succeeded")).count()
+    };
+    assert_eq!(ran(&a) + ran(&b), JOBS, "each job ran exactly once");
+
+    let files = files_under(&dir.path().join("data"));
+    let index = &files["tenants/acme/snapshots/index.jsonl"];
+    let lines: Vec<serde_json::Value> =
+        index.lines().map(|line| serde_json::from_str(line).expect("a whole JSON line")).collect();
+    assert_eq!(lines.len(), JOBS);
+    for id in 1..=JOBS as i64 {
+        let status = job_status(dir.path(), id).await;
+        assert_eq!(status.outcome.as_deref(), Some("succeeded"), "{status:?}");
+        let snapshot = status.snapshot_id.expect("snapshot id");
+        assert!(files.contains_key(&format!("tenants/acme/snapshots/{snapshot}/meta.json")), "{snapshot}");
+    }
+    let memory_index = &files["tenants/acme/memory/MEMORY.md"];
+    for n in 0..JOBS {
+        assert!(files.contains_key(&format!("tenants/acme/memory/fact-{n}.md")), "fact-{n} lost");
+        assert!(memory_index.contains(&format!("[fact-{n}]")), "MEMORY.md lost fact-{n}:\n{memory_index}");
+    }
+    assert_eq!(server.requests().len(), JOBS);
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_recording_resumes_without_asking_again() {
+    let answer = proposal(json!([
+        add("deploy-order", "Run migrations before deploying."),
+        add("staging-reset", "Staging is wiped on Sundays.")
+    ]));
+    let server = LlmServer::start(vec![Behaviour::Reply(answer.clone())]);
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &server);
+    enqueue(&config, dir.path(), "acme", 1);
+
+    // 1. The worker records its decision and dies before writing.
+    let (output, _, stderr) = run(memwarden()
+        .env(memwarden::reflection::FAULT_ENV, "1")
+        .arg("--config")
+        .arg(&config)
+        .args(["worker", "--drain"]));
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&output.status), Some(9), "killed by SIGKILL: {stderr}");
+    let status = job_status(dir.path(), 1).await;
+    assert_eq!(status.status, "running", "the dead worker still holds the lease");
+    assert!(
+        !files_under(&dir.path().join("data")).keys().any(|p| p.ends_with("deploy-order.md")),
+        "nothing was written"
+    );
+
+    // 2. After the lease expires, another worker finishes the job.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (output, stdout, stderr) = run(memwarden().arg("--config").arg(&config).args(["worker", "--drain"]));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let status = job_status(dir.path(), 1).await;
+    assert_eq!((status.outcome.as_deref(), status.attempts), (Some("succeeded"), 2));
+    assert_eq!(server.requests().len(), 1, "the LLM was asked exactly once");
+
+    // 3. The store equals an uninterrupted run's.
+    let reference_server = LlmServer::start(vec![Behaviour::Reply(answer)]);
+    let reference = temp_dir();
+    let reference_config = write_config(reference.path(), &reference_server);
+    enqueue(&reference_config, reference.path(), "acme", 1);
+    let (output, _, _) = run(memwarden().arg("--config").arg(&reference_config).args(["worker", "--drain"]));
+    assert!(output.status.success());
+    let store = |root: &Path| -> Vec<(String, String)> {
+        files_under(&root.join("data"))
+            .into_iter()
+            .filter(|(path, _)| path.starts_with("tenants/acme/memory/") || path.starts_with("tenants/acme/pieces/"))
+            .collect()
+    };
+    let resumed = store(dir.path());
+    assert_eq!(resumed.len(), 3, "two entries and MEMORY.md: {resumed:#?}");
+    assert_eq!(resumed, store(reference.path()));
+    let index = &files_under(&dir.path().join("data"))["tenants/acme/snapshots/index.jsonl"];
+    assert_eq!(index.lines().count(), 1, "one snapshot, not two");
+}
