@@ -18,4 +18,5 @@ pub mod llm;
 pub mod names;
 pub mod policy;
 pub mod reflection;
+pub mod rollback;
 pub mod store;

@@ -195,3 +195,46 @@ async fn a_worker_killed_after_recording_resumes_without_asking_again() {
     let index = &files_under(&dir.path().join("data"))["tenants/acme/snapshots/index.jsonl"];
     assert_eq!(index.lines().count(), 1, "one snapshot, not two");
 }
+
+#[test]
+fn rollback_restores_the_state_before_a_snapshot_and_records_itself() {
+    let dir = temp_dir();
+    let (output, _, stderr) = run(memwarden().args(["demo", "--dir"]).arg(dir.path()));
+    assert!(output.status.success(), "{stderr}");
+    let config = dir.path().join("memwarden.yaml");
+    let data = dir.path().join("data");
+    let live = |root: &Path| -> Vec<(String, String)> {
+        files_under(root)
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("tenants/acme/memory/") || p.starts_with("tenants/acme/pieces/"))
+            .collect()
+    };
+    let after_all = live(&data);
+    let (_, history, _) = run(memwarden().arg("--config").arg(&config).args(["history", "acme"]));
+    let ids: Vec<&str> = history.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(ids.len(), 4);
+
+    // Undo snapshots 3 and 4: the piece edit and review-rollbacks go away.
+    let (output, stdout, stderr) = run(memwarden().arg("--config").arg(&config).args(["rollback", "acme", ids[2]]));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.starts_with("undid 2 snapshots"), "{stdout}");
+    assert!(stdout.contains("removed   memory/review-rollbacks.md"), "{stdout}");
+    assert!(stdout.contains("removed   pieces/plan-implement-review.yaml"), "{stdout}");
+    let restored = live(&data);
+    assert!(!restored.iter().any(|(p, _)| p.contains("review-rollbacks") || p.contains("pieces/")), "{restored:#?}");
+    assert!(restored.iter().any(|(p, _)| p.ends_with("staging-reset.md")), "snapshot 2 is kept");
+
+    // The rollback is a snapshot too, and rolling it back restores the rest.
+    let (_, history, _) = run(memwarden().arg("--config").arg(&config).args(["history", "acme"]));
+    let rollback_id =
+        history.lines().last().and_then(|l| l.split_whitespace().next()).expect("rollback snapshot").to_string();
+    assert!(history.lines().last().is_some_and(|l| l.contains("rollback")), "{history}");
+    let (output, _, _) = run(memwarden().arg("--config").arg(&config).args(["rollback", "acme", &rollback_id]));
+    assert!(output.status.success());
+    assert_eq!(live(&data), after_all);
+
+    let (output, _, stderr) =
+        run(memwarden().arg("--config").arg(&config).args(["rollback", "acme", "no-such-snapshot"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("no snapshot `no-such-snapshot`") && stderr.contains("[snapshot_not_found]"), "{stderr}");
+}

@@ -103,3 +103,28 @@ pub(crate) fn show(config: &RawConfig, args: &ShowArgs) -> anyhow::Result<ExitCo
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The tenant.
+    tenant: String,
+    /// Restore the state before this snapshot (undoing it and every later one).
+    snapshot: String,
+}
+
+pub(crate) fn rollback(config: &RawConfig, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let tenant = open(config, &args.tenant)?;
+    let done = memwarden::rollback::rollback(&tenant, &args.snapshot, memwarden::reflection::now_ms())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "undid {} snapshots: {}", done.undone.len(), done.undone.join(", "))?;
+    for change in &done.changes {
+        let what = match (&change.before, &change.after) {
+            (Some(_), None) => "removed",
+            (None, Some(_)) => "restored",
+            _ => "reverted",
+        };
+        writeln!(out, "{what:<9} {}", change.file.path())?;
+    }
+    writeln!(out, "recorded as snapshot {}", done.snapshot_id)?;
+    Ok(ExitCode::SUCCESS)
+}

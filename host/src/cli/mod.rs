@@ -56,6 +56,8 @@ enum Command {
     History(history::HistoryArgs),
     /// Show one snapshot: its decisions and the diff of every file.
     Show(history::ShowArgs),
+    /// Restore a tenant's memory and pieces to their state before a snapshot.
+    Rollback(history::RollbackArgs),
     /// Claim and run queued jobs until stopped (SIGINT/SIGTERM finish the
     /// jobs in flight first).
     Worker(jobs::WorkerArgs),
@@ -112,6 +114,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Worker(worker) => runtime()?.block_on(jobs::worker(&config()?, worker)),
         Command::History(history) => history::history(&config()?, history),
         Command::Show(show) => history::show(&config()?, show),
+        Command::Rollback(rollback) => history::rollback(&config()?, rollback),
         Command::Policy(PolicyCommand::Eval(eval)) => policy::eval(&engine()?, eval),
         Command::Policy(PolicyCommand::Test(test)) => cases::test(&engine()?, test),
         Command::Policy(PolicyCommand::Inspect(inspect)) => policy::inspect(&engine()?, inspect),

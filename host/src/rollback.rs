@@ -1,0 +1,72 @@
+//! Rollback: restore a tenant's memory and pieces to their state before a
+//! snapshot — undoing that snapshot and every later one — and record the
+//! rollback itself as a snapshot, so it can be inspected and undone too.
+//!
+//! A flow of four steps under the tenant lock: read the history, compute
+//! each touched file's earliest before-state, write, snapshot.
+
+use std::collections::BTreeMap;
+
+use crate::store::{FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, snapshot_id};
+
+/// What a rollback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBack {
+    /// The snapshot recording the rollback.
+    pub snapshot_id: String,
+    /// The files restored, with their content before and after.
+    pub changes: Vec<FileChange>,
+    /// The snapshots undone, oldest first.
+    pub undone: Vec<String>,
+}
+
+/// Restores `tenant` to its state before snapshot `target`, at `now_ms`.
+pub fn rollback(tenant: &TenantDir, target: &str, now_ms: u64) -> Result<RolledBack, StoreError> {
+    let _lock = tenant.lock()?;
+    // 1. The target and every later snapshot.
+    let history = tenant.snapshots()?;
+    let start = history
+        .iter()
+        .position(|line| line.id == target)
+        .ok_or_else(|| StoreError::UnknownSnapshot { id: target.to_string() })?;
+    let undone: Vec<String> = history[start..].iter().map(|line| line.id.clone()).collect();
+    // 2. Each touched file's content before the earliest of them to touch it.
+    let mut desired: BTreeMap<TenantFile, Option<String>> = BTreeMap::new();
+    for id in &undone {
+        let (_, changes) = tenant.read_snapshot(id)?;
+        for change in changes {
+            desired.entry(change.file).or_insert(change.before);
+        }
+    }
+    let mut changes = Vec::new();
+    for (file, content) in desired {
+        let current = tenant.read_file(&file)?;
+        if current != content {
+            changes.push(FileChange { file, before: current, after: content });
+        }
+    }
+    // 3. Write.
+    for change in &changes {
+        tenant.write_file(&change.file, change.after.as_deref())?;
+    }
+    // 4. Record the rollback as a snapshot of its own.
+    let id = snapshot_id(now_ms, "rollback");
+    let meta = SnapshotMeta {
+        id: id.clone(),
+        tenant: tenant.name().to_string(),
+        job_id: "rollback".to_string(),
+        kind: "rollback".to_string(),
+        created_at_ms: now_ms,
+        reasoning: format!("rollback to the state before {target} ({} snapshots undone)", undone.len()),
+        model: None,
+        tokens_in: 0,
+        tokens_out: 0,
+        decision: None,
+        files: changes.iter().map(|c| c.file.clone()).collect(),
+        raw_llm_output: None,
+        restores: Some(target.to_string()),
+    };
+    tenant.write_snapshot(&meta, &changes, 0, 0)?;
+    tracing::info!(tenant = tenant.name(), target, files = changes.len(), undone = undone.len(), "rolled back");
+    Ok(RolledBack { snapshot_id: id, changes, undone })
+}
