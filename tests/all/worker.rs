@@ -238,3 +238,35 @@ fn rollback_restores_the_state_before_a_snapshot_and_records_itself() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("no snapshot `no-such-snapshot`") && stderr.contains("[snapshot_not_found]"), "{stderr}");
 }
+
+#[tokio::test]
+async fn sigterm_lets_the_job_in_flight_finish() {
+    let answer = proposal(json!([add("deploy-order", "Run migrations before deploying.")]));
+    let server = LlmServer::start(vec![Behaviour::Hang(std::time::Duration::from_millis(1500), answer)]);
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &server);
+    enqueue(&config, dir.path(), "acme", 1);
+    let child = memwarden()
+        .arg("--config")
+        .arg(&config)
+        .arg("worker")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("worker starts");
+    // Wait until the job's LLM call is in flight, then ask the worker to stop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.requests().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the worker never called the LLM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    let output = child.wait_with_output().expect("worker exits");
+    assert!(output.status.success(), "exit {:?}", output.status);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("job-1 acme: succeeded"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(job_status(dir.path(), 1).await.outcome.as_deref(), Some("succeeded"));
+}

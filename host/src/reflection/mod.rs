@@ -199,6 +199,8 @@ pub struct Report {
     pub snapshot_id: Option<String>,
     /// Wall time.
     pub elapsed: Duration,
+    /// Time spent waiting for the LLM (zero when resumed or failed before).
+    pub llm_elapsed: Duration,
 }
 
 /// The outcome part of a [`Report`].
@@ -243,7 +245,8 @@ impl<S: JobStore> Reflector<S> {
 
     async fn run_recorded(&self, claim: Claim) -> Report {
         let started = Instant::now();
-        let result = self.steps(&claim).await;
+        let mut llm_elapsed = Duration::ZERO;
+        let result = self.steps(&claim, &mut llm_elapsed).await;
         let now = now_ms();
 
         let (outcome, recorded, snapshot) = match result {
@@ -276,11 +279,19 @@ impl<S: JobStore> Reflector<S> {
 
         let elapsed = started.elapsed();
         self.record_metrics(&claim, &outcome, recorded.as_ref(), elapsed, now).await;
-        Report { job: claim.id, tenant: claim.tenant.clone(), outcome, recorded, snapshot_id: snapshot, elapsed }
+        Report {
+            job: claim.id,
+            tenant: claim.tenant.clone(),
+            outcome,
+            recorded,
+            snapshot_id: snapshot,
+            elapsed,
+            llm_elapsed,
+        }
     }
 
     /// The recipe. Returns what was decided and the snapshot id.
-    async fn steps(&self, claim: &Claim) -> Result<(Recorded, String), FlowError> {
+    async fn steps(&self, claim: &Claim, llm_elapsed: &mut Duration) -> Result<(Recorded, String), FlowError> {
         let tenant = self.data.tenant(&claim.tenant)?;
         let job_id = claim.id.to_string();
         let _lock;
@@ -305,7 +316,10 @@ impl<S: JobStore> Reflector<S> {
                     user: prompt.user.clone(),
                     schema: proposal_schema(),
                 };
-                let completion = self.heartbeating(claim, self.llm.complete(&request)).await??;
+                let asked = Instant::now();
+                let completion = self.heartbeating(claim, self.llm.complete(&request)).await;
+                *llm_elapsed = asked.elapsed();
+                let completion = completion??;
                 // 4. Parse the proposal, strictly.
                 let proposal = Proposal::from_json(&completion.text)?;
                 // 5. Under the tenant lock, on the store as it is now: the

@@ -1,0 +1,131 @@
+//! Reflection throughput: jobs per second through the whole flow — claim,
+//! load, prompt, LLM over HTTP, parse, default pack, plan, record, apply,
+//! snapshot, metrics row — against a zero-latency loopback LLM, with SQLite
+//! and a real data directory; and the pipeline's own overhead per job (wall
+//! time minus the LLM's), p50 and p99.
+//!
+//! Targets: ≥ 500 jobs/s, ≤ 2 ms p50 overhead. Run with
+//! `cargo bench --bench reflection_flow`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use memwarden::jobs::{JobKind, JobStore, NewReflection, ReflectionPayload, SqliteJobStore};
+use memwarden::llm::{LlmClient, OpenAiClient, OpenAiConfig};
+use memwarden::policy::{PackMap, PolicyEngine, RulePack, RunOutcome};
+use memwarden::reflection::{Reflector, Report, ReportOutcome, Settings, now_ms};
+use memwarden::store::DataDir;
+use serde_json::{Value, json};
+
+// 40 jobs per tenant: under the default write rate (60 per hour), so every
+// job applies its change.
+const TENANTS: usize = 25;
+const JOBS: usize = 1000;
+
+fn main() {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|err| panic!("runtime: {err}"));
+    runtime.block_on(async {
+        println!("reflection flow: {JOBS} jobs over {TENANTS} tenants, default pack, SQLite, zero-latency loopback LLM, {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+        println!("{:<26} {:>9} {:>13} {:>13} {:>12}", "", "jobs/s", "overhead p50", "overhead p99", "LLM p50");
+        for concurrency in [1, 4, 16] {
+            let (jobs_per_second, reports) = run(concurrency).await;
+            let mut overhead: Vec<Duration> = reports.iter().map(|r| r.elapsed.saturating_sub(r.llm_elapsed)).collect();
+            let mut llm: Vec<Duration> = reports.iter().map(|r| r.llm_elapsed).collect();
+            overhead.sort();
+            llm.sort();
+            let at = |v: &[Duration], q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+            let ok = reports.iter().filter(|r| r.outcome == ReportOutcome::Succeeded).count();
+            assert_eq!(ok, JOBS, "every job succeeds");
+            println!(
+                "{:<26} {:>9.0} {:>10.2} ms {:>10.2} ms {:>9.2} ms",
+                format!("concurrency {concurrency}"),
+                jobs_per_second,
+                at(&overhead, 0.5).as_secs_f64() * 1e3,
+                at(&overhead, 0.99).as_secs_f64() * 1e3,
+                at(&llm, 0.5).as_secs_f64() * 1e3
+            );
+        }
+    });
+}
+
+async fn run(concurrency: usize) -> (f64, Vec<Report>) {
+    let base_url = serve_llm().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("tempdir: {err}"));
+    let engine = PolicyEngine::new().unwrap_or_else(|err| panic!("engine: {err}"));
+    let pack = RulePack::load(&engine, "default").unwrap_or_else(|err| panic!("pack: {err}"));
+    let config = OpenAiConfig { base_url, model: "loopback".into(), ..OpenAiConfig::default() };
+    let reflector = Arc::new(Reflector {
+        jobs: SqliteJobStore::open(&dir.path().join("jobs.db").display().to_string())
+            .await
+            .unwrap_or_else(|err| panic!("jobs: {err}")),
+        data: Arc::new(DataDir::open(&dir.path().join("data")).unwrap_or_else(|err| panic!("data: {err}"))),
+        packs: Arc::new(PackMap::uniform(pack)),
+        llm: Arc::new(LlmClient::OpenAi(OpenAiClient::new(config).unwrap_or_else(|err| panic!("client: {err}")))),
+        settings: Settings::default(),
+    });
+    for i in 0..JOBS {
+        let job = NewReflection {
+            tenant: format!("tenant-{}", i % TENANTS),
+            payload: ReflectionPayload {
+                piece: "research".into(),
+                outcome: RunOutcome::Succeeded,
+                activity_log: format!("run {i}: answered a question about service {i}"),
+            },
+            idempotency_key: None,
+            max_attempts: 3,
+        };
+        reflector.jobs.enqueue_reflection(&job, now_ms()).await.unwrap_or_else(|err| panic!("enqueue: {err}"));
+    }
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let reflector = reflector.clone();
+            tokio::spawn(async move {
+                let mut reports = Vec::new();
+                while let Some(claim) = reflector
+                    .jobs
+                    .claim(JobKind::Reflection, "bench", 60_000, now_ms())
+                    .await
+                    .unwrap_or_else(|err| panic!("claim: {err}"))
+                {
+                    reports.push(reflector.run(claim).await);
+                }
+                reports
+            })
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for worker in workers {
+        reports.extend(worker.await.unwrap_or_else(|err| panic!("worker: {err}")));
+    }
+    (JOBS as f64 / started.elapsed().as_secs_f64(), reports)
+}
+
+/// A loopback server answering every request at once with a proposal that
+/// adds one new entry.
+async fn serve_llm() -> String {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(answer)).with_state(counter);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|err| panic!("bind: {err}"));
+    let addr = listener.local_addr().unwrap_or_else(|err| panic!("addr: {err}"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
+async fn answer(State(counter): State<Arc<AtomicUsize>>, Json(_request): Json<Value>) -> Json<Value> {
+    let n = counter.fetch_add(1, Ordering::Relaxed);
+    let proposal = json!({
+        "reasoning": "the run found a fact",
+        "memory_changes": [{"op": "add", "name": format!("fact-{n}"), "type": "project", "description": format!("Fact {n}"),
+            "body": format!("Service {n} listens on port {} and logs to /var/log/svc{n}; owner team-{}.", 8000 + n, n % 7)}],
+    });
+    Json(json!({
+        "model": "loopback",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": proposal.to_string()}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 900, "completion_tokens": 80},
+    }))
+}
