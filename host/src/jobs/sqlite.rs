@@ -44,6 +44,56 @@ impl SqliteJobStore {
     }
 }
 
+/// A claim: the oldest due row (`?5` picks kind or id) that is queued or
+/// whose lease expired gets a fresh token and lease, and counts an attempt.
+macro_rules! claim_sql {
+    ($filter:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_token = ?2, lease_expires_ms = ?3 + ?4,
+                 attempts = attempts + 1, updated_at_ms = ?3
+             WHERE id = (
+                 SELECT id FROM jobs
+                 WHERE ",
+            $filter,
+            " AND run_after_ms <= ?3
+                   AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= ?3))
+                 ORDER BY run_after_ms, id LIMIT 1)
+             RETURNING id, tenant, payload, attempts, recorded"
+        )
+    };
+}
+const CLAIM_BY_KIND: &str = claim_sql!("kind = ?5");
+const CLAIM_BY_ID: &str = claim_sql!("id = CAST(?5 AS INTEGER)");
+
+/// Which jobs a claim may take.
+enum ClaimTarget {
+    Kind(JobKind),
+    Id(JobId),
+}
+
+impl SqliteJobStore {
+    async fn claim_where(
+        &self,
+        target: ClaimTarget,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> Result<Option<Claim>, JobStoreError> {
+        let token = new_token();
+        let sql = match target {
+            ClaimTarget::Kind(_) => CLAIM_BY_KIND,
+            ClaimTarget::Id(_) => CLAIM_BY_ID,
+        };
+        let query = sqlx::query(sql).bind(worker).bind(&token.0).bind(ms(now_ms)).bind(ms(lease_ms));
+        let query = match target {
+            ClaimTarget::Kind(kind) => query.bind(kind.as_str()),
+            ClaimTarget::Id(id) => query.bind(id.0.to_string()),
+        };
+        let row = query.fetch_optional(&self.pool).await.map_err(database)?;
+        row.map(|row| claim_from_row(&row, token)).transpose()
+    }
+}
+
 fn database(err: sqlx::Error) -> JobStoreError {
     let message = err.to_string();
     match err.as_database_error().and_then(|db| db.code()).as_deref() {
@@ -98,29 +148,10 @@ impl JobStore for SqliteJobStore {
         lease_ms: u64,
         now_ms: u64,
     ) -> Result<Option<Claim>, JobStoreError> {
-        let token = new_token();
-        let row = sqlx::query(
-            "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_token = ?2, lease_expires_ms = ?3 + ?4,
-                 attempts = attempts + 1, updated_at_ms = ?3
-             WHERE id = (
-                 SELECT id FROM jobs
-                 WHERE kind = ?5 AND run_after_ms <= ?3
-                   AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= ?3))
-                 ORDER BY run_after_ms, id LIMIT 1)
-             RETURNING id, tenant, payload, attempts, recorded",
-        )
-        .bind(worker)
-        .bind(&token.0)
-        .bind(ms(now_ms))
-        .bind(ms(lease_ms))
-        .bind(kind.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?;
-        row.map(|row| claim_from_row(&row, token)).transpose()
+        self.claim_where(ClaimTarget::Kind(kind), worker, lease_ms, now_ms).await
     }
 
-    /// Query behavior: like `claim`, restricted to one id.
+    /// Query behavior: as `claim`, restricted to one id.
     async fn claim_id(
         &self,
         id: JobId,
@@ -128,23 +159,7 @@ impl JobStore for SqliteJobStore {
         lease_ms: u64,
         now_ms: u64,
     ) -> Result<Option<Claim>, JobStoreError> {
-        let token = new_token();
-        let row = sqlx::query(
-            "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_token = ?2, lease_expires_ms = ?3 + ?4,
-                 attempts = attempts + 1, updated_at_ms = ?3
-             WHERE id = ?5 AND run_after_ms <= ?3
-               AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= ?3))
-             RETURNING id, tenant, payload, attempts, recorded",
-        )
-        .bind(worker)
-        .bind(&token.0)
-        .bind(ms(now_ms))
-        .bind(ms(lease_ms))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?;
-        row.map(|row| claim_from_row(&row, token)).transpose()
+        self.claim_where(ClaimTarget::Id(id), worker, lease_ms, now_ms).await
     }
 
     /// Query behavior: extends the lease only where the token still matches
