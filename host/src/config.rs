@@ -12,11 +12,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::jobs::SqliteJobStore;
+use crate::consolidation::{Consolidator, InputLimits, Settings as ConsolidationSettings, WindowLimits};
+use crate::jobs::AnyJobStore;
 use crate::llm::{LlmClient, OpenAiClient, OpenAiConfig, ScriptedProvider};
 use crate::policy::{PackMap, PolicyEngine, RulePack, SandboxLimits};
 use crate::reflection::{PromptLimits, Reflector, Settings};
 use crate::store::DataDir;
+use crate::worker;
 
 /// The configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -24,7 +26,8 @@ use crate::store::DataDir;
 pub struct RawConfig {
     /// Where tenants' files live.
     pub data_dir: PathBuf,
-    /// The job store URL; default `sqlite://<data_dir>/jobs.db`.
+    /// The job store URL (`sqlite://…` or `postgres://…`); default
+    /// `sqlite://<data_dir>/jobs.db`.
     pub database: Option<String>,
     /// The rule pack every tenant uses: a built-in name or a file.
     pub pack: String,
@@ -38,6 +41,8 @@ pub struct RawConfig {
     pub worker: WorkerSection,
     /// The reflection flow.
     pub reflection: ReflectionSection,
+    /// The consolidation flow.
+    pub consolidation: ConsolidationSection,
 }
 
 /// `llm:`.
@@ -96,6 +101,41 @@ pub struct ReflectionSection {
     pub keep_raw_output: bool,
 }
 
+/// `consolidation:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsolidationSection {
+    /// Workers consolidate dirty tenants on their own.
+    pub enabled: bool,
+    /// At least this long between two consolidation starts of one tenant.
+    pub min_interval_seconds: u64,
+    /// How often a worker looks for dirty tenants.
+    pub check_seconds: u64,
+    /// Entries shown, most recently changed first.
+    pub max_entries: usize,
+    /// Reflection notes shown, newest first.
+    pub max_notes: usize,
+    /// Attempts per input before waiting for new input.
+    pub max_attempts: u32,
+    /// Delay before a failed consolidation is retried.
+    pub retry_delay_seconds: u64,
+}
+
+impl Default for ConsolidationSection {
+    fn default() -> Self {
+        let inputs = InputLimits::default();
+        ConsolidationSection {
+            enabled: true,
+            min_interval_seconds: 600,
+            check_seconds: 5,
+            max_entries: inputs.max_entries,
+            max_notes: inputs.max_notes,
+            max_attempts: 3,
+            retry_delay_seconds: 60,
+        }
+    }
+}
+
 impl Default for RawConfig {
     fn default() -> Self {
         RawConfig {
@@ -107,6 +147,7 @@ impl Default for RawConfig {
             llm: LlmSection::default(),
             worker: WorkerSection::default(),
             reflection: ReflectionSection::default(),
+            consolidation: ConsolidationSection::default(),
         }
     }
 }
@@ -201,14 +242,11 @@ impl RawConfig {
     }
 
     /// Opens everything the config names.
-    pub async fn resolve(&self) -> anyhow::Result<Reflector<SqliteJobStore>> {
+    pub async fn resolve(&self) -> anyhow::Result<Reflector<AnyJobStore>> {
         let data = DataDir::open(&self.data_dir)
             .with_context(|| format!("cannot open the data directory `{}`", self.data_dir.display()))?;
         let url = self.database_url();
-        if !url.starts_with("sqlite:") && url.contains("://") {
-            anyhow::bail!("unsupported database `{url}`: this build supports sqlite:// URLs");
-        }
-        let jobs = SqliteJobStore::open(&url).await.with_context(|| format!("cannot open the job store `{url}`"))?;
+        let jobs = AnyJobStore::open(&url).await.with_context(|| format!("cannot open the job store `{url}`"))?;
         let cache = self.module_cache.clone().unwrap_or_else(|| self.data_dir.join("cache").join("modules"));
         let engine = PolicyEngine::with_options(SandboxLimits::default(), Some(&cache))
             .context("cannot start the policy engine")?;
@@ -228,8 +266,35 @@ impl RawConfig {
                 max_output_tokens: self.llm.max_output_tokens as usize,
             },
             keep_raw_output: self.reflection.keep_raw_output,
+            consolidation_attempts: self.consolidation.max_attempts.max(1),
         };
         Ok(Reflector { jobs, data: Arc::new(data), packs: Arc::new(packs), llm: Arc::new(llm), settings })
+    }
+
+    /// The consolidation flow, sharing `reflector`'s store, packs and LLM.
+    pub fn consolidator(&self, reflector: &Reflector<AnyJobStore>) -> Consolidator<AnyJobStore> {
+        let settings = ConsolidationSettings {
+            worker: reflector.settings.worker.clone(),
+            lease: reflector.settings.lease,
+            heartbeat: reflector.settings.heartbeat,
+            retry_delay: Duration::from_secs(self.consolidation.retry_delay_seconds),
+            inputs: InputLimits {
+                max_entries: self.consolidation.max_entries,
+                max_notes: self.consolidation.max_notes,
+            },
+            window: WindowLimits {
+                context_window_tokens: self.llm.context_window_tokens,
+                max_output_tokens: self.llm.max_output_tokens as usize,
+            },
+            keep_raw_output: self.reflection.keep_raw_output,
+        };
+        Consolidator {
+            jobs: reflector.jobs.clone(),
+            data: reflector.data.clone(),
+            packs: reflector.packs.clone(),
+            llm: reflector.llm.clone(),
+            settings,
+        }
     }
 
     fn llm_client(&self) -> anyhow::Result<LlmClient> {
@@ -258,6 +323,20 @@ impl RawConfig {
                 Ok(LlmClient::OpenAi(OpenAiClient::new(config)?))
             }
             other => anyhow::bail!("unknown llm.provider `{other}` (openai or scripted)"),
+        }
+    }
+
+    /// How a worker runs, with the command line's overrides.
+    pub fn worker_options(&self, concurrency: Option<usize>, drain: bool) -> worker::Options {
+        let schedule = worker::Schedule {
+            check: Duration::from_secs(self.consolidation.check_seconds.max(1)),
+            min_interval: Duration::from_secs(self.consolidation.min_interval_seconds),
+        };
+        worker::Options {
+            concurrency: concurrency.unwrap_or(self.worker.concurrency).max(1),
+            poll: Duration::from_millis(self.worker.poll_millis.max(10)),
+            drain,
+            consolidation: self.consolidation.enabled.then_some(schedule),
         }
     }
 

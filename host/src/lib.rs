@@ -13,6 +13,8 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod consolidation;
+pub mod flow;
 pub mod jobs;
 pub mod llm;
 pub mod names;
@@ -20,3 +22,4 @@ pub mod policy;
 pub mod reflection;
 pub mod rollback;
 pub mod store;
+pub mod worker;

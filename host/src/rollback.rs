@@ -2,12 +2,13 @@
 //! snapshot — undoing that snapshot and every later one — and record the
 //! rollback itself as a snapshot, so it can be inspected and undone too.
 //!
-//! A flow of four steps under the tenant lock: read the history, compute
-//! each touched file's earliest before-state, write, snapshot.
+//! A flow of three steps under the tenant lock: read the history, compute
+//! each touched file's earliest before-state, commit the writes with their
+//! snapshot.
 
 use std::collections::BTreeMap;
 
-use crate::store::{FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, snapshot_id};
+use crate::store::{FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, VerdictCounts, snapshot_id};
 
 /// What a rollback did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub struct RolledBack {
 
 /// Restores `tenant` to its state before snapshot `target`, at `now_ms`.
 pub fn rollback(tenant: &TenantDir, target: &str, now_ms: u64) -> Result<RolledBack, StoreError> {
-    let _lock = tenant.lock()?;
+    let lock = tenant.lock()?;
     // 1. The target and every later snapshot.
     let history = tenant.snapshots()?;
     let start = history
@@ -45,11 +46,7 @@ pub fn rollback(tenant: &TenantDir, target: &str, now_ms: u64) -> Result<RolledB
             changes.push(FileChange { file, before: current, after: content });
         }
     }
-    // 3. Write.
-    for change in &changes {
-        tenant.write_file(&change.file, change.after.as_deref())?;
-    }
-    // 4. Record the rollback as a snapshot of its own.
+    // 3. Write, recorded as a snapshot of its own.
     let id = snapshot_id(now_ms, "rollback");
     let meta = SnapshotMeta {
         id: id.clone(),
@@ -66,7 +63,7 @@ pub fn rollback(tenant: &TenantDir, target: &str, now_ms: u64) -> Result<RolledB
         raw_llm_output: None,
         restores: Some(target.to_string()),
     };
-    tenant.write_snapshot(&meta, &changes, 0, 0)?;
+    tenant.commit(&lock, &meta, &changes, VerdictCounts::default())?;
     tracing::info!(tenant = tenant.name(), target, files = changes.len(), undone = undone.len(), "rolled back");
     Ok(RolledBack { snapshot_id: id, changes, undone })
 }

@@ -35,6 +35,7 @@ pub struct Seen {
     pub body: Value,
     pub authorization: Option<String>,
     pub tenant_header: Option<String>,
+    pub purpose_header: Option<String>,
 }
 
 struct Shared {
@@ -86,7 +87,12 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body):
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let number = {
         let mut seen = shared.seen.lock().expect("lock");
-        seen.push(Seen { body, authorization: header("authorization"), tenant_header: header("x-memwarden-tenant") });
+        seen.push(Seen {
+            body,
+            authorization: header("authorization"),
+            tenant_header: header("x-memwarden-tenant"),
+            purpose_header: header("x-memwarden-purpose"),
+        });
         seen.len() - 1
     };
     let behaviour = {

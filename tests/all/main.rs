@@ -3,6 +3,7 @@
 //! drive the real `memwarden` binary or the library against real files and
 //! real compiled components.
 
+mod consolidation;
 mod job_store;
 mod llm_server;
 mod policy_cache;

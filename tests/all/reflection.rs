@@ -32,7 +32,7 @@ pub fn add(name: &str, body: &str) -> serde_json::Value {
     json!({"op": "add", "name": name, "type": "project", "description": format!("About {name}"), "body": body})
 }
 
-async fn harness(script: Vec<Behaviour>, tweak: impl FnOnce(&mut OpenAiConfig)) -> Harness {
+pub async fn harness(script: Vec<Behaviour>, tweak: impl FnOnce(&mut OpenAiConfig)) -> Harness {
     let server = LlmServer::start(script);
     let dir = temp_dir();
     let mut config = OpenAiConfig {
@@ -147,6 +147,7 @@ async fn a_good_answer_is_applied_snapshotted_and_measured() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].authorization.as_deref(), Some("Bearer test-key"));
     assert_eq!(seen[0].tenant_header.as_deref(), Some("acme"));
+    assert_eq!(seen[0].purpose_header.as_deref(), Some("reflection"));
     assert_eq!(seen[0].body["user"], "acme");
     assert_eq!(seen[0].body["response_format"]["type"], "json_schema");
     assert!(

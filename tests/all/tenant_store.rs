@@ -7,7 +7,9 @@ use std::os::unix::fs::symlink;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use memwarden::store::{DataDir, Entry, FileChange, SnapshotMeta, StoreError, TenantFile, memory_index, snapshot_id};
+use memwarden::store::{
+    DataDir, Entry, FileChange, SnapshotMeta, StoreError, TenantFile, VerdictCounts, memory_index, snapshot_id,
+};
 
 use crate::util::temp_dir;
 
@@ -103,10 +105,11 @@ fn the_tenant_lock_excludes_another_holder() {
 }
 
 #[test]
-fn snapshots_are_written_once_and_read_back() {
+fn a_commit_writes_its_files_and_snapshot_once_and_refuses_a_conflict() {
     let dir = temp_dir();
     let data = DataDir::open(dir.path()).expect("open");
     let tenant = data.tenant("acme").expect("tenant");
+    tenant.write_file(&TenantFile::Piece("research".into()), Some("old: 1")).expect("seed");
     let id = snapshot_id(1_700_000_000_123, "job-7");
     assert_eq!(id, "20231114T221320.123Z-job-7");
     let changes = vec![
@@ -132,15 +135,36 @@ fn snapshots_are_written_once_and_read_back() {
         raw_llm_output: None,
         restores: None,
     };
-    tenant.write_snapshot(&meta, &changes, 2, 1).expect("snapshot");
-    tenant.write_snapshot(&meta, &changes, 2, 1).expect("snapshot again, as a resumed job would");
+    let lock = tenant.lock().expect("lock");
+    let verdicts = VerdictCounts { accepted: 2, rejected: 1 };
+    assert_eq!(tenant.commit(&lock, &meta, &changes, verdicts).expect("commit").written, 2);
+    let again = tenant.commit(&lock, &meta, &changes, verdicts).expect("commit again, as a resumed job would");
+    assert_eq!(again.written, 0, "a resumed commit finds its files written");
+    assert_eq!(tenant.own_piece("research").expect("piece").as_deref(), Some("new: 1"));
     let lines = tenant.snapshots().expect("index");
     assert_eq!(lines.len(), 1);
     assert_eq!((lines[0].accepted, lines[0].rejected, lines[0].files), (2, 1, 2));
     let (read_meta, read_changes) = tenant.read_snapshot(&id).expect("read");
-    assert_eq!((read_meta, read_changes), (meta, changes));
+    assert_eq!((read_meta, read_changes), (meta.clone(), changes));
     assert!(dir.path().join(format!("tenants/acme/snapshots/{id}/after/memory/a.md")).is_file());
     assert_eq!(tenant.read_snapshot("nope").expect_err("missing").code(), "snapshot_not_found");
+
+    // Someone else changed the piece: a change set computed before that is
+    // refused whole, and nothing of it is written.
+    tenant.write_file(&TenantFile::Piece("research".into()), Some("edited elsewhere")).expect("edit");
+    let stale = vec![
+        FileChange { file: TenantFile::Entry("b".into()), before: None, after: Some(entry("b", "x").to_markdown()) },
+        FileChange {
+            file: TenantFile::Piece("research".into()),
+            before: Some("new: 1".into()),
+            after: Some("newer: 2".into()),
+        },
+    ];
+    let stale_meta = SnapshotMeta { id: snapshot_id(1_700_000_000_999, "job-8"), ..meta };
+    let err = tenant.commit(&lock, &stale_meta, &stale, verdicts).expect_err("conflict");
+    assert_eq!(err.code(), "apply_conflict");
+    assert_eq!(tenant.entry("b").expect("entry"), None);
+    assert_eq!(tenant.snapshots().expect("index").len(), 1);
 }
 
 #[test]

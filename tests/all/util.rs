@@ -63,3 +63,61 @@ pub fn context(yaml: &str) -> ContextFile {
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
+
+/// PostgreSQL for the tests that need it: the URL comes from
+/// `MEMWARDEN_TEST_POSTGRES_URL`; each test gets a schema of its own,
+/// dropped when the test ends.
+pub mod postgres {
+    use std::str::FromStr;
+
+    use sqlx::Connection;
+    use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+    /// The variable naming the test database.
+    pub const URL_ENV: &str = "MEMWARDEN_TEST_POSTGRES_URL";
+
+    /// A test's schema; dropped with it.
+    pub struct Schema {
+        url: String,
+        name: String,
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let (url, name) = (self.url.clone(), self.name.clone());
+            // Drop runs inside the test's runtime; a runtime of its own on
+            // another thread can still block on the connection.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(async {
+                    if let Ok(mut conn) = PgConnection::connect(&url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE")))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+
+    /// A fresh schema and connect options that put it first on the search
+    /// path; `None` (after saying so) when no test database is configured.
+    pub async fn fresh_schema() -> Option<(Schema, PgConnectOptions)> {
+        let Ok(url) = std::env::var(URL_ENV) else {
+            eprintln!("skipped: {URL_ENV} is not set, so this PostgreSQL test did not run");
+            return None;
+        };
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("random");
+        let name = format!("mw_test_{}", hex::encode(bytes));
+        let mut conn = PgConnection::connect(&url).await.unwrap_or_else(|err| panic!("{URL_ENV}={url}: {err}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create schema");
+        let options =
+            PgConnectOptions::from_str(&url).expect("a PostgreSQL URL").options([("search_path", name.as_str())]);
+        Some((Schema { url, name }, options))
+    }
+}

@@ -29,6 +29,10 @@ fn the_demo_runs_every_path() {
         "prompt_injection",
         "abstained: nothing applied",
         "failed [invalid_proposal]",
+        "consolidation: claimed (run 1)",
+        "consolidation: running",
+        "merge_target_missing",
+        "consolidation: complete (2 changes applied, 1 rejected)",
         "memory of `acme` now:",
     ] {
         assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");
@@ -36,7 +40,8 @@ fn the_demo_runs_every_path() {
     let (output, history, _) =
         run(memwarden().args(["--config"]).arg(dir.path().join("memwarden.yaml")).args(["history", "acme"]));
     assert!(output.status.success());
-    assert_eq!(history.lines().count(), 5, "a header and four snapshots:\n{history}");
+    assert_eq!(history.lines().count(), 7, "a header and six snapshots:\n{history}");
+    assert!(history.lines().last().is_some_and(|l| l.contains("consolidation")), "{history}");
     let snapshot = history.lines().nth(3).and_then(|line| line.split_whitespace().next()).expect("third snapshot id");
     let (output, shown, _) =
         run(memwarden().args(["--config"]).arg(dir.path().join("memwarden.yaml")).args(["show", "acme", snapshot]));
@@ -45,16 +50,21 @@ fn the_demo_runs_every_path() {
     assert!(shown.contains("+- [review-rollbacks](review-rollbacks.md)"), "{shown}");
 }
 
-/// A config for a worker against `server`, in `dir`.
-fn write_config(dir: &Path, server: &LlmServer) -> std::path::PathBuf {
+/// A config for a worker against `server`, in `dir`; workers consolidate
+/// on their own only when `consolidate` is set.
+fn write_config_with(dir: &Path, server: &LlmServer, consolidate: bool) -> std::path::PathBuf {
     let path = dir.join("memwarden.yaml");
     let text = format!(
-        "data_dir: {0}/data\ndatabase: sqlite://{0}/jobs.db\nllm:\n  base_url: {1}\n  api_key_env: MEMWARDEN_TEST_NO_KEY\n  max_retries: 1\n  initial_backoff_millis: 10\nworker:\n  lease_seconds: 1\n  heartbeat_seconds: 1\n  poll_millis: 20\n",
+        "data_dir: {0}/data\ndatabase: sqlite://{0}/jobs.db\nllm:\n  base_url: {1}\n  api_key_env: MEMWARDEN_TEST_NO_KEY\n  max_retries: 1\n  initial_backoff_millis: 10\nworker:\n  lease_seconds: 1\n  heartbeat_seconds: 1\n  poll_millis: 20\nconsolidation:\n  enabled: {consolidate}\n",
         dir.display(),
         server.base_url
     );
     std::fs::write(&path, text).expect("config");
     path
+}
+
+fn write_config(dir: &Path, server: &LlmServer) -> std::path::PathBuf {
+    write_config_with(dir, server, false)
 }
 
 fn enqueue(config: &Path, dir: &Path, tenant: &str, count: usize) {
@@ -212,17 +222,21 @@ fn rollback_restores_the_state_before_a_snapshot_and_records_itself() {
     let after_all = live(&data);
     let (_, history, _) = run(memwarden().arg("--config").arg(&config).args(["history", "acme"]));
     let ids: Vec<&str> = history.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
-    assert_eq!(ids.len(), 4);
+    assert_eq!(ids.len(), 6);
 
-    // Undo snapshots 3 and 4: the piece edit and review-rollbacks go away.
+    // Undo snapshots 3 to 6: the piece edit, review-rollbacks, the release
+    // checklist and the consolidation go away.
     let (output, stdout, stderr) = run(memwarden().arg("--config").arg(&config).args(["rollback", "acme", ids[2]]));
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(stdout.starts_with("undid 2 snapshots"), "{stdout}");
+    assert!(stdout.starts_with("undid 4 snapshots"), "{stdout}");
     assert!(stdout.contains("removed   memory/review-rollbacks.md"), "{stdout}");
     assert!(stdout.contains("removed   pieces/plan-implement-review.yaml"), "{stdout}");
     let restored = live(&data);
     assert!(!restored.iter().any(|(p, _)| p.contains("review-rollbacks") || p.contains("pieces/")), "{restored:#?}");
     assert!(restored.iter().any(|(p, _)| p.ends_with("staging-reset.md")), "snapshot 2 is kept");
+    assert!(!restored.iter().any(|(p, _)| p.contains("release-checklist")), "{restored:#?}");
+    let deploy_order = restored.iter().find(|(p, _)| p.ends_with("deploy-order.md")).expect("deploy-order");
+    assert!(!deploy_order.1.contains("smoke tests"), "the consolidation's rewrite is undone");
 
     // The rollback is a snapshot too, and rolling it back restores the rest.
     let (_, history, _) = run(memwarden().arg("--config").arg(&config).args(["history", "acme"]));
@@ -269,4 +283,43 @@ async fn sigterm_lets_the_job_in_flight_finish() {
         String::from_utf8_lossy(&output.stdout)
     );
     assert_eq!(job_status(dir.path(), 1).await.outcome.as_deref(), Some("succeeded"));
+}
+
+#[tokio::test]
+async fn a_worker_consolidates_the_tenants_its_reflections_left_dirty() {
+    let consolidation = json!({
+        "reasoning": "migrate-steps repeats deploy-order",
+        "memory_changes": [
+            {"op": "update", "name": "deploy-order", "description": null, "type": null,
+             "body": "Run migrations before deploying; then deploy and check health.", "merge_target": null},
+            {"op": "remove", "name": "migrate-steps", "description": null, "type": null, "body": null,
+             "merge_target": "deploy-order"},
+        ],
+        "piece_edit": null,
+    });
+    let server = LlmServer::start(vec![
+        Behaviour::Reply(proposal(json!([add("deploy-order", "Run migrations before deploying.")]))),
+        Behaviour::Reply(proposal(json!([add("migrate-steps", "Migrate first, deploy second, check health third.")]))),
+        Behaviour::Reply(consolidation.to_string()),
+    ]);
+    let dir = temp_dir();
+    let config = write_config_with(dir.path(), &server, true);
+    enqueue(&config, dir.path(), "acme", 2);
+    let (output, stdout, stderr) =
+        run(memwarden().arg("--config").arg(&config).args(["worker", "--drain", "--concurrency", "1"]));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("consolidation acme: succeeded, 2 changes"), "{stdout}");
+    let files = files_under(&dir.path().join("data"));
+    assert!(!files.contains_key("tenants/acme/memory/migrate-steps.md"), "{files:#?}");
+    assert!(files["tenants/acme/memory/deploy-order.md"].contains("check health"));
+    assert!(files["tenants/acme/consolidation/raw_notes.md"].contains("added `migrate-steps`"));
+    assert_eq!(server.requests().len(), 3);
+
+    // Clean now: another drain asks nothing.
+    let (output, stdout, _) = run(memwarden().arg("--config").arg(&config).args(["worker", "--drain"]));
+    assert!(output.status.success() && !stdout.contains("consolidation"), "{stdout}");
+    let (output, stdout, _) = run(memwarden().arg("--config").arg(&config).args(["consolidate", "acme"]));
+    assert!(output.status.success());
+    assert_eq!(stdout.trim(), "consolidation: up to date");
+    assert_eq!(server.requests().len(), 3);
 }

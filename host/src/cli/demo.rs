@@ -1,6 +1,7 @@
 //! `memwarden demo`: a temporary data directory and tenant, a handful of
 //! bundled runs answered by the scripted LLM, all through the default pack —
-//! the whole reflection path with nothing to set up.
+//! the whole reflection path, then one consolidation, with nothing to set
+//! up.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use memwarden::policy::RunOutcome;
 use memwarden::reflection::now_ms;
 use serde::Deserialize;
 
+use super::consolidate::print_report as print_consolidation;
 use super::jobs::print_report;
 
 const RUNS: &str = include_str!("demo.yaml");
@@ -29,6 +31,14 @@ pub(crate) struct DemoArgs {
 struct DemoFile {
     tenant: String,
     runs: Vec<DemoRun>,
+    consolidation: DemoConsolidation,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoConsolidation {
+    title: String,
+    answer: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -51,7 +61,11 @@ pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     // A real config and script on disk, so the demo's store can be explored
     // with the other commands afterwards.
-    let script = serde_json::json!({"responses": demo.runs.iter().map(|run| &run.answer).collect::<Vec<_>>()});
+    let mut responses: Vec<serde_json::Value> = demo.runs.iter().map(|run| run.answer.clone()).collect();
+    let mut consolidation_answer = demo.consolidation.answer.clone();
+    consolidation_answer["purpose"] = "consolidation".into();
+    responses.push(consolidation_answer);
+    let script = serde_json::json!({ "responses": responses });
     std::fs::write(dir.join("script.yaml"), serde_norway::to_string(&script)?)
         .context("cannot write the demo script")?;
     let config_text = format!(
@@ -87,6 +101,11 @@ pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         print_report(&report, &config.data_dir);
         println!();
     }
+
+    println!("── consolidation: {}", demo.consolidation.title);
+    let report = config.consolidator(&reflector).run(&demo.tenant, &|event| println!("{event}")).await;
+    print_consolidation(&report, &config.data_dir);
+    println!();
 
     let tenant = reflector.data.tenant(&demo.tenant)?;
     println!("memory of `{}` now:", demo.tenant);

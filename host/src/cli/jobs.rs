@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use memwarden::config::RawConfig;
-use memwarden::jobs::{JobKind, JobStore, NewReflection, ReflectionPayload, SqliteJobStore};
+use memwarden::jobs::{AnyJobStore, JobStore, NewReflection, ReflectionPayload};
 use memwarden::policy::RunOutcome;
-use memwarden::reflection::{Reflector, Report, ReportOutcome, now_ms};
+use memwarden::reflection::{Report, ReportOutcome, now_ms};
+use memwarden::worker::{self, Finished};
 
 use super::policy::print_table;
 
@@ -73,7 +73,7 @@ impl RunArgs {
 
 pub(crate) async fn enqueue(config: &RawConfig, command: &EnqueueCommand) -> anyhow::Result<ExitCode> {
     let EnqueueCommand::Reflection(run) = command;
-    let jobs = SqliteJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
+    let jobs = AnyJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
     let enqueued = jobs.enqueue_reflection(&run.job(config.max_attempts())?, now_ms()).await?;
     match enqueued.created {
         true => println!("queued {}", enqueued.id),
@@ -138,53 +138,32 @@ pub(crate) struct WorkerArgs {
 }
 
 pub(crate) async fn worker(config: &RawConfig, args: &WorkerArgs) -> anyhow::Result<ExitCode> {
-    let reflector = Arc::new(config.resolve().await?);
-    let concurrency = args.concurrency.unwrap_or(config.worker.concurrency).max(1);
-    let poll = Duration::from_millis(config.worker.poll_millis.max(10));
+    let reflector = config.resolve().await?;
+    let consolidator = Arc::new(config.consolidator(&reflector));
+    let reflector = Arc::new(reflector);
+    let options = config.worker_options(args.concurrency, args.drain);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
         eprintln!("stopping: finishing the jobs in flight");
         let _ = stop_tx.send(true);
     });
-    eprintln!("worker {} running {concurrency} at a time; Ctrl-C stops", reflector.settings.worker);
-    let loops: Vec<_> = (0..concurrency)
-        .map(|_| tokio::spawn(work_loop(reflector.clone(), stop_rx.clone(), poll, args.drain, config.data_dir.clone())))
-        .collect();
-    for handle in loops {
-        handle.await.context("a worker task panicked")??;
-    }
+    eprintln!("worker {} running {} at a time; Ctrl-C stops", reflector.settings.worker, options.concurrency);
+    worker::run(reflector, consolidator, options, stop_rx, Arc::new(print_summary)).await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn work_loop(
-    reflector: Arc<Reflector<SqliteJobStore>>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-    poll: Duration,
-    drain: bool,
-    data_dir: PathBuf,
-) -> anyhow::Result<()> {
-    let lease = reflector.settings.lease.as_millis() as u64;
-    while !*stop.borrow() {
-        match reflector.jobs.claim(JobKind::Reflection, &reflector.settings.worker, lease, now_ms()).await {
-            Ok(Some(claim)) => {
-                let report = reflector.run(claim).await;
-                print_summary(&report, &data_dir);
-            }
-            Ok(None) if drain => return Ok(()),
-            Ok(None) => {
-                let _ = tokio::time::timeout(poll, stop.changed()).await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, code = err.code(), "cannot claim; retrying");
-                let _ = tokio::time::timeout(poll * 4, stop.changed()).await;
-            }
+/// One line per finished job.
+fn print_summary(finished: Finished<'_>) {
+    let report = match finished {
+        Finished::Reflection(report) => report,
+        Finished::Consolidation(report) => {
+            let applied = report.recorded.as_ref().map_or(0, |r| r.plan.memory_applied);
+            let (tenant, status, ms) = (&report.tenant, report.status.label(), report.elapsed.as_millis());
+            println!("consolidation {tenant}: {status}, {applied} changes, {ms} ms");
+            return;
         }
-    }
-    Ok(())
-}
-
-fn print_summary(report: &Report, _data_dir: &std::path::Path) {
+    };
     let detail = match &report.outcome {
         ReportOutcome::Failed { code, retrying, .. } => {
             format!("failed [{code}]{}", if *retrying { ", will retry" } else { "" })
@@ -195,7 +174,7 @@ fn print_summary(report: &Report, _data_dir: &std::path::Path) {
     println!("{} {}: {detail}, {changes} files, {} ms", report.job, report.tenant, report.elapsed.as_millis());
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

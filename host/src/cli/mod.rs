@@ -3,6 +3,7 @@
 //! the shared engine setup.
 
 mod cases;
+mod consolidate;
 mod demo;
 mod history;
 mod jobs;
@@ -58,6 +59,8 @@ enum Command {
     Show(history::ShowArgs),
     /// Restore a tenant's memory and pieces to their state before a snapshot.
     Rollback(history::RollbackArgs),
+    /// Consolidate one tenant's memory now, in the foreground.
+    Consolidate(consolidate::ConsolidateArgs),
     /// Claim and run queued jobs until stopped (SIGINT/SIGTERM finish the
     /// jobs in flight first).
     Worker(jobs::WorkerArgs),
@@ -111,6 +114,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Demo(demo) => runtime()?.block_on(demo::demo(demo)),
         Command::Enqueue(enqueue) => runtime()?.block_on(jobs::enqueue(&config()?, enqueue)),
         Command::Reflect(run) => runtime()?.block_on(jobs::reflect(&config()?, run)),
+        Command::Consolidate(args) => runtime()?.block_on(consolidate::consolidate(&config()?, args)),
         Command::Worker(worker) => runtime()?.block_on(jobs::worker(&config()?, worker)),
         Command::History(history) => history::history(&config()?, history),
         Command::Show(show) => history::show(&config()?, show),

@@ -1,8 +1,9 @@
-//! The job store: durable queue of reflection jobs with leases.
+//! The job store: durable queue of reflection jobs with leases, and each
+//! tenant's consolidation state (see [`consolidation`]).
 //!
-//! One trait, [`JobStore`], and its backends (SQLite here; PostgreSQL
-//! implements the same trait and passes the same conformance suite,
-//! `tests/all/job_store.rs`). Callers pass the time in; no backend reads a
+//! One trait, [`JobStore`], and its backends — [`SqliteJobStore`] for one
+//! machine, [`PgJobStore`] for many — which pass the same conformance suite,
+//! `tests/all/job_store/`. Callers pass the time in; no backend reads a
 //! clock, so lease expiry and retry backoff are testable without sleeping.
 //!
 //! Ownership: a claim hands out a fresh token; every later update matches on
@@ -11,12 +12,19 @@
 //!
 //! This module knows nothing of LLMs, policies or files.
 
+mod any;
+pub mod consolidation;
+mod postgres;
+mod rows;
 mod sqlite;
 
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+pub use any::AnyJobStore;
+pub use consolidation::{ConsolidationClaim, ConsolidationLease, ConsolidationState};
+pub use postgres::PgJobStore;
 pub use sqlite::SqliteJobStore;
 
 use crate::policy::RunOutcome;
@@ -43,6 +51,8 @@ pub struct LeaseToken(pub String);
 pub enum JobKind {
     /// Reflect on one agent run.
     Reflection,
+    /// Compact one tenant's memory.
+    Consolidation,
 }
 
 impl JobKind {
@@ -50,6 +60,16 @@ impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Reflection => "reflection",
+            JobKind::Consolidation => "consolidation",
+        }
+    }
+
+    /// From its stored form.
+    pub fn parse(text: &str) -> Option<JobKind> {
+        match text {
+            "reflection" => Some(JobKind::Reflection),
+            "consolidation" => Some(JobKind::Consolidation),
+            _ => None,
         }
     }
 }
@@ -162,12 +182,15 @@ pub struct JobStatus {
     pub snapshot_id: Option<String>,
     /// When the job may next be claimed.
     pub run_after_ms: u64,
+    /// What the job decided (JSON of a `Recorded`), once it got that far.
+    #[serde(skip)]
+    pub recorded: Option<String>,
 }
 
 /// A metrics row: one per job that reached an outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MetricsRow {
-    /// The job.
+    /// The job: a reflection's id, or a consolidation's run number.
     pub job_id: JobId,
     /// The tenant.
     pub tenant: String,
@@ -303,6 +326,101 @@ pub trait JobStore: Send + Sync {
 
     /// Metrics rows of `tenant`, oldest first.
     fn metrics(&self, tenant: &str) -> impl Future<Output = Result<Vec<MetricsRow>, JobStoreError>> + Send;
+
+    /// Marks `tenant` dirty: raises its input watermark to `watermark`, or
+    /// to the old one + 1 when `watermark` is not larger; resets retries
+    /// (to `max_attempts`) and backoff; leaves a running consolidation
+    /// running. Returns the new input watermark.
+    fn enqueue_consolidation(
+        &self,
+        tenant: &str,
+        watermark: u64,
+        max_attempts: u32,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<u64, JobStoreError>> + Send;
+
+    /// Claims `tenant`'s consolidation if it is dirty, not in backoff, has
+    /// retries left and no live lease. An expired lease is first failed as
+    /// [`consolidation::OWNER_GONE`], then taken over.
+    fn claim_consolidation(
+        &self,
+        tenant: &str,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<ConsolidationClaim, JobStoreError>> + Send;
+
+    /// Extends the lease; false once `token` no longer owns it.
+    fn heartbeat_consolidation(
+        &self,
+        tenant: &str,
+        token: &LeaseToken,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, JobStoreError>> + Send;
+
+    /// Ends a run: the success watermark becomes the larger of the old one
+    /// and `watermark` (the claimed one), the notes cursor likewise;
+    /// retries are reset. False, and nothing changed, once `token` no
+    /// longer owns the lease.
+    fn succeed_consolidation(
+        &self,
+        tenant: &str,
+        token: &LeaseToken,
+        watermark: u64,
+        notes_cursor: u64,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, JobStoreError>> + Send;
+
+    /// Reports a failed run: retried after `retry_delay_ms`, or dead (until
+    /// new input) when no retries are left or the delay is `None`.
+    fn fail_consolidation(
+        &self,
+        tenant: &str,
+        token: &LeaseToken,
+        code: &str,
+        message: &str,
+        retry_delay_ms: Option<u64>,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<FailOutcome, JobStoreError>> + Send;
+
+    /// The fallback for stuck rows: every lease that expired is failed as
+    /// [`consolidation::OWNER_GONE`] (one retry spent). Returns the tenants.
+    fn fail_abandoned_consolidations(
+        &self,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Vec<String>, JobStoreError>> + Send;
+
+    /// Tenants whose consolidation could be claimed now and last started at
+    /// least `min_interval_ms` ago, least recently started first.
+    fn due_consolidations(
+        &self,
+        min_interval_ms: u64,
+        limit: u32,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Vec<String>, JobStoreError>> + Send;
+
+    /// `tenant`'s consolidation row, if it has one.
+    fn consolidation(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = Result<Option<ConsolidationState>, JobStoreError>> + Send;
+
+    /// Reflection jobs waiting to run (queued, or running with an expired
+    /// lease).
+    fn queue_depth(&self, now_ms: u64) -> impl Future<Output = Result<u64, JobStoreError>> + Send;
+
+    /// Stores an API key of `tenant` by its SHA-256 (hex); returns its id.
+    fn add_api_key(
+        &self,
+        tenant: &str,
+        key_sha256: &str,
+        label: Option<&str>,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<i64, JobStoreError>> + Send;
+
+    /// The tenant whose key has this SHA-256, if any.
+    fn api_key_tenant(&self, key_sha256: &str) -> impl Future<Output = Result<Option<String>, JobStoreError>> + Send;
 }
 
 /// A fresh, unguessable lease token.

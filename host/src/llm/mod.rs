@@ -15,7 +15,11 @@ pub use scripted::{ScriptedProvider, ScriptedResponse};
 pub struct ChatRequest {
     /// The tenant, for gateway attribution and scripted matching.
     pub tenant: String,
-    /// The piece of the run, for scripted matching.
+    /// What the answer is for: `reflection` or `consolidation` (scripted
+    /// matching, and the `x-memwarden-purpose` header in gateway mode).
+    pub purpose: &'static str,
+    /// The piece of the run (empty for a consolidation), for scripted
+    /// matching.
     pub piece: String,
     /// The system prompt.
     pub system: String,

@@ -67,6 +67,10 @@ pub struct OpenAiClient {
 /// The header carrying the tenant in gateway mode.
 pub const TENANT_HEADER: &str = "x-memwarden-tenant";
 
+/// Gateway-mode header naming what a request is for (`reflection` or
+/// `consolidation`), so a gateway can budget the two apart.
+pub const PURPOSE_HEADER: &str = "x-memwarden-purpose";
+
 enum Attempt {
     Done(Completion),
     /// Worth another try, after at least this long.
@@ -154,7 +158,7 @@ impl OpenAiClient {
         }
         if self.config.gateway {
             body["user"] = json!(request.tenant);
-            builder = builder.header(TENANT_HEADER, &request.tenant);
+            builder = builder.header(TENANT_HEADER, &request.tenant).header(PURPOSE_HEADER, request.purpose);
         }
         let response = match builder.json(&body).send().await {
             Ok(response) => response,

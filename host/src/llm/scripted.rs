@@ -5,6 +5,7 @@
 //! responses:
 //!   - tenant: acme            # optional filter
 //!     piece: research         # optional filter
+//!     purpose: consolidation  # default: reflection
 //!     proposal:               # sent as JSON text…
 //!       reasoning: …
 //!       memory_changes: […]
@@ -27,12 +28,19 @@ pub struct ScriptedResponse {
     /// Only for this piece.
     #[serde(default)]
     pub piece: Option<String>,
+    /// `reflection` (the default) or `consolidation`.
+    #[serde(default = "reflection")]
+    pub purpose: String,
     /// A proposal, sent as JSON.
     #[serde(default)]
     pub proposal: Option<serde_json::Value>,
     /// A raw answer, sent verbatim.
     #[serde(default)]
     pub text: Option<String>,
+}
+
+fn reflection() -> String {
+    "reflection".to_string()
 }
 
 #[derive(Deserialize)]
@@ -64,7 +72,8 @@ impl ScriptedProvider {
     pub(crate) fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
         let mut unused = self.unused.lock().unwrap_or_else(|poison| poison.into_inner());
         let matches = |r: &ScriptedResponse| {
-            r.tenant.as_ref().is_none_or(|t| *t == request.tenant)
+            r.purpose == request.purpose
+                && r.tenant.as_ref().is_none_or(|t| *t == request.tenant)
                 && r.piece.as_ref().is_none_or(|p| *p == request.piece)
         };
         let slot = unused.iter_mut().find(|slot| slot.as_ref().is_some_and(matches));

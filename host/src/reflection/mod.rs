@@ -9,27 +9,24 @@
 //! after a crash resumes from that record, without calling the LLM again,
 //! and its apply is idempotent.
 
-mod apply;
 mod inputs;
-mod plan;
 mod prompt;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+pub use crate::flow::{FlowError, Plan, Recorded, Skipped, now_ms};
 pub use inputs::Inputs;
-pub use plan::{Plan, Skipped};
 pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
-use crate::jobs::{Claim, FailOutcome, JobKind, JobOutcome, JobStore, JobStoreError, MetricsRow};
-use crate::llm::{ChatRequest, LlmClient, LlmError};
-use crate::policy::{DecisionRecord, PackMap, Proposal, ProposalError};
-use crate::store::{DataDir, SnapshotMeta, StoreError, TenantDir, snapshot_id};
+use crate::flow::{commit, heartbeating, plan, take_lock};
+use crate::jobs::{Claim, FailOutcome, JobKind, JobOutcome, JobStore, MetricsRow};
+use crate::llm::{ChatRequest, LlmClient};
+use crate::policy::{PackMap, Proposal};
+use crate::store::DataDir;
 
 /// Counters of the flow, through the `metrics` facade.
 pub mod metric_names {
@@ -61,6 +58,8 @@ pub struct Settings {
     pub prompt: PromptLimits,
     /// Keep the LLM's raw answer in the snapshot.
     pub keep_raw_output: bool,
+    /// Attempts a consolidation gets once a reflection marks the tenant.
+    pub consolidation_attempts: u32,
 }
 
 impl Default for Settings {
@@ -72,6 +71,7 @@ impl Default for Settings {
             retry_delay: Duration::from_secs(30),
             prompt: PromptLimits::default(),
             keep_raw_output: false,
+            consolidation_attempts: 3,
         }
     }
 }
@@ -88,100 +88,6 @@ pub struct Reflector<S> {
     pub llm: Arc<LlmClient>,
     /// Knobs.
     pub settings: Settings,
-}
-
-/// Why a reflection attempt failed.
-#[derive(Debug, thiserror::Error)]
-pub enum FlowError {
-    /// The tenant store refused or failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The job store failed.
-    #[error(transparent)]
-    Jobs(#[from] JobStoreError),
-    /// The LLM gave no answer.
-    #[error(transparent)]
-    Llm(#[from] LlmError),
-    /// The answer is not a valid proposal.
-    #[error(transparent)]
-    Proposal(#[from] ProposalError),
-    /// The prompt does not fit the model's window, even trimmed.
-    #[error("the prompt needs ~{needed} tokens but the window leaves {budget}")]
-    ContextOverflow {
-        /// Estimated tokens.
-        needed: usize,
-        /// Tokens available.
-        budget: usize,
-    },
-    /// The run's piece exists neither for the tenant nor built in.
-    #[error("there is no piece `{piece}`")]
-    UnknownPiece {
-        /// The piece.
-        piece: String,
-    },
-    /// Another worker took the job over.
-    #[error("lost ownership of the job to another worker")]
-    LostOwnership,
-    /// A file changed since the plan was made.
-    #[error("`{path}` changed since this job planned its writes")]
-    ApplyConflict {
-        /// The file.
-        path: String,
-    },
-    /// The record of an earlier attempt does not parse.
-    #[error("the recorded decision does not parse: {0}")]
-    Record(String),
-}
-
-impl FlowError {
-    /// Stable code of this failure.
-    pub fn code(&self) -> &'static str {
-        match self {
-            FlowError::Store(err) => err.code(),
-            FlowError::Jobs(err) => err.code(),
-            FlowError::Llm(err) => err.code(),
-            FlowError::Proposal(_) => ProposalError::CODE,
-            FlowError::ContextOverflow { .. } => "context_overflow",
-            FlowError::UnknownPiece { .. } => "unknown_piece",
-            FlowError::LostOwnership => "lost_ownership",
-            FlowError::ApplyConflict { .. } => "apply_conflict",
-            FlowError::Record(_) => "record_corrupt",
-        }
-    }
-
-    /// Whether another attempt could succeed.
-    fn is_retryable(&self) -> bool {
-        match self {
-            FlowError::Llm(err) => err.is_transient(),
-            // A model may answer well the next time.
-            FlowError::Proposal(_) => true,
-            FlowError::Jobs(_) | FlowError::Store(StoreError::Io { .. }) | FlowError::ApplyConflict { .. } => true,
-            _ => false,
-        }
-    }
-}
-
-/// What an earlier attempt recorded before writing.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Recorded {
-    /// The job's clock, fixed at the decision.
-    pub created_at_ms: u64,
-    /// The parsed proposal.
-    pub proposal: Proposal,
-    /// The verdicts.
-    pub decision: DecisionRecord,
-    /// The writes.
-    pub plan: Plan,
-    /// The model that answered.
-    pub model: String,
-    /// Prompt tokens.
-    pub tokens_in: u64,
-    /// Completion tokens.
-    pub tokens_out: u64,
-    /// The raw answer, when kept.
-    pub raw_output: Option<String>,
-    /// What the context guard trimmed.
-    pub trimmed: Vec<String>,
 }
 
 /// How one job attempt ended.
@@ -294,13 +200,13 @@ impl<S: JobStore> Reflector<S> {
     async fn steps(&self, claim: &Claim, llm_elapsed: &mut Duration) -> Result<(Recorded, String), FlowError> {
         let tenant = self.data.tenant(&claim.tenant)?;
         let job_id = claim.id.to_string();
-        let _lock;
+        let lock;
         let recorded = match claim.recorded.as_deref() {
             // 0. An earlier attempt decided and recorded; finish its apply.
             Some(text) => {
                 metrics::counter!(metric_names::RESUMED).increment(1);
                 tracing::info!("resuming from the recorded decision");
-                _lock = lock(&tenant).await?;
+                lock = take_lock(&tenant).await?;
                 serde_json::from_str::<Recorded>(text).map_err(|err| FlowError::Record(err.to_string()))?
             }
             None => {
@@ -311,20 +217,23 @@ impl<S: JobStore> Reflector<S> {
                 // 3. Ask the LLM, heartbeating while it works.
                 let request = ChatRequest {
                     tenant: claim.tenant.clone(),
+                    purpose: "reflection",
                     piece: inputs.piece_name.clone(),
                     system: prompt.system.clone(),
                     user: prompt.user.clone(),
                     schema: proposal_schema(),
                 };
                 let asked = Instant::now();
-                let completion = self.heartbeating(claim, self.llm.complete(&request)).await;
+                let lease = self.settings.lease.as_millis() as u64;
+                let beat = || self.jobs.heartbeat(claim.id, &claim.token, lease, now_ms());
+                let completion = heartbeating(self.settings.heartbeat, beat, self.llm.complete(&request)).await;
                 *llm_elapsed = asked.elapsed();
                 let completion = completion??;
                 // 4. Parse the proposal, strictly.
                 let proposal = Proposal::from_json(&completion.text)?;
                 // 5. Under the tenant lock, on the store as it is now: the
                 //    rule pack decides.
-                _lock = lock(&tenant).await?;
+                lock = take_lock(&tenant).await?;
                 let inputs = inputs::load(&tenant, &claim.payload)?;
                 let now = now_ms();
                 let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
@@ -351,50 +260,14 @@ impl<S: JobStore> Reflector<S> {
                 recorded
             }
         };
-        // 7. Apply the plan (idempotent).
-        apply::apply(&tenant, &recorded.plan)?;
-        // 8. Snapshot before/after with the decision.
-        let id = snapshot_id(recorded.created_at_ms, &job_id);
-        let meta = SnapshotMeta {
-            id: id.clone(),
-            tenant: claim.tenant.clone(),
-            job_id,
-            kind: "reflection".to_string(),
-            created_at_ms: recorded.created_at_ms,
-            reasoning: recorded.proposal.reasoning.clone(),
-            model: Some(recorded.model.clone()),
-            tokens_in: recorded.tokens_in,
-            tokens_out: recorded.tokens_out,
-            decision: serde_json::to_value(&recorded.decision).ok(),
-            files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
-            raw_llm_output: recorded.raw_output.clone(),
-            restores: None,
-        };
-        let accepted = recorded.decision.accepted_count();
-        let total = recorded.decision.memory.len() + usize::from(recorded.decision.piece.is_some());
-        apply::snapshot(&tenant, &meta, &recorded.plan, accepted, total - accepted)?;
-        Ok((recorded, id))
-    }
-
-    /// Runs `work`, extending the lease every heartbeat period; ends with
-    /// [`FlowError::LostOwnership`] as soon as a heartbeat is refused.
-    async fn heartbeating<F: Future>(&self, claim: &Claim, work: F) -> Result<F::Output, FlowError> {
-        let mut ticker = tokio::time::interval(self.settings.heartbeat);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        ticker.tick().await;
-        tokio::pin!(work);
-        loop {
-            tokio::select! {
-                output = &mut work => return Ok(output),
-                _ = ticker.tick() => {
-                    let lease = self.settings.lease.as_millis() as u64;
-                    if !self.jobs.heartbeat(claim.id, &claim.token, lease, now_ms()).await? {
-                        tracing::warn!("heartbeat refused: another worker owns the job");
-                        return Err(FlowError::LostOwnership);
-                    }
-                }
-            }
+        // 7. Apply the plan and 8. snapshot it, as one idempotent commit.
+        let id = commit::commit(&tenant, &lock, JobKind::Reflection, &job_id, &recorded)?;
+        // 9. Mark the tenant for consolidation when something changed.
+        if !recorded.plan.changes.is_empty() {
+            let attempts = self.settings.consolidation_attempts;
+            self.jobs.enqueue_consolidation(&claim.tenant, recorded.created_at_ms, attempts, now_ms()).await?;
         }
+        Ok((recorded, id))
     }
 
     async fn record_metrics(
@@ -453,23 +326,9 @@ fn failed(err: &FlowError, retrying: bool) -> ReportOutcome {
     ReportOutcome::Failed { code: err.code().to_string(), message: err.to_string(), retrying }
 }
 
-/// Takes the tenant lock without blocking the async runtime.
-async fn lock(tenant: &TenantDir) -> Result<crate::store::TenantLock, FlowError> {
-    let handle = tenant.lock_handle()?;
-    tokio::task::spawn_blocking(move || handle.acquire())
-        .await
-        .map_err(|err| FlowError::Store(StoreError::Io { path: "lock".into(), source: std::io::Error::other(err) }))?
-        .map_err(FlowError::Store)
-}
-
 fn crash_here_if_asked() {
     if std::env::var_os(FAULT_ENV).is_some() {
         tracing::error!("{FAULT_ENV} is set: killing this process now");
         let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

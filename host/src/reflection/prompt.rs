@@ -10,8 +10,8 @@
 
 use serde_json::json;
 
-use super::FlowError;
 use super::inputs::Inputs;
+use crate::flow::{FlowError, estimate_tokens};
 
 /// Limits of the prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,10 +144,6 @@ pub fn build(inputs: &Inputs, limits: &PromptLimits) -> Result<Prompt, FlowError
         });
     }
     Ok(Prompt { system: SYSTEM.to_string(), user, trimmed })
-}
-
-fn estimate_tokens(text: &str) -> usize {
-    text.len().div_ceil(4)
 }
 
 fn render(inputs: &Inputs, log: &str, with_body: &[bool]) -> String {

@@ -11,27 +11,85 @@ use cap_std::fs::{Dir, File, OpenOptions};
 /// Prefix of temporary files; readers skip names starting with it.
 pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 
-/// Replaces `name` in `dir` with `bytes`: written to a temporary file,
-/// synced, renamed over the old file, and the directory synced, so a crash
-/// leaves either the old or the new content, never a torn file.
-pub(crate) fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let temp = format!("{TEMP_PREFIX}{}-{}-{name}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true).follow(FollowSymlinks::No);
-    let result = (|| {
-        let mut file = dir.open_with(&temp, &options)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        // rename replaces a symlink at `name` itself; it never writes
-        // through it.
-        dir.rename(&temp, dir, name)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = dir.remove_file(&temp);
+/// Writes whose durability is settled together: each file is written to a
+/// temporary name and renamed into place at once (so a crashed process
+/// leaves the old or the new content, never a torn file), but the `fsync`s
+/// wait for [`Durable::sync`] — files first, then each directory once.
+/// Syncing a batch costs a fraction of syncing file by file (on ext4, one
+/// journal commit instead of one per file), and nothing is reported done
+/// before `sync` returns.
+#[derive(Default)]
+pub(crate) struct Durable {
+    files: Vec<File>,
+    dirs: Vec<(String, Dir)>,
+}
+
+impl Durable {
+    /// Replaces `name` in `dir` (known as `dir_key`) with `bytes`.
+    pub(crate) fn write(&mut self, dir: &Dir, dir_key: &str, name: &str, bytes: &[u8]) -> io::Result<()> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let temp = format!("{TEMP_PREFIX}{}-{}-{name}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).follow(FollowSymlinks::No);
+        let result = (|| {
+            let mut file = dir.open_with(&temp, &options)?;
+            file.write_all(bytes)?;
+            // rename replaces a symlink at `name` itself; it never writes
+            // through it.
+            dir.rename(&temp, dir, name)?;
+            Ok(file)
+        })();
+        match result {
+            Ok(file) => {
+                self.files.push(file);
+                self.touch(dir, dir_key)
+            }
+            Err(err) => {
+                let _ = dir.remove_file(&temp);
+                Err(err)
+            }
+        }
     }
-    result
+
+    /// Removes `name` from `dir` if it exists (a symlink is removed, not
+    /// followed).
+    pub(crate) fn remove(&mut self, dir: &Dir, dir_key: &str, name: &str) -> io::Result<()> {
+        match dir.remove_file(name) {
+            Ok(()) => self.touch(dir, dir_key),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Appends one line to `name`, creating it.
+    pub(crate) fn append_line(&mut self, dir: &Dir, dir_key: &str, name: &str, line: &str) -> io::Result<()> {
+        let mut options = OpenOptions::new();
+        options.append(true).create(true).follow(FollowSymlinks::No);
+        let mut file = dir.open_with(name, &options)?;
+        // One write call per line: with O_APPEND the line lands whole.
+        file.write_all(format!("{line}\n").as_bytes())?;
+        self.files.push(file);
+        self.touch(dir, dir_key)
+    }
+
+    /// Notes that `dir` gained or lost an entry (a new subdirectory, say).
+    pub(crate) fn touch(&mut self, dir: &Dir, dir_key: &str) -> io::Result<()> {
+        if !self.dirs.iter().any(|(key, _)| key == dir_key) {
+            self.dirs.push((dir_key.to_string(), dir.try_clone()?));
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub(crate) fn sync(self) -> io::Result<()> {
+        for file in &self.files {
+            file.sync_all()?;
+        }
+        for (_, dir) in &self.dirs {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
 }
 
 /// Opens `name` for reading, refusing a symlink.
@@ -50,25 +108,6 @@ pub(crate) fn read_optional(dir: &Dir, name: &str) -> io::Result<Option<String>>
             Ok(Some(text))
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
-/// Appends one line to `name`, creating it, and syncs.
-pub(crate) fn append_line(dir: &Dir, name: &str, line: &str) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.append(true).create(true).follow(FollowSymlinks::No);
-    let mut file = dir.open_with(name, &options)?;
-    // One write call per line: with O_APPEND the line lands whole.
-    file.write_all(format!("{line}\n").as_bytes())?;
-    file.sync_all()
-}
-
-/// Removes `name` if it exists (a symlink is removed, not followed).
-pub(crate) fn remove_if_exists(dir: &Dir, name: &str) -> io::Result<bool> {
-    match dir.remove_file(name) {
-        Ok(()) => sync_dir(dir).map(|()| true),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(err) => Err(err),
     }
 }

@@ -9,9 +9,11 @@
 //!
 //! Read [`DataDir::tenant`] first, then [`TenantDir`].
 
+mod commit;
 mod entry;
 mod files;
 mod lock;
+mod notes;
 pub mod pieces;
 mod snapshot;
 
@@ -21,8 +23,10 @@ use std::path::Path;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 
+pub use commit::{Committed, VerdictCounts};
 pub use entry::Entry;
 pub use lock::TenantLock;
+pub use notes::RAW_NOTES;
 pub use snapshot::{FileChange, SnapshotIndexLine, SnapshotMeta, snapshot_id};
 
 use crate::names::name_problem;
@@ -58,6 +62,12 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A file changed since the change set that would write it was made.
+    #[error("`{path}` changed since this change set was computed")]
+    Conflict {
+        /// The file.
+        path: String,
+    },
     /// A snapshot does not exist.
     #[error("no snapshot `{id}`")]
     UnknownSnapshot {
@@ -81,6 +91,7 @@ impl StoreError {
             StoreError::UnsafeName { .. } => "unsafe_name",
             StoreError::Symlink { .. } => "store_symlink",
             StoreError::InvalidEntry { .. } => "store_invalid_entry",
+            StoreError::Conflict { .. } => "apply_conflict",
             StoreError::UnknownSnapshot { .. } => "snapshot_not_found",
             StoreError::Io { .. } => "store_io",
         }
@@ -170,7 +181,6 @@ pub struct TenantDir {
     memory: Dir,
     pieces: Dir,
     snapshots: Dir,
-    #[allow(dead_code)] // consolidation inputs arrive with consolidation jobs
     consolidation: Dir,
 }
 
@@ -260,14 +270,19 @@ impl TenantDir {
         files::read_optional(dir, &name).map_err(StoreError::io(self.path(&file.path())))
     }
 
-    /// Sets a managed file to `contents`, or removes it for `None`.
+    /// Sets one managed file to `contents`, or removes it for `None`,
+    /// durably and without a snapshot: for seeding a tenant and for tools.
+    /// Jobs change files through [`TenantDir::commit`].
     pub fn write_file(&self, file: &TenantFile, contents: Option<&str>) -> Result<(), StoreError> {
         let (dir, name) = self.locate(file)?;
         let path = self.path(&file.path());
+        let mut durable = files::Durable::default();
         match contents {
-            Some(text) => files::write_atomic(dir, &name, text.as_bytes()).map_err(StoreError::io(path)),
-            None => files::remove_if_exists(dir, &name).map(|_| ()).map_err(StoreError::io(path)),
+            Some(text) => durable.write(dir, file.dir_name(), &name, text.as_bytes()),
+            None => durable.remove(dir, file.dir_name(), &name),
         }
+        .and_then(|()| durable.sync())
+        .map_err(StoreError::io(path))
     }
 
     /// The tenant's own copy of piece `name`, if it has one.
@@ -312,6 +327,14 @@ impl TenantFile {
             TenantFile::Entry(name) => format!("memory/{name}.md"),
             TenantFile::MemoryIndex => format!("memory/{MEMORY_INDEX}"),
             TenantFile::Piece(name) => format!("pieces/{name}.yaml"),
+        }
+    }
+
+    /// The directory it lives in, relative to the tenant directory.
+    fn dir_name(&self) -> &'static str {
+        match self {
+            TenantFile::Entry(_) | TenantFile::MemoryIndex => "memory",
+            TenantFile::Piece(_) => "pieces",
         }
     }
 }

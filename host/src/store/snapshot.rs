@@ -1,15 +1,14 @@
 //! Snapshots: `snapshots/<time>-<job>/` with `before/` and `after/` copies
 //! of every file a job changed and a `meta.json`; plus
-//! `snapshots/index.jsonl`, one line per snapshot. Written under the tenant
-//! lock, and idempotent: writing the same snapshot again (a resumed job)
-//! rewrites its directory and does not add a second index line.
+//! `snapshots/index.jsonl`, one line per snapshot. Written by
+//! [`TenantDir::commit`] together with the change they record.
 
 use serde::{Deserialize, Serialize};
 
 use super::{StoreError, TenantDir, TenantFile, files, safe_name};
 
-const INDEX: &str = "index.jsonl";
-const META: &str = "meta.json";
+pub(super) const INDEX: &str = "index.jsonl";
+pub(super) const META: &str = "meta.json";
 
 /// One file's content before and after a job; `None` means absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,61 +90,6 @@ pub fn snapshot_id(created_at_ms: u64, job_id: &str) -> String {
 }
 
 impl TenantDir {
-    /// Writes a snapshot and its index line (once).
-    pub fn write_snapshot(
-        &self,
-        meta: &SnapshotMeta,
-        changes: &[FileChange],
-        accepted: usize,
-        rejected: usize,
-    ) -> Result<(), StoreError> {
-        safe_name("snapshot", &meta.id)?;
-        let base = format!("snapshots/{}", meta.id);
-        let dir = files::open_subdir(&self.snapshots, &meta.id).map_err(StoreError::io(self.path(&base)))?;
-        for (side, pick) in [("before", 0), ("after", 1)] {
-            let side_dir =
-                files::open_subdir(&dir, side).map_err(StoreError::io(self.path(&format!("{base}/{side}"))))?;
-            for change in changes {
-                let content = if pick == 0 { &change.before } else { &change.after };
-                let Some(content) = content else { continue };
-                let (sub, name) = split(&change.file);
-                let sub_dir = files::open_subdir(&side_dir, sub)
-                    .map_err(StoreError::io(self.path(&format!("{base}/{side}/{sub}"))))?;
-                files::write_atomic(&sub_dir, &name, content.as_bytes())
-                    .map_err(StoreError::io(self.path(&format!("{base}/{side}/{sub}/{name}"))))?;
-            }
-        }
-        let meta_json = serde_json::to_string_pretty(meta)
-            .map_err(|err| StoreError::io(self.path(&base))(std::io::Error::other(err)))?;
-        files::write_atomic(&dir, META, meta_json.as_bytes())
-            .map_err(StoreError::io(self.path(&format!("{base}/{META}"))))?;
-
-        if self.snapshots()?.iter().any(|line| line.id == meta.id) {
-            return Ok(());
-        }
-        let line = SnapshotIndexLine {
-            id: meta.id.clone(),
-            job_id: meta.job_id.clone(),
-            kind: meta.kind.clone(),
-            created_at_ms: meta.created_at_ms,
-            accepted,
-            rejected,
-            files: changes.len(),
-            memory_writes: changes.iter().filter(|c| matches!(c.file, TenantFile::Entry(_))).count(),
-            pieces: changes
-                .iter()
-                .filter_map(|c| match &c.file {
-                    TenantFile::Piece(name) => Some(name.clone()),
-                    _ => None,
-                })
-                .collect(),
-        };
-        let line = serde_json::to_string(&line)
-            .map_err(|err| StoreError::io(self.path("snapshots"))(std::io::Error::other(err)))?;
-        files::append_line(&self.snapshots, INDEX, &line)
-            .map_err(StoreError::io(self.path(&format!("snapshots/{INDEX}"))))
-    }
-
     /// Every snapshot, oldest first.
     pub fn snapshots(&self) -> Result<Vec<SnapshotIndexLine>, StoreError> {
         let path = self.path(&format!("snapshots/{INDEX}"));
@@ -175,7 +119,7 @@ impl TenantDir {
             serde_json::from_str(&text).map_err(|err| StoreError::io(self.path(&base))(std::io::Error::other(err)))?;
         let mut changes = Vec::with_capacity(meta.files.len());
         for file in &meta.files {
-            let (sub, name) = split(file);
+            let (sub, name) = side_path(file);
             let read = |side: &str| -> Result<Option<String>, StoreError> {
                 let side_path = format!("{base}/{side}/{sub}");
                 match dir.symlink_metadata(format!("{side}/{sub}")) {
@@ -194,7 +138,8 @@ impl TenantDir {
     }
 }
 
-fn split(file: &TenantFile) -> (&'static str, String) {
+/// Where a file's copy lives under `before/` and `after/`.
+pub(super) fn side_path(file: &TenantFile) -> (&'static str, String) {
     match file {
         TenantFile::Entry(name) => ("memory", format!("{name}.md")),
         TenantFile::MemoryIndex => ("memory", super::MEMORY_INDEX.to_string()),

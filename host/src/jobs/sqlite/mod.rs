@@ -1,18 +1,20 @@
 //! The SQLite job store: one file, WAL mode, a busy timeout, migrations
 //! embedded in the binary. A claim is a single `UPDATE … RETURNING`, which
 //! SQLite runs under its write lock, so two workers never claim one job.
+//! Consolidation rows live in [`consolidation`].
+
+mod consolidation;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use super::rows;
 use super::{
-    Claim, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus, JobStore, JobStoreError, LeaseToken,
-    MetricsRow, NewReflection, new_token,
+    Claim, ConsolidationClaim, ConsolidationState, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus,
+    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, new_token,
 };
 
 /// How long a writer waits for SQLite's lock before reporting busy.
@@ -90,7 +92,7 @@ impl SqliteJobStore {
             ClaimTarget::Id(id) => query.bind(id.0.to_string()),
         };
         let row = query.fetch_optional(&self.pool).await.map_err(database)?;
-        row.map(|row| claim_from_row(&row, token)).transpose()
+        row.map(|row| rows::claim(&row, token)).transpose()
     }
 }
 
@@ -298,14 +300,15 @@ impl JobStore for SqliteJobStore {
     /// Query behavior: one row by id.
     async fn job(&self, id: JobId) -> Result<Option<JobStatus>, JobStoreError> {
         let row = sqlx::query(
-            "SELECT id, kind, tenant, status, outcome, attempts, last_error_code, last_error, snapshot_id, run_after_ms
+            "SELECT id, kind, tenant, status, outcome, attempts, last_error_code, last_error, snapshot_id, run_after_ms,
+                 recorded
              FROM jobs WHERE id = ?1",
         )
         .bind(id.0)
         .fetch_optional(&self.pool)
         .await
         .map_err(database)?;
-        row.map(|row| status_from_row(&row)).transpose()
+        row.map(|row| rows::status(&row)).transpose()
     }
 
     /// Query behavior: the tenant's rows by time.
@@ -319,62 +322,120 @@ impl JobStore for SqliteJobStore {
         .fetch_all(&self.pool)
         .await
         .map_err(database)?;
-        rows.iter().map(metrics_from_row).collect()
+        rows.iter().map(rows::metrics).collect()
     }
-}
 
-fn corrupt(id: i64, reason: impl std::fmt::Display) -> JobStoreError {
-    JobStoreError::Corrupt { id, reason: reason.to_string() }
-}
+    async fn enqueue_consolidation(
+        &self,
+        tenant: &str,
+        watermark: u64,
+        max_attempts: u32,
+        now_ms: u64,
+    ) -> Result<u64, JobStoreError> {
+        consolidation::enqueue(&self.pool, tenant, watermark, max_attempts, now_ms).await
+    }
 
-fn claim_from_row(row: &SqliteRow, token: LeaseToken) -> Result<Claim, JobStoreError> {
-    let id: i64 = row.get("id");
-    let payload: String = row.get("payload");
-    Ok(Claim {
-        id: JobId(id),
-        token,
-        tenant: row.get("tenant"),
-        payload: serde_json::from_str(&payload).map_err(|err| corrupt(id, err))?,
-        attempt: row.get::<i64, _>("attempts") as u32,
-        recorded: row.get("recorded"),
-    })
-}
+    async fn claim_consolidation(
+        &self,
+        tenant: &str,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> Result<ConsolidationClaim, JobStoreError> {
+        consolidation::claim(&self.pool, tenant, worker, lease_ms, now_ms).await
+    }
 
-fn status_from_row(row: &SqliteRow) -> Result<JobStatus, JobStoreError> {
-    let id: i64 = row.get("id");
-    let kind = match row.get::<String, _>("kind").as_str() {
-        "reflection" => JobKind::Reflection,
-        other => return Err(corrupt(id, format!("unknown kind `{other}`"))),
-    };
-    Ok(JobStatus {
-        id: JobId(id),
-        kind,
-        tenant: row.get("tenant"),
-        status: row.get("status"),
-        outcome: row.get("outcome"),
-        attempts: row.get::<i64, _>("attempts") as u32,
-        last_error_code: row.get("last_error_code"),
-        last_error: row.get("last_error"),
-        snapshot_id: row.get("snapshot_id"),
-        run_after_ms: row.get::<i64, _>("run_after_ms") as u64,
-    })
-}
+    async fn heartbeat_consolidation(
+        &self,
+        tenant: &str,
+        token: &LeaseToken,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> Result<bool, JobStoreError> {
+        consolidation::heartbeat(&self.pool, tenant, token, lease_ms, now_ms).await
+    }
 
-fn metrics_from_row(row: &SqliteRow) -> Result<MetricsRow, JobStoreError> {
-    let id: i64 = row.get("job_id");
-    let rejections: String = row.get("rejections");
-    Ok(MetricsRow {
-        job_id: JobId(id),
-        tenant: row.get("tenant"),
-        kind: JobKind::Reflection,
-        outcome: row.get("outcome"),
-        reason_code: row.get("reason_code"),
-        changes_applied: row.get::<i64, _>("changes_applied") as u32,
-        piece_edited: row.get("piece_edited"),
-        tokens_in: row.get::<i64, _>("tokens_in") as u64,
-        tokens_out: row.get::<i64, _>("tokens_out") as u64,
-        duration_ms: row.get::<i64, _>("duration_ms") as u64,
-        rejections: serde_json::from_str(&rejections).map_err(|err| corrupt(id, err))?,
-        created_at_ms: row.get::<i64, _>("created_at_ms") as u64,
-    })
+    async fn succeed_consolidation(
+        &self,
+        tenant: &str,
+        token: &LeaseToken,
+        watermark: u64,
+        notes_cursor: u64,
+        now_ms: u64,
+    ) -> Result<bool, JobStoreError> {
+        consolidation::succeed(&self.pool, tenant, token, watermark, notes_cursor, now_ms).await
+    }
+
+    async fn fail_consolidation(
+        &self,
+        tenant: &str,
+        token: &LeaseToken,
+        code: &str,
+        message: &str,
+        retry_delay_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<FailOutcome, JobStoreError> {
+        consolidation::fail(&self.pool, tenant, token, code, message, retry_delay_ms, now_ms).await
+    }
+
+    async fn fail_abandoned_consolidations(&self, now_ms: u64) -> Result<Vec<String>, JobStoreError> {
+        consolidation::fail_abandoned(&self.pool, now_ms).await
+    }
+
+    async fn due_consolidations(
+        &self,
+        min_interval_ms: u64,
+        limit: u32,
+        now_ms: u64,
+    ) -> Result<Vec<String>, JobStoreError> {
+        consolidation::due(&self.pool, min_interval_ms, limit, now_ms).await
+    }
+
+    async fn consolidation(&self, tenant: &str) -> Result<Option<ConsolidationState>, JobStoreError> {
+        consolidation::state(&self.pool, tenant).await
+    }
+
+    /// Query behavior: counts claimable reflection rows.
+    async fn queue_depth(&self, now_ms: u64) -> Result<u64, JobStoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'reflection'
+                 AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= ?1))",
+        )
+        .bind(ms(now_ms))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(row.get::<i64, _>(0) as u64)
+    }
+
+    /// Query behavior: one insert.
+    async fn add_api_key(
+        &self,
+        tenant: &str,
+        key_sha256: &str,
+        label: Option<&str>,
+        now_ms: u64,
+    ) -> Result<i64, JobStoreError> {
+        let row = sqlx::query(
+            "INSERT INTO api_keys (tenant, key_sha256, label, created_at_ms) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(key_sha256)
+        .bind(label)
+        .bind(ms(now_ms))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(row.get(0))
+    }
+
+    /// Query behavior: one lookup by the unique hash.
+    async fn api_key_tenant(&self, key_sha256: &str) -> Result<Option<String>, JobStoreError> {
+        let row = sqlx::query("SELECT tenant FROM api_keys WHERE key_sha256 = ?1")
+            .bind(key_sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(row.map(|row| row.get(0)))
+    }
 }

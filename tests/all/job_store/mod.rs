@@ -1,6 +1,8 @@
-//! The job-store conformance suite: every backend runs these unchanged
-//! (SQLite here; PostgreSQL when `MEMWARDEN_TEST_POSTGRES_URL` is set, in a
-//! later module). Time is passed in, so leases and backoff need no sleeps.
+//! The job-store conformance suite: every backend runs these unchanged —
+//! SQLite always, PostgreSQL when `MEMWARDEN_TEST_POSTGRES_URL` is set (each
+//! test in a schema of its own; without the variable every PostgreSQL test
+//! says it was skipped). Time is passed in, so leases and backoff need no
+//! sleeps.
 
 use memwarden::jobs::{
     FailOutcome, JobKind, JobOutcome, JobStore, MetricsRow, NewReflection, ReflectionPayload, SqliteJobStore,
@@ -8,6 +10,9 @@ use memwarden::jobs::{
 use memwarden::policy::RunOutcome;
 
 use crate::util::temp_dir;
+
+#[macro_use]
+mod consolidation;
 
 const T0: u64 = 1_700_000_000_000;
 const LEASE: u64 = 30_000;
@@ -30,7 +35,7 @@ macro_rules! conformance {
     ($open:expr) => {
         #[tokio::test]
         async fn enqueue_then_claim_once() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
             assert!(job.created);
             let claim = store.claim(JobKind::Reflection, "w1", LEASE, T0).await.expect("claim").expect("a job");
@@ -44,7 +49,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn an_idempotency_key_enqueues_once() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let first = store.enqueue_reflection(&reflection("acme", Some("run-7"), 3), T0).await.expect("enqueue");
             let again = store.enqueue_reflection(&reflection("acme", Some("run-7"), 3), T0 + 5).await.expect("enqueue");
             assert!(first.created && !again.created);
@@ -55,7 +60,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn a_given_job_can_be_claimed_by_id() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let a = store.enqueue_reflection(&reflection("a", None, 3), T0).await.expect("enqueue");
             let b = store.enqueue_reflection(&reflection("b", None, 3), T0).await.expect("enqueue");
             let claim = store.claim_id(b.id, "w", LEASE, T0).await.expect("claim").expect("b is claimable");
@@ -66,7 +71,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn jobs_are_claimed_oldest_first() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let a = store.enqueue_reflection(&reflection("a", None, 3), T0).await.expect("enqueue");
             let b = store.enqueue_reflection(&reflection("b", None, 3), T0 + 1).await.expect("enqueue");
             let first = store.claim(JobKind::Reflection, "w", LEASE, T0 + 10).await.expect("claim").expect("job");
@@ -76,7 +81,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn an_expired_lease_is_taken_over_and_the_old_owner_is_locked_out() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
             let old = store.claim(JobKind::Reflection, "w1", LEASE, T0).await.expect("claim").expect("job");
             assert!(store.heartbeat(job.id, &old.token, LEASE, T0 + 10_000).await.expect("heartbeat"));
@@ -107,7 +112,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn a_record_survives_to_the_next_owner() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
             let first = store.claim(JobKind::Reflection, "w1", LEASE, T0).await.expect("claim").expect("job");
             assert!(store.record(first.id, &first.token, r#"{"plan": 1}"#, T0 + 1).await.expect("record"));
@@ -118,7 +123,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn a_failure_is_retried_after_its_delay_then_dies() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let job = store.enqueue_reflection(&reflection("acme", None, 2), T0).await.expect("enqueue");
             let claim = store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("job");
             let outcome = store
@@ -152,7 +157,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn a_failure_without_a_retry_delay_is_dead_at_once() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let job = store.enqueue_reflection(&reflection("acme", None, 5), T0).await.expect("enqueue");
             let claim = store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("job");
             let outcome = store.fail(job.id, &claim.token, "llm_auth", "HTTP 401", None, T0 + 1).await.expect("fail");
@@ -165,7 +170,7 @@ macro_rules! conformance {
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn racing_workers_claim_each_job_exactly_once() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             for i in 0..20 {
                 store.enqueue_reflection(&reflection(&format!("t{i}"), None, 3), T0).await.expect("enqueue");
             }
@@ -190,7 +195,7 @@ macro_rules! conformance {
 
         #[tokio::test]
         async fn metrics_rows_round_trip() {
-            let (_dir, store) = $open.await;
+            let Some((_guard, store)) = $open.await else { return };
             let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
             let row = MetricsRow {
                 job_id: job.id,
@@ -210,19 +215,42 @@ macro_rules! conformance {
             assert_eq!(store.metrics("acme").await.expect("rows"), vec![row]);
             assert!(store.metrics("other").await.expect("rows").is_empty());
         }
+
+        #[tokio::test]
+        async fn api_keys_are_found_by_their_hash_only() {
+            let Some((_guard, store)) = $open.await else { return };
+            let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+            store.add_api_key("acme", hash, Some("ci"), T0).await.expect("add");
+            assert_eq!(store.api_key_tenant(hash).await.expect("lookup").as_deref(), Some("acme"));
+            assert_eq!(store.api_key_tenant("00").await.expect("lookup"), None);
+            assert!(store.add_api_key("beta", hash, None, T0).await.is_err(), "a hash names one tenant");
+        }
+
+        #[tokio::test]
+        async fn the_queue_depth_counts_claimable_reflections() {
+            let Some((_guard, store)) = $open.await else { return };
+            for _ in 0..3 {
+                store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+            }
+            assert_eq!(store.queue_depth(T0).await.expect("depth"), 3);
+            store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("job");
+            assert_eq!(store.queue_depth(T0).await.expect("depth"), 2);
+            assert_eq!(store.queue_depth(T0 + LEASE).await.expect("depth"), 3, "an expired lease is claimable");
+        }
     };
 }
 
 mod sqlite {
     use super::*;
 
-    async fn open() -> (tempfile::TempDir, SqliteJobStore) {
+    async fn open() -> Option<(tempfile::TempDir, SqliteJobStore)> {
         let dir = temp_dir();
         let store = SqliteJobStore::open(dir.path().join("jobs.db").to_str().expect("utf-8")).await.expect("open");
-        (dir, store)
+        Some((dir, store))
     }
 
     conformance!(open());
+    consolidation_conformance!(open());
 
     #[tokio::test]
     async fn the_schema_survives_reopening() {
@@ -233,5 +261,50 @@ mod sqlite {
         drop(store);
         let reopened = SqliteJobStore::open(&format!("sqlite://{}", path.display())).await.expect("reopen");
         assert_eq!(reopened.job(job.id).await.expect("job").expect("exists").tenant, "acme");
+    }
+}
+
+mod postgres {
+    use memwarden::jobs::PgJobStore;
+
+    use super::*;
+    use crate::util::postgres::{Schema, fresh_schema};
+
+    async fn open() -> Option<(Schema, PgJobStore)> {
+        let (schema, options) = fresh_schema().await?;
+        Some((schema, PgJobStore::open_with(options).await.expect("open the PostgreSQL job store")))
+    }
+
+    conformance!(open());
+    consolidation_conformance!(open());
+
+    #[tokio::test]
+    async fn claims_from_many_connections_never_collide() {
+        let Some((_schema, store)) = open().await else { return };
+        for n in 0..40 {
+            store.enqueue_reflection(&reflection(&format!("t{}", n % 5), None, 3), T0).await.expect("enqueue");
+        }
+        let store = std::sync::Arc::new(store);
+        let claimers: Vec<_> = (0..8)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    let worker = format!("w{w}");
+                    while let Some(claim) = store.claim(JobKind::Reflection, &worker, LEASE, T0).await.expect("claim") {
+                        mine.push(claim.id);
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for claimer in claimers {
+            all.extend(claimer.await.expect("claimer"));
+        }
+        let claimed = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((claimed, all.len()), (40, 40), "every job claimed exactly once");
     }
 }
