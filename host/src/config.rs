@@ -43,6 +43,33 @@ pub struct RawConfig {
     pub reflection: ReflectionSection,
     /// The consolidation flow.
     pub consolidation: ConsolidationSection,
+    /// `memwarden serve`.
+    pub serve: ServeSection,
+}
+
+/// `serve:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSection {
+    /// Address to listen on.
+    pub listen: String,
+    /// Name of the environment variable holding the admin key.
+    pub admin_key_env: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Run a worker in the same process.
+    pub workers: bool,
+}
+
+impl Default for ServeSection {
+    fn default() -> Self {
+        ServeSection {
+            listen: "127.0.0.1:8080".to_string(),
+            admin_key_env: "MEMWARDEN_ADMIN_KEY".to_string(),
+            max_body_bytes: 1024 * 1024,
+            workers: true,
+        }
+    }
 }
 
 /// `llm:`.
@@ -148,6 +175,7 @@ impl Default for RawConfig {
             worker: WorkerSection::default(),
             reflection: ReflectionSection::default(),
             consolidation: ConsolidationSection::default(),
+            serve: ServeSection::default(),
         }
     }
 }

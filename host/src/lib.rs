@@ -21,5 +21,6 @@ pub mod names;
 pub mod policy;
 pub mod reflection;
 pub mod rollback;
+pub mod serve;
 pub mod store;
 pub mod worker;

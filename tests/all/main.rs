@@ -11,6 +11,7 @@ mod policy_cases;
 mod policy_cli;
 mod policy_containment;
 mod reflection;
+mod serve;
 mod tenant_store;
 mod util;
 mod worker;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 use memwarden::config::RawConfig;
+use memwarden::jobs::{AnyJobStore, JobStore};
 use memwarden::store::DataDir;
 use similar::TextDiff;
 
@@ -112,8 +113,11 @@ pub(crate) struct RollbackArgs {
     snapshot: String,
 }
 
-pub(crate) fn rollback(config: &RawConfig, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn rollback(config: &RawConfig, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let tenant = open(config, &args.tenant)?;
+    // With PostgreSQL, hosts sharing the data directory exclude each other.
+    let jobs = AnyJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
+    let _db_lock = jobs.lock_tenant(&args.tenant).await?;
     let done = memwarden::rollback::rollback(&tenant, &args.snapshot, memwarden::reflection::now_ms())?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "undid {} snapshots: {}", done.undone.len(), done.undone.join(", "))?;

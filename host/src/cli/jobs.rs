@@ -154,7 +154,7 @@ pub(crate) async fn worker(config: &RawConfig, args: &WorkerArgs) -> anyhow::Res
 }
 
 /// One line per finished job.
-fn print_summary(finished: Finished<'_>) {
+pub(crate) fn print_summary(finished: Finished<'_>) {
     let report = match finished {
         Finished::Reflection(report) => report,
         Finished::Consolidation(report) => {

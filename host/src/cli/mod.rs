@@ -9,6 +9,7 @@ mod history;
 mod jobs;
 mod policy;
 mod scaffold;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,11 @@ enum Command {
     /// Claim and run queued jobs until stopped (SIGINT/SIGTERM finish the
     /// jobs in flight first).
     Worker(jobs::WorkerArgs),
+    /// Serve the HTTP API, with a worker beside it, until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Manage tenants' API keys.
+    #[command(subcommand)]
+    Tenant(serve::TenantCommand),
     /// Evaluate, test, inspect and scaffold policy modules.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -116,9 +122,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Reflect(run) => runtime()?.block_on(jobs::reflect(&config()?, run)),
         Command::Consolidate(args) => runtime()?.block_on(consolidate::consolidate(&config()?, args)),
         Command::Worker(worker) => runtime()?.block_on(jobs::worker(&config()?, worker)),
+        Command::Serve(args) => runtime()?.block_on(serve::serve(&config()?, args)),
+        Command::Tenant(tenant) => runtime()?.block_on(serve::tenant(&config()?, tenant)),
         Command::History(history) => history::history(&config()?, history),
         Command::Show(show) => history::show(&config()?, show),
-        Command::Rollback(rollback) => history::rollback(&config()?, rollback),
+        Command::Rollback(rollback) => runtime()?.block_on(history::rollback(&config()?, rollback)),
         Command::Policy(PolicyCommand::Eval(eval)) => policy::eval(&engine()?, eval),
         Command::Policy(PolicyCommand::Test(test)) => cases::test(&engine()?, test),
         Command::Policy(PolicyCommand::Inspect(inspect)) => policy::inspect(&engine()?, inspect),

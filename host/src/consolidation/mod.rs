@@ -24,6 +24,7 @@ pub use prompt::WindowLimits;
 
 use crate::flow::context::{RunView, policy_view};
 use crate::flow::{FlowError, Recorded, commit, heartbeating, now_ms, plan, take_lock};
+use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{ConsolidationClaim, ConsolidationLease, FailOutcome, JobId, JobKind, JobStore, MetricsRow};
 use crate::llm::{ChatRequest, LlmClient};
 use crate::policy::{PackMap, Proposal, RunOutcome};
@@ -224,6 +225,17 @@ impl<S: JobStore> Consolidator<S> {
 
         let elapsed = started.elapsed();
         metrics::counter!(metric_names::STATUS, "status" => status.label()).increment(1);
+        if run.is_some() {
+            let outcome = match &status {
+                Status::Failed { code, .. } if code == "lost_ownership" => "lost_ownership".to_string(),
+                Status::Failed { .. } => "failed".to_string(),
+                other => other.label(),
+            };
+            metrics::counter!(jobs_metrics::JOBS, "kind" => "consolidation", "outcome" => outcome.clone()).increment(1);
+            if outcome == "lost_ownership" {
+                metrics::counter!(jobs_metrics::LEASE_LOSSES, "kind" => "consolidation").increment(1);
+            }
+        }
         match &status {
             Status::SkippedNotDirty => emit(Event::UpToDate),
             Status::SkippedRunning => emit(Event::AlreadyRunning),
@@ -280,7 +292,7 @@ impl<S: JobStore> Consolidator<S> {
         }
         // 7. Under the tenant lock, still the owner, on the store as it is
         //    now: the rule pack decides.
-        let lock = take_lock(&tenant).await?;
+        let lock = take_lock(&self.jobs, &tenant).await?;
         if !self.jobs.heartbeat_consolidation(&lease.tenant, &lease.token, lease_ms, now_ms()).await? {
             return Err(FlowError::LostOwnership);
         }
@@ -304,7 +316,7 @@ impl<S: JobStore> Consolidator<S> {
             trimmed: prompt.trimmed,
         };
         // 9. Apply and snapshot, as one commit.
-        let snapshot_id = commit::commit(&tenant, &lock, JobKind::Consolidation, &job_id, &recorded)?;
+        let snapshot_id = commit::commit(&tenant, &lock.file, JobKind::Consolidation, &job_id, &recorded)?;
         Ok(Done::Committed { recorded: Box::new(recorded), snapshot_id, notes_cursor: inputs.notes_cursor })
     }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use plan::{Plan, Skipped};
 
-use crate::jobs::JobStoreError;
+use crate::jobs::{JobStore, JobStoreError, TenantDbLock};
 use crate::llm::LlmError;
 use crate::policy::{DecisionRecord, Proposal, ProposalError};
 use crate::store::{StoreError, TenantDir, TenantLock};
@@ -144,13 +144,25 @@ where
     }
 }
 
-/// Takes the tenant lock without blocking the async runtime.
-pub async fn take_lock(tenant: &TenantDir) -> Result<TenantLock, FlowError> {
+/// Both locks on a tenant: the database's (hosts sharing a data
+/// directory) and the tenant store's (processes on one host).
+pub struct Locked {
+    // Dropped after `file`: fields drop in declaration order.
+    /// The store's lock, which commits take as proof.
+    pub file: TenantLock,
+    _db: TenantDbLock,
+}
+
+/// Takes the database lock, then the store lock, without blocking the
+/// async runtime. Always in this order, so two holders cannot deadlock.
+pub async fn take_lock<S: JobStore>(jobs: &S, tenant: &TenantDir) -> Result<Locked, FlowError> {
+    let db = jobs.lock_tenant(tenant.name()).await?;
     let handle = tenant.lock_handle()?;
-    tokio::task::spawn_blocking(move || handle.acquire())
+    let file = tokio::task::spawn_blocking(move || handle.acquire())
         .await
         .map_err(|err| FlowError::Store(StoreError::Io { path: "lock".into(), source: std::io::Error::other(err) }))?
-        .map_err(FlowError::Store)
+        .map_err(FlowError::Store)?;
+    Ok(Locked { file, _db: db })
 }
 
 /// Milliseconds since the Unix epoch.

@@ -3,7 +3,7 @@
 
 use super::{
     Claim, ConsolidationClaim, ConsolidationState, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus,
-    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, PgJobStore, SqliteJobStore,
+    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, PgJobStore, SqliteJobStore, TenantDbLock,
 };
 
 /// Either backend, chosen at start from the configured URL.
@@ -208,5 +208,9 @@ impl JobStore for AnyJobStore {
 
     async fn api_key_tenant(&self, key_sha256: &str) -> Result<Option<String>, JobStoreError> {
         delegate!(self.api_key_tenant(key_sha256))
+    }
+
+    async fn lock_tenant(&self, tenant: &str) -> Result<TenantDbLock, JobStoreError> {
+        delegate!(self.lock_tenant(tenant))
     }
 }

@@ -421,6 +421,39 @@ pub trait JobStore: Send + Sync {
 
     /// The tenant whose key has this SHA-256, if any.
     fn api_key_tenant(&self, key_sha256: &str) -> impl Future<Output = Result<Option<String>, JobStoreError>> + Send;
+
+    /// Waits for the database's lock on `tenant`, held until the guard is
+    /// dropped: what keeps hosts that share a data directory from applying
+    /// to one tenant at once. Taken before the tenant store's own lock. A
+    /// single-host backend (SQLite) leaves this to the store's file lock.
+    fn lock_tenant(&self, tenant: &str) -> impl Future<Output = Result<TenantDbLock, JobStoreError>> + Send;
+}
+
+/// A database lock on one tenant; released when dropped.
+pub struct TenantDbLock {
+    _guard: Option<Box<dyn Send + Sync>>,
+}
+
+impl TenantDbLock {
+    /// No database lock: the backend serves one host.
+    pub fn none() -> TenantDbLock {
+        TenantDbLock { _guard: None }
+    }
+
+    /// A lock released when `guard` is dropped.
+    pub(crate) fn held(guard: impl Send + Sync + 'static) -> TenantDbLock {
+        TenantDbLock { _guard: Some(Box::new(guard)) }
+    }
+}
+
+/// Counters every flow keeps, through the `metrics` facade.
+pub mod metric_names {
+    /// Finished job attempts. Tags: `kind` (`reflection`, `consolidation`),
+    /// `outcome` (`succeeded`, `abstained`, `failed`, `lost_ownership`, …).
+    pub const JOBS: &str = "memwarden_jobs_total";
+    /// Attempts abandoned because another worker took the lease over. Tags:
+    /// `kind`.
+    pub const LEASE_LOSSES: &str = "memwarden_lease_losses_total";
 }
 
 /// A fresh, unguessable lease token.

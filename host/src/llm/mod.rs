@@ -110,6 +110,15 @@ impl LlmError {
     }
 }
 
+/// Metrics of LLM calls, through the `metrics` facade.
+pub mod metric_names {
+    /// Wall time of a completion, retries included. Tags: `purpose`,
+    /// `outcome` (`ok` or an error code).
+    pub const REQUEST_SECONDS: &str = "memwarden_llm_request_seconds";
+    /// Tokens used. Tags: `purpose`, `direction` (`in`, `out`).
+    pub const TOKENS: &str = "memwarden_llm_tokens_total";
+}
+
 /// The configured provider.
 pub enum LlmClient {
     /// A real OpenAI-compatible endpoint.
@@ -119,12 +128,26 @@ pub enum LlmClient {
 }
 
 impl LlmClient {
-    /// Asks for one completion.
+    /// Asks for one completion, and counts its latency and tokens.
     pub async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
-        match self {
+        let started = std::time::Instant::now();
+        let result = match self {
             LlmClient::OpenAi(client) => client.complete(request).await,
             LlmClient::Scripted(script) => script.complete(request),
+        };
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(err) => err.code(),
+        };
+        metrics::histogram!(metric_names::REQUEST_SECONDS, "purpose" => request.purpose, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        if let Ok(completion) = &result {
+            metrics::counter!(metric_names::TOKENS, "purpose" => request.purpose, "direction" => "in")
+                .increment(completion.tokens_in);
+            metrics::counter!(metric_names::TOKENS, "purpose" => request.purpose, "direction" => "out")
+                .increment(completion.tokens_out);
         }
+        result
     }
 
     /// The model name, for records.

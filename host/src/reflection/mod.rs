@@ -23,6 +23,7 @@ pub use inputs::Inputs;
 pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
 use crate::flow::{commit, heartbeating, plan, take_lock};
+use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{Claim, FailOutcome, JobKind, JobOutcome, JobStore, MetricsRow};
 use crate::llm::{ChatRequest, LlmClient};
 use crate::policy::{PackMap, Proposal};
@@ -206,7 +207,7 @@ impl<S: JobStore> Reflector<S> {
             Some(text) => {
                 metrics::counter!(metric_names::RESUMED).increment(1);
                 tracing::info!("resuming from the recorded decision");
-                lock = take_lock(&tenant).await?;
+                lock = take_lock(&self.jobs, &tenant).await?;
                 serde_json::from_str::<Recorded>(text).map_err(|err| FlowError::Record(err.to_string()))?
             }
             None => {
@@ -233,7 +234,7 @@ impl<S: JobStore> Reflector<S> {
                 let proposal = Proposal::from_json(&completion.text)?;
                 // 5. Under the tenant lock, on the store as it is now: the
                 //    rule pack decides.
-                lock = take_lock(&tenant).await?;
+                lock = take_lock(&self.jobs, &tenant).await?;
                 let inputs = inputs::load(&tenant, &claim.payload)?;
                 let now = now_ms();
                 let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
@@ -261,7 +262,7 @@ impl<S: JobStore> Reflector<S> {
             }
         };
         // 7. Apply the plan and 8. snapshot it, as one idempotent commit.
-        let id = commit::commit(&tenant, &lock, JobKind::Reflection, &job_id, &recorded)?;
+        let id = commit::commit(&tenant, &lock.file, JobKind::Reflection, &job_id, &recorded)?;
         // 9. Mark the tenant for consolidation when something changed.
         if !recorded.plan.changes.is_empty() {
             let attempts = self.settings.consolidation_attempts;
@@ -279,6 +280,10 @@ impl<S: JobStore> Reflector<S> {
         now: u64,
     ) {
         metrics::counter!(metric_names::JOBS, "outcome" => outcome.as_str()).increment(1);
+        metrics::counter!(jobs_metrics::JOBS, "kind" => "reflection", "outcome" => outcome.as_str()).increment(1);
+        if *outcome == ReportOutcome::LostOwnership {
+            metrics::counter!(jobs_metrics::LEASE_LOSSES, "kind" => "reflection").increment(1);
+        }
         let reason_code = match outcome {
             ReportOutcome::Failed { code, message, retrying } => {
                 metrics::counter!(metric_names::FAILURES, "code" => code.clone()).increment(1);

@@ -279,6 +279,27 @@ mod postgres {
     consolidation_conformance!(open());
 
     #[tokio::test]
+    async fn the_tenant_lock_excludes_other_sessions_until_dropped() {
+        let Some((_schema, store)) = open().await else { return };
+        // Advisory locks are database-wide: a tenant name no other test uses.
+        let tenant = format!("lock-{}", std::process::id());
+        let held = store.lock_tenant(&tenant).await.expect("lock");
+        let waiter = tokio::spawn({
+            let (store, tenant) = (store.clone(), tenant.clone());
+            async move { store.lock_tenant(&tenant).await.map(drop) }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!waiter.is_finished(), "a second session waits for the lock");
+        let _other = store.lock_tenant(&format!("{tenant}-other")).await.expect("another tenant's lock is free");
+        drop(held);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("the lock is released on drop")
+            .expect("join")
+            .expect("lock");
+    }
+
+    #[tokio::test]
     async fn claims_from_many_connections_never_collide() {
         let Some((_schema, store)) = open().await else { return };
         for n in 0..40 {

@@ -15,7 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::rows;
 use super::{
     Claim, ConsolidationClaim, ConsolidationState, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus,
-    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, new_token,
+    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, TenantDbLock, new_token,
 };
 
 /// A job store in a PostgreSQL database.
@@ -439,5 +439,44 @@ impl JobStore for PgJobStore {
             .await
             .map_err(database)?;
         Ok(row.map(|row| row.get(0)))
+    }
+
+    /// Query behavior: a session advisory lock keyed by a hash of the
+    /// tenant, on a connection held until the guard drops.
+    async fn lock_tenant(&self, tenant: &str) -> Result<TenantDbLock, JobStoreError> {
+        let mut conn = self.pool.acquire().await.map_err(database)?;
+        let key: i64 = sqlx::query("SELECT hashtextextended('memwarden:tenant:' || $1, 0)")
+            .bind(tenant)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(database)?
+            .get(0);
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut *conn).await.map_err(database)?;
+        Ok(TenantDbLock::held(AdvisoryLock { conn: Some(conn), key }))
+    }
+}
+
+/// A held advisory lock and the session that holds it.
+struct AdvisoryLock {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    key: i64,
+}
+
+impl Drop for AdvisoryLock {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        let key = self.key;
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await.is_err() {
+                        // Closing the session releases its locks too.
+                        drop(conn.detach());
+                    }
+                });
+            }
+            // No runtime to unlock on: end the session instead.
+            Err(_) => drop(conn.detach()),
+        }
     }
 }

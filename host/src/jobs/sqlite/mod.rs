@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use super::rows;
 use super::{
     Claim, ConsolidationClaim, ConsolidationState, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus,
-    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, new_token,
+    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, TenantDbLock, new_token,
 };
 
 /// How long a writer waits for SQLite's lock before reporting busy.
@@ -437,5 +437,10 @@ impl JobStore for SqliteJobStore {
             .await
             .map_err(database)?;
         Ok(row.map(|row| row.get(0)))
+    }
+
+    /// One host: the tenant store's file lock is the lock.
+    async fn lock_tenant(&self, _tenant: &str) -> Result<TenantDbLock, JobStoreError> {
+        Ok(TenantDbLock::none())
     }
 }

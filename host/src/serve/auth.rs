@@ -1,0 +1,80 @@
+//! Who is calling: `Authorization: Bearer <key>`. The admin key (from the
+//! environment) may do everything; a tenant key only what concerns its own
+//! tenant. Keys are looked up by their SHA-256 — the store never holds a
+//! key itself — and a missing or unknown key is `401`.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+
+use super::ApiError;
+use crate::jobs::JobStore;
+
+/// The caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The operator.
+    Admin,
+    /// A tenant's service.
+    Tenant(String),
+}
+
+impl Caller {
+    /// Refuses a tenant key acting on another tenant (`403`).
+    pub fn may_act_for(&self, tenant: &str) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Tenant(own) if own == tenant => Ok(()),
+            Caller::Tenant(_) => {
+                Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this key may not act for `{tenant}`")))
+            }
+        }
+    }
+
+    /// Whether the caller may see things of `tenant`; things it may not see
+    /// are reported missing, so ids of other tenants reveal nothing.
+    pub fn sees(&self, tenant: &str) -> bool {
+        matches!(self, Caller::Admin) || *self == Caller::Tenant(tenant.to_string())
+    }
+}
+
+/// The SHA-256 of a key, hex-encoded, as the store keeps it.
+pub fn key_sha256(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A new random API key: `mwk_` and 32 random bytes in hex.
+pub fn new_key() -> String {
+    let mut bytes = [0u8; 32];
+    // INVARIANT: without an entropy source no key can be made safely.
+    getrandom::fill(&mut bytes).unwrap_or_else(|err| panic!("no entropy for an API key: {err}"));
+    format!("mwk_{}", hex::encode(bytes))
+}
+
+impl<S: JobStore> FromRequestParts<std::sync::Arc<super::Api<S>>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &std::sync::Arc<super::Api<S>>) -> Result<Caller, ApiError> {
+        let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| unauthorized("an API key is required: `Authorization: Bearer <key>`"))?;
+        let key = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
+        let hash = key_sha256(key);
+        if api.admin_key_sha256.as_deref() == Some(hash.as_str()) {
+            return Ok(Caller::Admin);
+        }
+        match api.reflector.jobs.api_key_tenant(&hash).await? {
+            Some(tenant) => Ok(Caller::Tenant(tenant)),
+            None => Err(unauthorized("unknown API key")),
+        }
+    }
+}

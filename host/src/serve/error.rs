@@ -1,0 +1,91 @@
+//! API errors: `{ "error": { "code": …, "message": … } }` with a status
+//! that fits, for every failure — including axum's own rejections of a
+//! body that is too large or not JSON.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::flow::FlowError;
+use crate::jobs::JobStoreError;
+use crate::store::StoreError;
+
+/// One failed request.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Stable code.
+    pub code: &'static str,
+    /// One line for a human.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    /// 404 for a thing that does not exist — or that the caller may not
+    /// know exists.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 422 for a well-formed request that cannot be carried out.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, error = %self.message, "request failed");
+        }
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        let code = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "not_json",
+            _ => "invalid_body",
+        };
+        ApiError::new(rejection.status(), code, rejection.body_text())
+    }
+}
+
+impl From<JobStoreError> for ApiError {
+    fn from(err: JobStoreError) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, err.code(), err.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        let status = match &err {
+            StoreError::UnsafeName { .. } => StatusCode::BAD_REQUEST,
+            StoreError::UnknownSnapshot { .. } => StatusCode::NOT_FOUND,
+            StoreError::Conflict { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, err.code(), err.to_string())
+    }
+}
+
+impl From<FlowError> for ApiError {
+    fn from(err: FlowError) -> ApiError {
+        match err {
+            FlowError::Store(err) => err.into(),
+            FlowError::Jobs(err) => err.into(),
+            other => ApiError::unprocessable(other.code(), other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `memwarden serve`: the HTTP API in front of the job store, the tenant
+//! store and the rule packs, beside the workers. Every route but the health
+//! checks needs an API key ([`auth`]); every failure is one JSON error
+//! ([`error`]). The routes, as [`router`] lists them, are described in
+//! `host/openapi.yaml`, and a test holds the two together.
+
+pub mod auth;
+mod error;
+mod ops;
+mod tenants;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::sync::watch;
+
+pub use auth::{Caller, key_sha256, new_key};
+pub use error::ApiError;
+
+use crate::consolidation::Consolidator;
+use crate::jobs::JobStore;
+use crate::reflection::Reflector;
+use crate::worker;
+
+/// What the handlers share.
+pub struct Api<S> {
+    /// The reflection flow, with the job store, data dir, packs and LLM.
+    pub reflector: Arc<Reflector<S>>,
+    /// The consolidation flow.
+    pub consolidator: Arc<Consolidator<S>>,
+    /// SHA-256 (hex) of the admin key, when one is configured.
+    pub admin_key_sha256: Option<String>,
+    /// Renders `/metrics`; `None` when no Prometheus recorder is installed.
+    pub prometheus: Option<PrometheusHandle>,
+    /// Attempts a new reflection job gets.
+    pub max_attempts: u32,
+    /// Attempts a requested consolidation gets.
+    pub consolidation_attempts: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Every route of the API, as `host/openapi.yaml` must describe it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/jobs/{id}"),
+    ("POST", "/v1/policy/eval"),
+    ("POST", "/v1/tenants/{tenant}/reflections"),
+    ("POST", "/v1/tenants/{tenant}/consolidate"),
+    ("GET", "/v1/tenants/{tenant}/memory"),
+    ("GET", "/v1/tenants/{tenant}/memory/{name}"),
+    ("GET", "/v1/tenants/{tenant}/snapshots"),
+    ("GET", "/v1/tenants/{tenant}/snapshots/{id}"),
+    ("POST", "/v1/tenants/{tenant}/snapshots/{id}/rollback"),
+];
+
+/// The API, on [`ROUTES`].
+pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
+    let limit = api.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz::<S>))
+        .route("/metrics", get(ops::metrics::<S>))
+        .route("/v1/jobs/{id}", get(ops::job::<S>))
+        .route("/v1/policy/eval", post(ops::policy_eval::<S>))
+        .route("/v1/tenants/{tenant}/reflections", post(tenants::enqueue_reflection::<S>))
+        .route("/v1/tenants/{tenant}/consolidate", post(tenants::consolidate::<S>))
+        .route("/v1/tenants/{tenant}/memory", get(tenants::memory::<S>))
+        .route("/v1/tenants/{tenant}/memory/{name}", get(tenants::entry::<S>))
+        .route("/v1/tenants/{tenant}/snapshots", get(tenants::snapshots::<S>))
+        .route("/v1/tenants/{tenant}/snapshots/{id}", get(tenants::snapshot::<S>))
+        .route("/v1/tenants/{tenant}/snapshots/{id}/rollback", post(tenants::rollback::<S>))
+        .fallback(ops::no_route)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(api)
+}
+
+/// Runs blocking tenant-store work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|err| {
+        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a task failed: {err}"))
+    })?
+}
+
+/// Serves the API on `listener` until `stop` turns true — with a worker
+/// beside it when `workers` is set — then lets the requests and jobs in
+/// flight finish.
+pub async fn run<S: JobStore + 'static>(
+    api: Arc<Api<S>>,
+    listener: tokio::net::TcpListener,
+    workers: Option<worker::Options>,
+    stop: watch::Receiver<bool>,
+    on_finished: Arc<dyn Fn(worker::Finished<'_>) + Send + Sync>,
+) -> std::io::Result<()> {
+    let working = workers.map(|options| {
+        let (reflector, consolidator) = (api.reflector.clone(), api.consolidator.clone());
+        tokio::spawn(worker::run(reflector, consolidator, options, stop.clone(), on_finished))
+    });
+    let mut shutdown = stop.clone();
+    axum::serve(listener, router(api))
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await?;
+    if let Some(working) = working
+        && let Err(err) = working.await
+    {
+        tracing::error!(error = %err, "the worker panicked");
+    }
+    Ok(())
+}
+
+/// Installs the process-wide Prometheus recorder: latencies as histograms
+/// with buckets from 100 µs to 60 s.
+pub fn install_prometheus() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+    const SECONDS: &[f64] =
+        &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_string()), SECONDS)?
+        .install_recorder()
+}

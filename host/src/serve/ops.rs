@@ -1,0 +1,110 @@
+//! The routes outside a tenant's tree: job status, the policy dry run, and
+//! the health, readiness and metrics endpoints.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Api, ApiError, Caller, blocking};
+use crate::flow::Recorded;
+use crate::flow::context::{RunView, policy_view};
+use crate::jobs::{JobId, JobStore};
+use crate::policy::{Proposal, RunOutcome};
+use crate::reflection::now_ms;
+use crate::store::safe_name_of;
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready when the database answers (the packs were loaded at start, or the
+/// process would not be running).
+pub async fn readyz<S: JobStore>(State(api): State<Arc<Api<S>>>) -> Result<Json<Value>, ApiError> {
+    let depth = api.reflector.jobs.queue_depth(now_ms()).await?;
+    Ok(Json(json!({ "database": "ok", "packs": "loaded", "queue_depth": depth })))
+}
+
+pub async fn metrics<S: JobStore>(State(api): State<Arc<Api<S>>>) -> Result<impl IntoResponse, ApiError> {
+    let handle = api
+        .prometheus
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("metrics_disabled", "this process has no Prometheus recorder installed"))?;
+    let depth = api.reflector.jobs.queue_depth(now_ms()).await?;
+    metrics::gauge!("memwarden_queue_depth").set(depth as f64);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()))
+}
+
+pub async fn no_route(uri: Uri) -> ApiError {
+    ApiError::not_found("no_route", format!("no route for `{}`", uri.path()))
+}
+
+pub async fn job<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_job_id", "a job id is a number"))?;
+    let missing = || ApiError::not_found("job_not_found", format!("no job {id}"));
+    let status = api.reflector.jobs.job(JobId(id)).await?.ok_or_else(missing)?;
+    if !caller.sees(&status.tenant) {
+        return Err(missing());
+    }
+    let recorded: Option<Recorded> = status.recorded.as_deref().and_then(|text| serde_json::from_str(text).ok());
+    Ok(Json(json!({
+        "id": status.id.0,
+        "kind": status.kind.as_str(),
+        "tenant": status.tenant,
+        "status": status.status,
+        "outcome": status.outcome,
+        "attempts": status.attempts,
+        "last_error_code": status.last_error_code,
+        "last_error": status.last_error,
+        "snapshot_id": status.snapshot_id,
+        "decision": recorded.as_ref().map(|r| &r.decision),
+        "memory_applied": recorded.as_ref().map(|r| r.plan.memory_applied),
+        "piece_edited": recorded.as_ref().map(|r| r.plan.piece_edited),
+    })))
+}
+
+/// `POST /v1/policy/eval`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalRequest {
+    tenant: String,
+    proposal: Value,
+    #[serde(default)]
+    piece: String,
+    #[serde(default)]
+    outcome: RunOutcome,
+}
+
+/// Evaluates a proposal against the tenant's pack and its store as it is
+/// now, writing nothing.
+pub async fn policy_eval<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    body: Result<Json<EvalRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(request) = body?;
+    caller.may_act_for(&request.tenant)?;
+    safe_name_of("tenant", &request.tenant)?;
+    let proposal = Proposal::from_json(&request.proposal.to_string())
+        .map_err(|err| ApiError::unprocessable("invalid_proposal", err.to_string()))?;
+    let (data, packs) = (api.reflector.data.clone(), api.reflector.packs.clone());
+    let decision = blocking(move || {
+        let tenant = data.tenant(&request.tenant)?;
+        let (entries, history) = (tenant.entries()?, tenant.snapshots()?);
+        let run = RunView { piece: &request.piece, outcome: request.outcome, job_id: "dry-run", now_ms: now_ms() };
+        let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
+        let (context, index) = policy_view(&tenant, &entries, &history, &run, edited)?;
+        Ok(packs.pack_for(&request.tenant).evaluate(&proposal, &context, &index))
+    })
+    .await?;
+    Ok(Json(json!({ "decision": decision, "written": false })))
+}
