@@ -83,7 +83,9 @@ async fn reflection_loop<S: JobStore>(
             Ok(Some(claim)) => on_finished(Finished::Reflection(&reflector.run(claim).await)),
             Ok(None) if options.drain => return,
             Ok(None) => {
-                let _ = tokio::time::timeout(options.poll, stop.changed()).await;
+                // Jittered, so idle loops do not poll the database in step.
+                let pause = options.poll.mul_f64(0.5 + fastrand::f64());
+                let _ = tokio::time::timeout(pause, stop.changed()).await;
             }
             Err(err) => {
                 tracing::error!(error = %err, code = err.code(), "cannot claim; retrying");

@@ -6,6 +6,7 @@
 mod consolidation;
 mod job_store;
 mod llm_server;
+mod multi_host;
 mod policy_cache;
 mod policy_cases;
 mod policy_cli;

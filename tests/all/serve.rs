@@ -15,7 +15,7 @@ use crate::llm_server::{Behaviour, LlmServer};
 use crate::reflection::{add, proposal};
 use crate::util::{memwarden, run, temp_dir};
 
-const ADMIN_KEY: &str = "admin-secret-for-tests";
+pub const ADMIN_KEY: &str = "admin-secret-for-tests";
 
 /// A running `memwarden serve`, stopped with SIGTERM when dropped.
 pub struct Server {
@@ -40,6 +40,14 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server { url, child: Some(child) }
+    }
+
+    /// Kills the process with SIGKILL, as a crashed host.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Stops with SIGTERM; returns whether the process exited cleanly.
@@ -319,4 +327,12 @@ async fn the_openapi_description_matches_the_server() {
             "{method} {path} answered {status}, which openapi.yaml does not list: {answer}"
         );
     }
+}
+
+#[test]
+fn the_sample_host_config_is_valid() {
+    let path = crate::util::repo().join("host/memwarden.sample.yaml");
+    let config = memwarden::config::RawConfig::load(Some(&path)).expect("the sample config loads");
+    assert!(config.database_url().starts_with("postgres://"));
+    assert_eq!((config.serve.listen.as_str(), config.worker.concurrency), ("0.0.0.0:8080", 32));
 }

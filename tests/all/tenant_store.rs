@@ -178,3 +178,46 @@ fn a_tenant_copy_of_a_piece_shadows_the_builtin() {
     assert_eq!(tenant.piece("research").expect("piece").as_deref(), Some("name: research\n# edited"));
     assert_eq!(tenant.piece("no-such-piece").expect("piece"), None);
 }
+
+#[test]
+fn a_resumed_commit_regenerates_a_memory_index_another_job_rewrote() {
+    let dir = temp_dir();
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let lock = tenant.lock().expect("lock");
+    let a = entry("a", "first");
+    let b = entry("b", "second");
+    let meta = |job: &str, n: u64| SnapshotMeta {
+        id: snapshot_id(1_700_000_000_000 + n, job),
+        tenant: "acme".into(),
+        job_id: job.into(),
+        kind: "reflection".into(),
+        created_at_ms: 1_700_000_000_000 + n,
+        reasoning: "r".into(),
+        model: None,
+        tokens_in: 0,
+        tokens_out: 0,
+        decision: None,
+        files: vec![],
+        raw_llm_output: None,
+        restores: None,
+    };
+    let index_of = |entries: &[Entry]| Some(memory_index(entries));
+    // Job 1 planned `a` on an empty store, wrote the entry, then died.
+    let job1 = vec![
+        FileChange { file: TenantFile::Entry("a".into()), before: None, after: Some(a.to_markdown()) },
+        FileChange { file: TenantFile::MemoryIndex, before: None, after: index_of(std::slice::from_ref(&a)) },
+    ];
+    tenant.write_file(&TenantFile::Entry("a".into()), Some(&a.to_markdown())).expect("partial write");
+    // Job 2 ran meanwhile and indexed both entries.
+    let job2 = vec![
+        FileChange { file: TenantFile::Entry("b".into()), before: None, after: Some(b.to_markdown()) },
+        FileChange { file: TenantFile::MemoryIndex, before: None, after: index_of(&[a.clone(), b.clone()]) },
+    ];
+    let verdicts = VerdictCounts { accepted: 1, rejected: 0 };
+    tenant.commit(&lock, &meta("job-2", 2), &job2, verdicts).expect("job 2");
+    // Job 1 resumes: no conflict, and the index still lists both.
+    tenant.commit(&lock, &meta("job-1", 1), &job1, verdicts).expect("job 1 resumes");
+    let index = tenant.read_file(&TenantFile::MemoryIndex).expect("read").expect("index");
+    assert_eq!(Some(index), index_of(&[a, b]));
+    assert_eq!(tenant.snapshots().expect("history").len(), 2);
+}

@@ -82,6 +82,15 @@ pub mod postgres {
         name: String,
     }
 
+    impl Schema {
+        /// A URL whose sessions put this schema first on the search path,
+        /// for processes that take a URL.
+        pub fn url(&self) -> String {
+            let separator = if self.url.contains('?') { '&' } else { '?' };
+            format!("{}{separator}options=-c%20search_path%3D{}", self.url, self.name)
+        }
+    }
+
     impl Drop for Schema {
         fn drop(&mut self) {
             let (url, name) = (self.url.clone(), self.name.clone());

@@ -261,13 +261,15 @@ impl<S: JobStore> Reflector<S> {
                 recorded
             }
         };
-        // 7. Apply the plan and 8. snapshot it, as one idempotent commit.
-        let id = commit::commit(&tenant, &lock.file, JobKind::Reflection, &job_id, &recorded)?;
-        // 9. Mark the tenant for consolidation when something changed.
+        // 7. Mark the tenant for consolidation, before writing: a commit
+        //    without the mark would leave its notes unconsolidated, a mark
+        //    without the commit only costs a consolidation that finds less.
         if !recorded.plan.changes.is_empty() {
             let attempts = self.settings.consolidation_attempts;
             self.jobs.enqueue_consolidation(&claim.tenant, recorded.created_at_ms, attempts, now_ms()).await?;
         }
+        // 8. Apply the plan and 9. snapshot it, as one idempotent commit.
+        let id = commit::commit(&tenant, &lock.file, JobKind::Reflection, &job_id, &recorded)?;
         Ok((recorded, id))
     }
 

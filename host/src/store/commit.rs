@@ -1,18 +1,23 @@
 //! Committing a change set: write the files a job changes and the snapshot
 //! that records it, as one unit under the tenant lock.
 //!
-//! Idempotent, so a job resumed after a crash can commit again: a file
-//! already at its after-state is left alone, one at its before-state is
-//! written, and one at neither — changed by someone else since the change
-//! set was computed — stops the commit before anything is written. The
-//! snapshot directory is rewritten and its `index.jsonl` line added once.
+//! Idempotent, so a job resumed after a crash can commit again: a change
+//! set whose snapshot is already indexed is done; otherwise a file already
+//! at its after-state is left alone, one at its before-state is written,
+//! and one at neither — changed by someone else since the change set was
+//! computed — stops the commit before anything is written. `MEMORY.md` is
+//! the exception: it is derived from the entries, so if another job
+//! rewrote it meanwhile it is generated afresh. The snapshot directory is
+//! rewritten and its `index.jsonl` line added once.
 //!
 //! Every file is replaced atomically right away; the `fsync`s are batched
 //! at the end (see [`files::Durable`]), and the commit returns only after
 //! them.
 
 use super::snapshot::{INDEX, META, SnapshotIndexLine, side_path};
-use super::{FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, TenantLock, files, safe_name};
+use super::{
+    Entry, FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, TenantLock, files, memory_index, safe_name,
+};
 
 /// What a commit wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,32 +47,50 @@ impl TenantDir {
         verdicts: VerdictCounts,
     ) -> Result<Committed, StoreError> {
         safe_name("snapshot", &meta.id)?;
-        // 1. Check every file before writing any.
+        // 0. Already committed (a job resumed after its commit, whose
+        //    success was not recorded): nothing to do.
+        if self.snapshots.symlink_metadata(&meta.id).is_ok() && self.snapshots()?.iter().any(|l| l.id == meta.id) {
+            return Ok(Committed { written: 0 });
+        }
+        // 1. Check every file before writing any. `MEMORY.md` is derived
+        //    from the entries, so it never conflicts: when another job
+        //    rewrote it in between, it is generated afresh (step 3).
         let mut pending = Vec::new();
-        for change in changes {
+        let mut changes = changes.to_vec();
+        for change in &changes {
             let current = self.read_file(&change.file)?;
             if current == change.after {
                 continue;
             }
-            if current != change.before {
+            if current != change.before && change.file != TenantFile::MemoryIndex {
                 return Err(StoreError::Conflict { path: self.path(&change.file.path()) });
             }
-            pending.push(change);
+            pending.push(change.file.clone());
         }
         let mut durable = files::Durable::default();
-        // 2. The tenant's files.
-        for change in &pending {
-            let (dir, name) = self.locate(&change.file)?;
-            let dir_key = change.file.dir_name();
-            let path = self.path(&change.file.path());
-            match &change.after {
-                Some(text) => durable.write(dir, dir_key, &name, text.as_bytes()),
-                None => durable.remove(dir, dir_key, &name),
+        // 2. The tenant's files, the index last.
+        pending.sort_by_key(|file| *file == TenantFile::MemoryIndex);
+        for file in &pending {
+            let change = changes.iter_mut().find(|c| c.file == *file).ok_or_else(|| StoreError::Io {
+                path: self.path(&file.path()),
+                source: std::io::Error::other("a change vanished from its change set"),
+            })?;
+            if *file == TenantFile::MemoryIndex {
+                let current = self.read_file(file)?;
+                if current != change.before {
+                    let entries: Vec<Entry> = self.entries()?.into_iter().map(|stored| stored.entry).collect();
+                    *change = FileChange { file: file.clone(), before: current, after: Some(memory_index(&entries)) };
+                }
             }
-            .map_err(StoreError::io(path))?;
+            let (dir, name) = self.locate(file)?;
+            match &change.after {
+                Some(text) => durable.write(dir, file.dir_name(), &name, text.as_bytes()),
+                None => durable.remove(dir, file.dir_name(), &name),
+            }
+            .map_err(StoreError::io(self.path(&file.path())))?;
         }
         // 3. The snapshot.
-        self.write_snapshot(&mut durable, meta, changes, verdicts)?;
+        self.write_snapshot(&mut durable, meta, &changes, verdicts)?;
         // 4. Durable, all at once.
         durable.sync().map_err(StoreError::io(self.path("")))?;
         Ok(Committed { written: pending.len() })

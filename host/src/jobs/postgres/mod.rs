@@ -22,6 +22,9 @@ use super::{
 #[derive(Clone)]
 pub struct PgJobStore {
     pool: PgPool,
+    /// Sessions that hold tenant locks. Apart from `pool`, so lock holders
+    /// waiting for a query connection can never starve each other.
+    locks: PgPool,
 }
 
 impl PgJobStore {
@@ -34,12 +37,13 @@ impl PgJobStore {
     /// Connects with `options` (a schema on the search path, say) and brings
     /// the schema up to date.
     pub async fn open_with(options: PgConnectOptions) -> Result<PgJobStore, JobStoreError> {
-        let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await.map_err(database)?;
+        let pool = PgPoolOptions::new().max_connections(10).connect_with(options.clone()).await.map_err(database)?;
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
             .map_err(|err| JobStoreError::Database(err.to_string()))?;
-        Ok(PgJobStore { pool })
+        let locks = PgPoolOptions::new().max_connections(16).min_connections(0).connect_lazy_with(options);
+        Ok(PgJobStore { pool, locks })
     }
 
     /// Whether the database answers.
@@ -444,7 +448,7 @@ impl JobStore for PgJobStore {
     /// Query behavior: a session advisory lock keyed by a hash of the
     /// tenant, on a connection held until the guard drops.
     async fn lock_tenant(&self, tenant: &str) -> Result<TenantDbLock, JobStoreError> {
-        let mut conn = self.pool.acquire().await.map_err(database)?;
+        let mut conn = self.locks.acquire().await.map_err(database)?;
         let key: i64 = sqlx::query("SELECT hashtextextended('memwarden:tenant:' || $1, 0)")
             .bind(tenant)
             .fetch_one(&mut *conn)
