@@ -16,6 +16,7 @@ mod any;
 pub mod consolidation;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::future::Future;

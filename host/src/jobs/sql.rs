@@ -1,0 +1,576 @@
+//! What every SQL backend of the job store shares: the queries (written
+//! once, in SQL both SQLite and PostgreSQL run: `$N` parameters, `CASE`
+//! rather than `MAX`/`GREATEST`) and the [`JobStore`] implementation around
+//! them, stamped out per backend by [`job_store_impl!`]. A backend brings
+//! its pool, its error mapping (`database`), the lock clause of a claim
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers
+//! anyway) and its tenant lock (`hold_tenant_lock`).
+//!
+//! The consolidation claim is three statements, each atomic on its own and
+//! safe to interleave with another worker's: fail an expired lease, take
+//! the row if it is claimable, and only if that found nothing, read why.
+//!
+//! [`JobStore`]: super::JobStore
+
+/// Milliseconds as the databases store them.
+pub(super) fn ms(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Implements `JobStore` for `$store`, whose `pool` field is a `$pool`.
+macro_rules! job_store_impl {
+    ($store:ty, $pool:ty, $claim_lock:literal) => {
+        use sqlx::Row;
+
+        use crate::jobs::consolidation::OWNER_GONE;
+        use crate::jobs::sql::ms;
+        use crate::jobs::{
+            Claim, ConsolidationClaim, ConsolidationLease, ConsolidationState, Enqueued, FailOutcome, JobId,
+            JobKind, JobOutcome, JobStatus, JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection,
+            TenantDbLock, new_token, rows,
+        };
+
+        /// A claim: the oldest due row (`$5` picks kind or id) that is
+        /// queued or whose lease expired gets a fresh token and lease, and
+        /// counts an attempt.
+        const CLAIM_BY_KIND: &str = concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
+                 attempts = attempts + 1, updated_at_ms = $3
+             WHERE id = (SELECT id FROM jobs WHERE kind = $5 AND run_after_ms <= $3
+                   AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $3))
+                 ORDER BY run_after_ms, id LIMIT 1 ",
+            $claim_lock,
+            ") RETURNING id, tenant, payload, attempts, recorded"
+        );
+        const CLAIM_BY_ID: &str = concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
+                 attempts = attempts + 1, updated_at_ms = $3
+             WHERE id = (SELECT id FROM jobs WHERE id = CAST($5 AS BIGINT) AND run_after_ms <= $3
+                   AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $3))
+                 ORDER BY run_after_ms, id LIMIT 1 ",
+            $claim_lock,
+            ") RETURNING id, tenant, payload, attempts, recorded"
+        );
+
+        /// Which jobs a claim may take.
+        enum ClaimTarget {
+            Kind(JobKind),
+            Id(JobId),
+        }
+
+        impl $store {
+            async fn claim_where(
+                &self,
+                target: ClaimTarget,
+                worker: &str,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<Option<Claim>, JobStoreError> {
+                let token = new_token();
+                let sql = match target {
+                    ClaimTarget::Kind(_) => CLAIM_BY_KIND,
+                    ClaimTarget::Id(_) => CLAIM_BY_ID,
+                };
+                let query = sqlx::query(sql).bind(worker).bind(&token.0).bind(ms(now_ms)).bind(ms(lease_ms));
+                let query = match target {
+                    ClaimTarget::Kind(kind) => query.bind(kind.as_str()),
+                    ClaimTarget::Id(id) => query.bind(id.0.to_string()),
+                };
+                let row = query.fetch_optional(&self.pool).await.map_err(database)?;
+                row.map(|row| rows::claim(&row, token)).transpose()
+            }
+        }
+
+
+        /// Fails every expired lease (of `tenant`, or of all tenants) as
+        /// [`OWNER_GONE`], spending one retry.
+        async fn fail_expired(pool: &$pool, tenant: Option<&str>, now_ms: u64) -> Result<Vec<String>, JobStoreError> {
+            let rows = sqlx::query(
+                "UPDATE consolidations SET
+                     retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
+                     status = CASE WHEN retries_left - 1 <= 0 THEN 'dead' ELSE 'failed' END,
+                     last_error_code = $3, last_error = 'the worker holding the lease stopped renewing it: ' || lease_owner,
+                     lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $2
+                 WHERE lease_token IS NOT NULL AND lease_expires_ms <= $2 AND (CAST($1 AS TEXT) IS NULL OR tenant = $1)
+                 RETURNING tenant",
+            )
+            .bind(tenant)
+            .bind(ms(now_ms))
+            .bind(OWNER_GONE)
+            .fetch_all(pool)
+            .await
+            .map_err(database)?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        }
+
+        impl JobStore for $store {
+            /// Query behavior: inserts a queued row; with an idempotency key that
+            /// already exists, returns that row's id instead.
+            async fn enqueue_reflection(&self, job: &NewReflection, now_ms: u64) -> Result<Enqueued, JobStoreError> {
+                let payload = serde_json::to_string(&job.payload).map_err(|err| JobStoreError::Database(err.to_string()))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO jobs (kind, tenant, payload, status, retries_left, run_after_ms, idempotency_key, created_at_ms, updated_at_ms)
+                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $5, $5)
+                     ON CONFLICT (idempotency_key) DO NOTHING
+                     RETURNING id",
+                )
+                .bind(JobKind::Reflection.as_str())
+                .bind(&job.tenant)
+                .bind(payload)
+                .bind(i64::from(job.max_attempts.max(1)))
+                .bind(ms(now_ms))
+                .bind(&job.idempotency_key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database)?;
+                if let Some(row) = inserted {
+                    return Ok(Enqueued { id: JobId(row.get(0)), created: true });
+                }
+                let existing = sqlx::query("SELECT id FROM jobs WHERE idempotency_key = $1")
+                    .bind(&job.idempotency_key)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(database)?;
+                Ok(Enqueued { id: JobId(existing.get(0)), created: false })
+            }
+
+            /// Query behavior: one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`
+            /// picks the oldest due row that is queued or whose lease expired, sets
+            /// a fresh token and lease, and counts the attempt.
+            async fn claim(
+                &self,
+                kind: JobKind,
+                worker: &str,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<Option<Claim>, JobStoreError> {
+                self.claim_where(ClaimTarget::Kind(kind), worker, lease_ms, now_ms).await
+            }
+
+            /// Query behavior: as `claim`, restricted to one id.
+            async fn claim_id(
+                &self,
+                id: JobId,
+                worker: &str,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<Option<Claim>, JobStoreError> {
+                self.claim_where(ClaimTarget::Id(id), worker, lease_ms, now_ms).await
+            }
+
+            /// Query behavior: extends the lease only where the token still matches
+            /// and the job is running.
+            async fn heartbeat(
+                &self,
+                id: JobId,
+                token: &LeaseToken,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<bool, JobStoreError> {
+                let result = sqlx::query(
+                    "UPDATE jobs SET lease_expires_ms = $3 + $4, updated_at_ms = $3
+                     WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+                )
+                .bind(id.0)
+                .bind(&token.0)
+                .bind(ms(now_ms))
+                .bind(ms(lease_ms))
+                .execute(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            /// Query behavior: stores the record where the token matches.
+            async fn record(&self, id: JobId, token: &LeaseToken, recorded: &str, now_ms: u64) -> Result<bool, JobStoreError> {
+                let result = sqlx::query(
+                    "UPDATE jobs SET recorded = $3, updated_at_ms = $4 WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+                )
+                .bind(id.0)
+                .bind(&token.0)
+                .bind(recorded)
+                .bind(ms(now_ms))
+                .execute(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            /// Query behavior: marks the job succeeded and drops its lease where the
+            /// token matches.
+            async fn succeed(
+                &self,
+                id: JobId,
+                token: &LeaseToken,
+                outcome: JobOutcome,
+                snapshot_id: Option<&str>,
+                now_ms: u64,
+            ) -> Result<bool, JobStoreError> {
+                let result = sqlx::query(
+                    "UPDATE jobs SET status = 'succeeded', outcome = $3, snapshot_id = $4, lease_token = NULL, lease_owner = NULL,
+                         lease_expires_ms = NULL, updated_at_ms = $5
+                     WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+                )
+                .bind(id.0)
+                .bind(&token.0)
+                .bind(outcome.as_str())
+                .bind(snapshot_id)
+                .bind(ms(now_ms))
+                .execute(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            /// Query behavior: where the token matches, either requeues with
+            /// `run_after = now + delay` and one retry fewer, or marks the job dead;
+            /// keeps the error either way.
+            async fn fail(
+                &self,
+                id: JobId,
+                token: &LeaseToken,
+                code: &str,
+                message: &str,
+                retry_delay_ms: Option<u64>,
+                now_ms: u64,
+            ) -> Result<FailOutcome, JobStoreError> {
+                // No delay means no retry: spend every retry left at once.
+                let spend: i64 = if retry_delay_ms.is_some() { 1 } else { i64::from(u32::MAX) };
+                let row = sqlx::query(
+                    "UPDATE jobs SET
+                         retries_left = CASE WHEN retries_left > $7 THEN retries_left - $7 ELSE 0 END,
+                         status = CASE WHEN retries_left - $7 <= 0 THEN 'dead' ELSE 'queued' END,
+                         outcome = CASE WHEN retries_left - $7 <= 0 THEN 'failed' ELSE NULL END,
+                         run_after_ms = $5 + $6,
+                         last_error_code = $3, last_error = $4,
+                         lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $5
+                     WHERE id = $1 AND lease_token = $2 AND status = 'running'
+                     RETURNING status, run_after_ms",
+                )
+                .bind(id.0)
+                .bind(&token.0)
+                .bind(code)
+                .bind(message)
+                .bind(ms(now_ms))
+                .bind(ms(retry_delay_ms.unwrap_or(0)))
+                .bind(spend)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(match row {
+                    None => FailOutcome::LostOwnership,
+                    Some(row) if row.get::<String, _>(0) == "dead" => FailOutcome::Dead,
+                    Some(row) => FailOutcome::Retrying { at_ms: row.get::<i64, _>(1) as u64 },
+                })
+            }
+
+            /// Query behavior: one insert.
+            async fn record_metrics(&self, row: &MetricsRow) -> Result<(), JobStoreError> {
+                let rejections =
+                    serde_json::to_string(&row.rejections).map_err(|err| JobStoreError::Database(err.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO job_metrics (job_id, tenant, kind, outcome, reason_code, changes_applied, piece_edited, tokens_in,
+                         tokens_out, duration_ms, rejections, created_at_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(row.job_id.0)
+                .bind(&row.tenant)
+                .bind(row.kind.as_str())
+                .bind(&row.outcome)
+                .bind(&row.reason_code)
+                .bind(i64::from(row.changes_applied))
+                .bind(row.piece_edited)
+                .bind(ms(row.tokens_in))
+                .bind(ms(row.tokens_out))
+                .bind(ms(row.duration_ms))
+                .bind(rejections)
+                .bind(ms(row.created_at_ms))
+                .execute(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(())
+            }
+
+            /// Query behavior: one row by id.
+            async fn job(&self, id: JobId) -> Result<Option<JobStatus>, JobStoreError> {
+                let row = sqlx::query(
+                    "SELECT id, kind, tenant, status, outcome, attempts, last_error_code, last_error, snapshot_id, run_after_ms,
+                         recorded
+                     FROM jobs WHERE id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database)?;
+                row.map(|row| rows::status(&row)).transpose()
+            }
+
+            /// Query behavior: the tenant's rows by time.
+            async fn metrics(&self, tenant: &str) -> Result<Vec<MetricsRow>, JobStoreError> {
+                let rows = sqlx::query(
+                    "SELECT job_id, tenant, kind, outcome, reason_code, changes_applied, piece_edited, tokens_in, tokens_out,
+                         duration_ms, rejections, created_at_ms
+                     FROM job_metrics WHERE tenant = $1 ORDER BY created_at_ms, job_id",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database)?;
+                rows.iter().map(rows::metrics).collect()
+            }
+
+            async fn enqueue_consolidation(
+                &self,
+                tenant: &str,
+                watermark: u64,
+                max_attempts: u32,
+                now_ms: u64,
+            ) -> Result<u64, JobStoreError> {
+                let pool = &self.pool;
+                let row = sqlx::query(
+                    "INSERT INTO consolidations (tenant, input_watermark, status, max_attempts, retries_left, updated_at_ms)
+                     VALUES ($1, CASE WHEN $2 > 1 THEN $2 ELSE 1 END, 'idle', $3, $3, $4)
+                     ON CONFLICT (tenant) DO UPDATE SET
+                         input_watermark = CASE WHEN $2 > consolidations.input_watermark THEN $2
+                                                ELSE consolidations.input_watermark + 1 END,
+                         max_attempts = $3, retries_left = $3, next_attempt_ms = 0,
+                         status = CASE WHEN consolidations.lease_token IS NULL THEN 'idle' ELSE consolidations.status END,
+                         updated_at_ms = $4
+                     RETURNING input_watermark",
+                )
+                .bind(tenant)
+                .bind(ms(watermark))
+                .bind(i64::from(max_attempts.max(1)))
+                .bind(ms(now_ms))
+                .fetch_one(pool)
+                .await
+                .map_err(database)?;
+                Ok(row.get::<i64, _>(0) as u64)
+            }
+
+            async fn claim_consolidation(
+                &self,
+                tenant: &str,
+                worker: &str,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<ConsolidationClaim, JobStoreError> {
+                let pool = &self.pool;
+                for gone in fail_expired(pool, Some(tenant), now_ms).await? {
+                    tracing::warn!(tenant = %gone, "consolidation lease expired; its attempt is counted as failed");
+                }
+                let token = new_token();
+                let claimed = sqlx::query(
+                    "UPDATE consolidations SET
+                         status = 'running', lease_owner = $2, lease_token = $3, lease_expires_ms = $4 + $5,
+                         claimed_watermark = input_watermark, runs = runs + 1, last_started_ms = $4, updated_at_ms = $4
+                     WHERE tenant = $1 AND lease_token IS NULL AND input_watermark > success_watermark
+                           AND retries_left > 0 AND next_attempt_ms <= $4
+                     RETURNING input_watermark, notes_cursor, runs",
+                )
+                .bind(tenant)
+                .bind(worker)
+                .bind(&token.0)
+                .bind(ms(now_ms))
+                .bind(ms(lease_ms))
+                .fetch_optional(pool)
+                .await
+                .map_err(database)?;
+                if let Some(row) = claimed {
+                    return Ok(ConsolidationClaim::Claimed(ConsolidationLease {
+                        tenant: tenant.to_string(),
+                        token,
+                        input_watermark: row.get::<i64, _>(0) as u64,
+                        notes_cursor: row.get::<i64, _>(1) as u64,
+                        run: row.get::<i64, _>(2) as u64,
+                    }));
+                }
+                let live = sqlx::query("SELECT 1 FROM consolidations WHERE tenant = $1 AND lease_token IS NOT NULL")
+                    .bind(tenant)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(database)?;
+                Ok(if live.is_some() { ConsolidationClaim::SkippedRunning } else { ConsolidationClaim::SkippedNotDirty })
+            }
+
+            async fn heartbeat_consolidation(
+                &self,
+                tenant: &str,
+                token: &LeaseToken,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<bool, JobStoreError> {
+                let pool = &self.pool;
+                let result = sqlx::query(
+                    "UPDATE consolidations SET lease_expires_ms = $3 + $4, updated_at_ms = $3
+                     WHERE tenant = $1 AND lease_token = $2",
+                )
+                .bind(tenant)
+                .bind(&token.0)
+                .bind(ms(now_ms))
+                .bind(ms(lease_ms))
+                .execute(pool)
+                .await
+                .map_err(database)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn succeed_consolidation(
+                &self,
+                tenant: &str,
+                token: &LeaseToken,
+                watermark: u64,
+                notes_cursor: u64,
+                now_ms: u64,
+            ) -> Result<bool, JobStoreError> {
+                let pool = &self.pool;
+                let result = sqlx::query(
+                    "UPDATE consolidations SET
+                         success_watermark = CASE WHEN $3 > success_watermark THEN $3 ELSE success_watermark END, notes_cursor = CASE WHEN $4 > notes_cursor THEN $4 ELSE notes_cursor END,
+                         status = 'idle', retries_left = max_attempts, next_attempt_ms = 0,
+                         last_error_code = NULL, last_error = NULL, last_succeeded_ms = $5,
+                         lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $5
+                     WHERE tenant = $1 AND lease_token = $2",
+                )
+                .bind(tenant)
+                .bind(&token.0)
+                .bind(ms(watermark))
+                .bind(ms(notes_cursor))
+                .bind(ms(now_ms))
+                .execute(pool)
+                .await
+                .map_err(database)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn fail_consolidation(
+                &self,
+                tenant: &str,
+                token: &LeaseToken,
+                code: &str,
+                message: &str,
+                retry_delay_ms: Option<u64>,
+                now_ms: u64,
+            ) -> Result<FailOutcome, JobStoreError> {
+                let pool = &self.pool;
+                // No delay means no retry: spend every retry left at once.
+                let spend: i64 = if retry_delay_ms.is_some() { 1 } else { i64::from(u32::MAX) };
+                let row = sqlx::query(
+                    "UPDATE consolidations SET
+                         retries_left = CASE WHEN retries_left > $7 THEN retries_left - $7 ELSE 0 END,
+                         status = CASE WHEN retries_left - $7 <= 0 THEN 'dead' ELSE 'failed' END,
+                         next_attempt_ms = $5 + $6, last_error_code = $3, last_error = $4,
+                         lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $5
+                     WHERE tenant = $1 AND lease_token = $2
+                     RETURNING status, next_attempt_ms",
+                )
+                .bind(tenant)
+                .bind(&token.0)
+                .bind(code)
+                .bind(message)
+                .bind(ms(now_ms))
+                .bind(ms(retry_delay_ms.unwrap_or(0)))
+                .bind(spend)
+                .fetch_optional(pool)
+                .await
+                .map_err(database)?;
+                Ok(match row {
+                    None => FailOutcome::LostOwnership,
+                    Some(row) if row.get::<String, _>(0) == "dead" => FailOutcome::Dead,
+                    Some(row) => FailOutcome::Retrying { at_ms: row.get::<i64, _>(1) as u64 },
+                })
+            }
+
+            async fn fail_abandoned_consolidations(&self, now_ms: u64) -> Result<Vec<String>, JobStoreError> {
+                let pool = &self.pool;
+                fail_expired(pool, None, now_ms).await
+            }
+
+            async fn due_consolidations(
+                &self,
+                min_interval_ms: u64,
+                limit: u32,
+                now_ms: u64,
+            ) -> Result<Vec<String>, JobStoreError> {
+                let pool = &self.pool;
+                let rows = sqlx::query(
+                    "SELECT tenant FROM consolidations
+                     WHERE input_watermark > success_watermark AND retries_left > 0 AND next_attempt_ms <= $1
+                           AND (lease_token IS NULL OR lease_expires_ms <= $1)
+                           AND COALESCE(last_started_ms, 0) + $2 <= $1
+                     ORDER BY COALESCE(last_started_ms, 0), tenant LIMIT $3",
+                )
+                .bind(ms(now_ms))
+                .bind(ms(min_interval_ms))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(database)?;
+                Ok(rows.iter().map(|row| row.get(0)).collect())
+            }
+
+            async fn consolidation(&self, tenant: &str) -> Result<Option<ConsolidationState>, JobStoreError> {
+                let pool = &self.pool;
+                let row = sqlx::query(
+                    "SELECT tenant, input_watermark, success_watermark, status, retries_left, next_attempt_ms, runs, lease_owner,
+                         last_error_code, last_error, last_succeeded_ms
+                     FROM consolidations WHERE tenant = $1",
+                )
+                .bind(tenant)
+                .fetch_optional(pool)
+                .await
+                .map_err(database)?;
+                Ok(row.as_ref().map(rows::consolidation_state))
+            }
+
+            /// Query behavior: counts claimable reflection rows.
+            async fn queue_depth(&self, now_ms: u64) -> Result<u64, JobStoreError> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) FROM jobs WHERE kind = 'reflection'
+                         AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $1))",
+                )
+                .bind(ms(now_ms))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(row.get::<i64, _>(0) as u64)
+            }
+
+            /// Query behavior: one insert.
+            async fn add_api_key(
+                &self,
+                tenant: &str,
+                key_sha256: &str,
+                label: Option<&str>,
+                now_ms: u64,
+            ) -> Result<i64, JobStoreError> {
+                let row = sqlx::query(
+                    "INSERT INTO api_keys (tenant, key_sha256, label, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(tenant)
+                .bind(key_sha256)
+                .bind(label)
+                .bind(ms(now_ms))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(row.get(0))
+            }
+
+            /// Query behavior: one lookup by the unique hash.
+            async fn api_key_tenant(&self, key_sha256: &str) -> Result<Option<String>, JobStoreError> {
+                let row = sqlx::query("SELECT tenant FROM api_keys WHERE key_sha256 = $1")
+                    .bind(key_sha256)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database)?;
+                Ok(row.map(|row| row.get(0)))
+            }
+
+            async fn lock_tenant(&self, tenant: &str) -> Result<TenantDbLock, JobStoreError> {
+                self.hold_tenant_lock(tenant).await
+            }
+        }
+    };
+}
+pub(super) use job_store_impl;

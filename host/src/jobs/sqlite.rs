@@ -1,0 +1,62 @@
+//! The SQLite job store: one file, WAL mode, a busy timeout, migrations
+//! embedded in the binary. A claim is a single `UPDATE … RETURNING`, which
+//! SQLite runs under its write lock, so two workers never claim one job.
+//! The queries are shared with PostgreSQL (see `sql.rs`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{JobStoreError, TenantDbLock};
+
+/// How long a writer waits for SQLite's lock before reporting busy.
+const BUSY_TIMEOUT_SECONDS: u64 = 10;
+
+/// A job store in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteJobStore {
+    pool: SqlitePool,
+}
+
+impl SqliteJobStore {
+    /// Opens (creating) the database at `url` (`sqlite://path` or a plain
+    /// path) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<SqliteJobStore, JobStoreError> {
+        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(database)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECONDS));
+        // Readers run beside the one writer in WAL mode.
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(database)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|err| JobStoreError::Database(err.to_string()))?;
+        Ok(SqliteJobStore { pool })
+    }
+
+    /// One host: the tenant store's file lock is the lock.
+    async fn hold_tenant_lock(&self, _tenant: &str) -> Result<TenantDbLock, JobStoreError> {
+        Ok(TenantDbLock::none())
+    }
+}
+
+fn database(err: sqlx::Error) -> JobStoreError {
+    let message = err.to_string();
+    match err.as_database_error().and_then(|db| db.code()).as_deref() {
+        // SQLITE_BUSY and SQLITE_LOCKED, after the busy timeout.
+        Some("5") | Some("6") => JobStoreError::Busy(message),
+        _ => JobStoreError::Database(message),
+    }
+}
+
+mod queries {
+    use super::{SqliteJobStore, database};
+
+    // SQLite runs one writer at a time: a claim needs no row lock.
+    crate::jobs::sql::job_store_impl!(SqliteJobStore, sqlx::sqlite::SqlitePool, "");
+}
