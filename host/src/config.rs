@@ -1,9 +1,10 @@
 //! Host configuration: a YAML file, then environment overrides, then flags.
 //!
 //! Two stages, as for rule packs: [`RawConfig`] is the file as written and
-//! only validates shape; [`RawConfig::resolve`] does the I/O — opens the data
-//! directory and the job store, loads every rule pack, builds the LLM client
-//! — so a bad setting fails at start, not at the first job.
+//! only validates — its shape, and every number's range
+//! ([`RawConfig::validate`]) —; [`RawConfig::resolve`] does the I/O — opens
+//! the data directory and the job store, loads every rule pack, builds the
+//! LLM client — so a bad setting fails at start, not at the first job.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -98,6 +99,8 @@ pub struct LlmSection {
     pub gateway: bool,
     /// Answers file, for `provider: scripted`.
     pub script: Option<PathBuf>,
+    /// Largest answer body read, in bytes; a longer one is `llm_bad_response`.
+    pub max_response_bytes: usize,
 }
 
 /// `worker:`.
@@ -195,6 +198,7 @@ impl Default for LlmSection {
             initial_backoff_millis: openai.initial_backoff.as_millis() as u64,
             gateway: false,
             script: None,
+            max_response_bytes: openai.max_response_bytes,
         }
     }
 }
@@ -219,6 +223,83 @@ impl Default for ReflectionSection {
             keep_raw_output: false,
         }
     }
+}
+
+/// The range of every numeric setting, checked by [`RawConfig::validate`].
+pub mod limits {
+    /// Largest `worker.concurrency` (and `--concurrency`): jobs are
+    /// LLM-bound, ~16 per core is plenty.
+    pub const CONCURRENCY_MAX: u64 = 1024;
+    /// Smallest `llm.context_window_tokens`: the system prompt alone takes
+    /// ~600 tokens.
+    pub const CONTEXT_WINDOW_MIN_TOKENS: usize = 2048;
+    /// Tokens a context window must keep for the prompt beside the answer.
+    pub const PROMPT_MIN_TOKENS: usize = 1024;
+    /// Smallest `llm.max_output_tokens`: room for a small proposal.
+    pub const OUTPUT_MIN_TOKENS: u32 = 64;
+    /// Smallest `serve.max_body_bytes`: room for a small enqueue.
+    pub const BODY_MIN_BYTES: usize = 1024;
+    /// Largest `serve.max_body_bytes`.
+    pub const BODY_MAX_BYTES: usize = 64 * 1024 * 1024;
+    /// Smallest `llm.max_response_bytes`.
+    pub const RESPONSE_MIN_BYTES: usize = 64 * 1024;
+    /// Largest `llm.max_response_bytes`.
+    pub const RESPONSE_MAX_BYTES: usize = 256 * 1024 * 1024;
+    /// Largest `reflection.activity_log_max_bytes`.
+    pub const ACTIVITY_LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
+    /// Longest delay or period in seconds: one day.
+    pub const DAY_SECONDS: u64 = 24 * 60 * 60;
+    /// Most attempts per job.
+    pub const ATTEMPTS_MAX: u32 = 100;
+}
+
+/// Why a configuration is refused: one line naming the setting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A number outside its range.
+    #[error("`{setting}` is {value}; it must be {expected}")]
+    OutOfRange {
+        /// The setting, e.g. `worker.lease_seconds`.
+        setting: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must be, e.g. `between 1 and 1024`.
+        expected: String,
+    },
+}
+
+impl ConfigError {
+    /// Stable code of this error.
+    pub fn code(&self) -> &'static str {
+        "config_invalid"
+    }
+}
+
+/// Refuses `value` of `setting` unless it lies in `min..=max`.
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    setting: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ConfigError> {
+    if min <= value && value <= max {
+        return Ok(());
+    }
+    Err(ConfigError::OutOfRange { setting, value: value.to_string(), expected: format!("between {min} and {max}") })
+}
+
+/// Refuses `value` of `setting` unless it is at least `min`, for `why`.
+fn at_least<T: PartialOrd + std::fmt::Display>(
+    setting: &'static str,
+    value: T,
+    min: T,
+    why: impl std::fmt::Display,
+) -> Result<(), ConfigError> {
+    if value >= min {
+        return Ok(());
+    }
+    Err(ConfigError::OutOfRange { setting, value: value.to_string(), expected: format!("at least {min} ({why})") })
 }
 
 /// Environment variables that override the file, each with its setting.
@@ -248,7 +329,56 @@ impl RawConfig {
                 config.set(var, value);
             }
         }
+        match path {
+            Some(path) => config.validate().with_context(|| format!("config `{}` is not valid", path.display()))?,
+            None => config.validate().context("the configuration is not valid")?,
+        }
         Ok(config)
+    }
+
+    /// Checks every numeric setting's range, and the lease against the
+    /// heartbeat: a lease shorter than two heartbeats lapses while its
+    /// worker is alive, and another worker asks the LLM again (issue 9).
+    /// Reports the first setting out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use limits::*;
+        let (llm, worker) = (&self.llm, &self.worker);
+        in_range("llm.timeout_seconds", llm.timeout_seconds, 1, 3600)?;
+        in_range("llm.context_window_tokens", llm.context_window_tokens, CONTEXT_WINDOW_MIN_TOKENS, 100_000_000)?;
+        in_range("llm.max_output_tokens", llm.max_output_tokens, OUTPUT_MIN_TOKENS, 10_000_000)?;
+        let room = llm.context_window_tokens.saturating_sub(PROMPT_MIN_TOKENS);
+        if llm.max_output_tokens as usize > room {
+            return Err(ConfigError::OutOfRange {
+                setting: "llm.max_output_tokens",
+                value: llm.max_output_tokens.to_string(),
+                expected: format!(
+                    "at most {room} (`llm.context_window_tokens` {} less {PROMPT_MIN_TOKENS} for the prompt)",
+                    llm.context_window_tokens
+                ),
+            });
+        }
+        in_range("llm.max_retries", llm.max_retries, 0, 20)?;
+        in_range("llm.initial_backoff_millis", llm.initial_backoff_millis, 0, 60_000)?;
+        in_range("llm.max_response_bytes", llm.max_response_bytes, RESPONSE_MIN_BYTES, RESPONSE_MAX_BYTES)?;
+        in_range("worker.concurrency", worker.concurrency as u64, 1, CONCURRENCY_MAX)?;
+        in_range("worker.heartbeat_seconds", worker.heartbeat_seconds, 1, DAY_SECONDS / 2)?;
+        let heartbeats = format!("twice `worker.heartbeat_seconds`, {}", worker.heartbeat_seconds);
+        at_least("worker.lease_seconds", worker.lease_seconds, 2 * worker.heartbeat_seconds, heartbeats)?;
+        in_range("worker.lease_seconds", worker.lease_seconds, 2, DAY_SECONDS)?;
+        in_range("worker.poll_millis", worker.poll_millis, 10, 60_000)?;
+        in_range("worker.max_attempts", worker.max_attempts, 1, ATTEMPTS_MAX)?;
+        in_range("worker.retry_delay_seconds", worker.retry_delay_seconds, 0, DAY_SECONDS)?;
+        let log = self.reflection.activity_log_max_bytes;
+        in_range("reflection.activity_log_max_bytes", log, 1, ACTIVITY_LOG_MAX_BYTES)?;
+        let consolidation = &self.consolidation;
+        in_range("consolidation.min_interval_seconds", consolidation.min_interval_seconds, 0, 7 * DAY_SECONDS)?;
+        in_range("consolidation.check_seconds", consolidation.check_seconds, 1, DAY_SECONDS)?;
+        in_range("consolidation.max_entries", consolidation.max_entries, 1, 100_000)?;
+        in_range("consolidation.max_notes", consolidation.max_notes, 0, 100_000)?;
+        in_range("consolidation.max_attempts", consolidation.max_attempts, 1, ATTEMPTS_MAX)?;
+        in_range("consolidation.retry_delay_seconds", consolidation.retry_delay_seconds, 0, DAY_SECONDS)?;
+        in_range("serve.max_body_bytes", self.serve.max_body_bytes, BODY_MIN_BYTES, BODY_MAX_BYTES)?;
+        Ok(())
     }
 
     fn set(&mut self, var: &str, value: String) {
@@ -269,8 +399,10 @@ impl RawConfig {
         self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("jobs.db").display()))
     }
 
-    /// Opens everything the config names.
+    /// Opens everything the config names, once it is valid.
     pub async fn resolve(&self) -> anyhow::Result<Reflector<AnyJobStore>> {
+        // Again: flags and callers may have changed it since `load`.
+        self.validate().context("the configuration is not valid")?;
         let data = DataDir::open(&self.data_dir)
             .with_context(|| format!("cannot open the data directory `{}`", self.data_dir.display()))?;
         let url = self.database_url();
@@ -280,13 +412,20 @@ impl RawConfig {
             .context("cannot start the policy engine")?;
         let packs = match &self.pack_map {
             Some(map) => PackMap::load(&engine, map)?,
-            None => PackMap::uniform(RulePack::load(&engine, &self.pack)?),
+            None => {
+                let pack = RulePack::load(&engine, &self.pack)?;
+                if pack.modules().next().is_none() {
+                    // Loads, but only the host checks guard the writes.
+                    tracing::warn!(pack = %self.pack, "the rule pack has no modules: only the host's own checks apply");
+                }
+                PackMap::uniform(pack)
+            }
         };
         let llm = self.llm_client()?;
         let settings = Settings {
             worker: format!("{}-{}", hostname(), std::process::id()),
             lease: Duration::from_secs(self.worker.lease_seconds),
-            heartbeat: Duration::from_secs(self.worker.heartbeat_seconds.max(1)),
+            heartbeat: Duration::from_secs(self.worker.heartbeat_seconds),
             retry_delay: Duration::from_secs(self.worker.retry_delay_seconds),
             prompt: PromptLimits {
                 activity_log_max_bytes: self.reflection.activity_log_max_bytes,
@@ -339,7 +478,8 @@ impl RawConfig {
             "openai" => {
                 let config = OpenAiConfig {
                     base_url: self.llm.base_url.clone(),
-                    api_key: std::env::var(&self.llm.api_key_env).ok().filter(|key| !key.is_empty()),
+                    // Trimmed, as the admin key is: a key file's newline is no part of it.
+                    api_key: crate::serve::key_from_env(&self.llm.api_key_env),
                     model: self.llm.model.clone(),
                     timeout: Duration::from_secs(self.llm.timeout_seconds.max(1)),
                     max_output_tokens: self.llm.max_output_tokens,
@@ -347,6 +487,7 @@ impl RawConfig {
                     initial_backoff: Duration::from_millis(self.llm.initial_backoff_millis),
                     max_backoff: Duration::from_secs(30),
                     gateway: self.llm.gateway,
+                    max_response_bytes: self.llm.max_response_bytes,
                 };
                 Ok(LlmClient::OpenAi(OpenAiClient::new(config)?))
             }

@@ -4,6 +4,7 @@
 //! real compiled components.
 
 mod consolidation;
+mod hardening;
 mod job_store;
 mod llm_server;
 mod multi_host;

@@ -45,6 +45,7 @@ pub async fn harness(script: Vec<Behaviour>, tweak: impl FnOnce(&mut OpenAiConfi
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_secs(3),
         gateway: true,
+        ..OpenAiConfig::default()
     };
     tweak(&mut config);
     let reflector = Reflector {
@@ -110,7 +111,7 @@ pub fn files_under(root: &Path) -> BTreeMap<String, String> {
     files
 }
 
-fn assert_failed(report: &Report, expected_code: &str, expect_retry: bool) {
+pub fn assert_failed(report: &Report, expected_code: &str, expect_retry: bool) {
     match &report.outcome {
         ReportOutcome::Failed { code, retrying, .. } => {
             assert_eq!(code, expected_code, "{report:#?}");

@@ -25,8 +25,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: &Path) -> Server {
+        Server::start_with_admin_key(config, ADMIN_KEY)
+    }
+
+    /// A server whose `MEMWARDEN_ADMIN_KEY` is `admin_key`, as written.
+    pub fn start_with_admin_key(config: &Path, admin_key: &str) -> Server {
         let mut child = memwarden()
-            .env("MEMWARDEN_ADMIN_KEY", ADMIN_KEY)
+            .env("MEMWARDEN_ADMIN_KEY", admin_key)
             .arg("--config")
             .arg(config)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -112,7 +117,7 @@ pub async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-fn error_code(body: &Value) -> &str {
+pub fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an API error: {body}"))
 }
 

@@ -55,7 +55,7 @@ fn the_demo_runs_every_path() {
 fn write_config_with(dir: &Path, server: &LlmServer, consolidate: bool) -> std::path::PathBuf {
     let path = dir.join("memwarden.yaml");
     let text = format!(
-        "data_dir: {0}/data\ndatabase: sqlite://{0}/jobs.db\nllm:\n  base_url: {1}\n  api_key_env: MEMWARDEN_TEST_NO_KEY\n  max_retries: 1\n  initial_backoff_millis: 10\nworker:\n  lease_seconds: 1\n  heartbeat_seconds: 1\n  poll_millis: 20\nconsolidation:\n  enabled: {consolidate}\n",
+        "data_dir: {0}/data\ndatabase: sqlite://{0}/jobs.db\nllm:\n  base_url: {1}\n  api_key_env: MEMWARDEN_TEST_NO_KEY\n  max_retries: 1\n  initial_backoff_millis: 10\nworker:\n  lease_seconds: 2\n  heartbeat_seconds: 1\n  poll_millis: 20\nconsolidation:\n  enabled: {consolidate}\n",
         dir.display(),
         server.base_url
     );
@@ -179,7 +179,7 @@ async fn a_worker_killed_after_recording_resumes_without_asking_again() {
     );
 
     // 2. After the lease expires, another worker finishes the job.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     let (output, stdout, stderr) = run(memwarden().arg("--config").arg(&config).args(["worker", "--drain"]));
     assert!(output.status.success(), "{stdout}{stderr}");
     let status = job_status(dir.path(), 1).await;
@@ -322,4 +322,46 @@ async fn a_worker_consolidates_the_tenants_its_reflections_left_dirty() {
     assert!(output.status.success());
     assert_eq!(stdout.trim(), "consolidation: up to date");
     assert_eq!(server.requests().len(), 3);
+}
+
+/// Issue 9, item 1: a job that takes its worker down every time — here a
+/// real SIGKILL while the LLM is still working on the answer — spends an
+/// attempt per death and ends `dead` with `owner_gone` after `max_attempts`
+/// (3) LLM calls, instead of being re-claimed and asked again forever.
+#[tokio::test]
+async fn issue9_a_job_whose_worker_is_killed_every_time_ends_dead() {
+    let answer = proposal(json!([add("deploy-order", "Run migrations before deploying.")]));
+    let server = LlmServer::start(vec![Behaviour::Hang(std::time::Duration::from_secs(10), answer)]);
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &server);
+    enqueue(&config, dir.path(), "acme", 1);
+    for death in 1..=3 {
+        let mut worker = memwarden()
+            .arg("--config")
+            .arg(&config)
+            .arg("worker")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("worker starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while server.requests().len() < death {
+            assert!(std::time::Instant::now() < deadline, "worker {death} never asked the LLM");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        worker.kill().expect("SIGKILL");
+        worker.wait().expect("reaped");
+        // The lease (2 s) runs out unrenewed.
+        std::thread::sleep(std::time::Duration::from_millis(2300));
+    }
+    let (output, stdout, stderr) = run(memwarden().arg("--config").arg(&config).args(["worker", "--drain"]));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let status = job_status(dir.path(), 1).await;
+    assert_eq!(
+        (status.status.as_str(), status.outcome.as_deref(), status.last_error_code.as_deref(), status.attempts),
+        ("dead", Some("failed"), Some("owner_gone"), 3),
+        "{status:?}"
+    );
+    assert_eq!(server.requests().len(), 3, "the LLM was asked once per attempt, and not again");
+    assert!(!files_under(&dir.path().join("data")).keys().any(|p| p.ends_with("deploy-order.md")));
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use memwarden::config::RawConfig;
-use memwarden::jobs::{AnyJobStore, JobStore, NewReflection, ReflectionPayload};
+use memwarden::jobs::{AnyJobStore, IdempotencyKey, IdempotencyKeyError, JobStore, NewReflection, ReflectionPayload};
 use memwarden::policy::RunOutcome;
-use memwarden::reflection::{Report, ReportOutcome, now_ms};
+use memwarden::reflection::{self, Report, ReportOutcome, now_ms};
 use memwarden::worker::{self, Finished};
 
 use super::policy::print_table;
@@ -35,9 +35,15 @@ pub(crate) struct RunArgs {
     /// The run's activity log (a file; `-` for standard input).
     #[arg(long)]
     activity_log: PathBuf,
-    /// A retried enqueue with the same key adds no second job.
-    #[arg(long)]
+    /// A retried enqueue with the same key adds no second job (1 to 256
+    /// bytes, scoped to the tenant, as the API scopes it).
+    #[arg(long, value_parser = idempotency_key)]
     idempotency_key: Option<String>,
+}
+
+/// Refuses an empty or overlong key while parsing, as the API does.
+fn idempotency_key(key: &str) -> Result<String, IdempotencyKeyError> {
+    IdempotencyKey::check(key).map(|()| key.to_string())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -48,7 +54,7 @@ enum Outcome {
 }
 
 impl RunArgs {
-    fn job(&self, max_attempts: u32) -> anyhow::Result<NewReflection> {
+    fn job(&self, config: &RawConfig) -> anyhow::Result<NewReflection> {
         let activity_log = match self.activity_log.to_str() {
             Some("-") => {
                 std::io::read_to_string(std::io::stdin()).context("cannot read the activity log from standard input")?
@@ -62,19 +68,16 @@ impl RunArgs {
             Outcome::Aborted => RunOutcome::Aborted,
         };
         memwarden::store::safe_name_of("tenant", &self.tenant)?;
-        Ok(NewReflection {
-            tenant: self.tenant.clone(),
-            payload: ReflectionPayload { piece: self.piece.clone(), outcome, activity_log },
-            idempotency_key: self.idempotency_key.clone(),
-            max_attempts,
-        })
+        let payload = ReflectionPayload { piece: self.piece.clone(), outcome, activity_log };
+        let (max_attempts, log_max_bytes) = (config.max_attempts(), config.reflection.activity_log_max_bytes);
+        Ok(reflection::request(&self.tenant, payload, self.idempotency_key.as_deref(), max_attempts, log_max_bytes)?)
     }
 }
 
 pub(crate) async fn enqueue(config: &RawConfig, command: &EnqueueCommand) -> anyhow::Result<ExitCode> {
     let EnqueueCommand::Reflection(run) = command;
     let jobs = AnyJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
-    let enqueued = jobs.enqueue_reflection(&run.job(config.max_attempts())?, now_ms()).await?;
+    let enqueued = jobs.enqueue_reflection(&run.job(config)?, now_ms()).await?;
     match enqueued.created {
         true => println!("queued {}", enqueued.id),
         false => println!("already queued as {} (same idempotency key)", enqueued.id),
@@ -84,7 +87,7 @@ pub(crate) async fn enqueue(config: &RawConfig, command: &EnqueueCommand) -> any
 
 pub(crate) async fn reflect(config: &RawConfig, run: &RunArgs) -> anyhow::Result<ExitCode> {
     let reflector = config.resolve().await?;
-    let enqueued = reflector.jobs.enqueue_reflection(&run.job(config.max_attempts())?, now_ms()).await?;
+    let enqueued = reflector.jobs.enqueue_reflection(&run.job(config)?, now_ms()).await?;
     let lease = reflector.settings.lease.as_millis() as u64;
     let claim = reflector
         .jobs
@@ -130,11 +133,16 @@ pub(crate) fn print_report(report: &Report, data_dir: &std::path::Path) {
 #[derive(Debug, Args)]
 pub(crate) struct WorkerArgs {
     /// Jobs run at once (default from the config).
-    #[arg(long)]
+    #[arg(long, value_parser = concurrency())]
     concurrency: Option<usize>,
     /// Exit when the queue is empty instead of waiting for more.
     #[arg(long)]
     drain: bool,
+}
+
+/// `--concurrency`: the range `worker.concurrency` accepts (issue 9).
+pub(crate) fn concurrency() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=memwarden::config::limits::CONCURRENCY_MAX)
 }
 
 pub(crate) async fn worker(config: &RawConfig, args: &WorkerArgs) -> anyhow::Result<ExitCode> {

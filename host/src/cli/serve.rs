@@ -10,7 +10,7 @@ use memwarden::jobs::{AnyJobStore, JobStore};
 use memwarden::reflection::now_ms;
 use memwarden::serve::{self, Api};
 
-use super::jobs::{print_summary, wait_for_signal};
+use super::jobs::{concurrency, print_summary, wait_for_signal};
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -18,7 +18,7 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     listen: Option<String>,
     /// Reflection jobs run at once by this process's worker.
-    #[arg(long)]
+    #[arg(long, value_parser = concurrency())]
     concurrency: Option<usize>,
     /// Serve the API only; run no worker in this process.
     #[arg(long)]
@@ -29,7 +29,7 @@ pub(crate) async fn serve(config: &RawConfig, args: &ServeArgs) -> anyhow::Resul
     let prometheus = serve::install_prometheus().context("cannot install the Prometheus recorder")?;
     let reflector = config.resolve().await?;
     let consolidator = Arc::new(config.consolidator(&reflector));
-    let admin_key = std::env::var(&config.serve.admin_key_env).ok().filter(|key| !key.is_empty());
+    let admin_key = serve::key_from_env(&config.serve.admin_key_env);
     if admin_key.is_none() {
         eprintln!("note: ${} is not set, so only tenant keys are accepted", config.serve.admin_key_env);
     }

@@ -12,9 +12,7 @@
 use serde::Serialize;
 
 use super::LeaseToken;
-
-/// Failure code of an attempt whose owner vanished without a word.
-pub const OWNER_GONE: &str = "owner_gone";
+pub use super::OWNER_GONE;
 
 /// What [`super::JobStore::claim_consolidation`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 
 mod any;
 pub mod consolidation;
+pub mod idempotency;
 mod postgres;
 mod rows;
 mod sql;
@@ -25,10 +26,15 @@ use serde::{Deserialize, Serialize};
 
 pub use any::AnyJobStore;
 pub use consolidation::{ConsolidationClaim, ConsolidationLease, ConsolidationState};
+pub use idempotency::{IdempotencyKey, IdempotencyKeyError};
 pub use postgres::PgJobStore;
 pub use sqlite::SqliteJobStore;
 
 use crate::policy::RunOutcome;
+
+/// Failure code of an attempt whose owner vanished without a word: its
+/// lease expired unrenewed. Reflections and consolidations alike.
+pub const OWNER_GONE: &str = "owner_gone";
 
 /// A job's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -94,8 +100,9 @@ pub struct NewReflection {
     pub tenant: String,
     /// What to reflect on.
     pub payload: ReflectionPayload,
-    /// A retried request with the same key enqueues nothing new.
-    pub idempotency_key: Option<String>,
+    /// A retried request with the same key enqueues nothing new; the same
+    /// key with a different request is refused.
+    pub idempotency_key: Option<IdempotencyKey>,
     /// Attempts before the job is dead.
     pub max_attempts: u32,
 }
@@ -227,6 +234,14 @@ pub enum JobStoreError {
     /// The database failed or is unreachable.
     #[error("job database error: {0}")]
     Database(String),
+    /// The idempotency key was used before, for a different request.
+    #[error("idempotency key `{key}` was already used for a different request ({id})")]
+    IdempotencyConflict {
+        /// The key, as given.
+        key: String,
+        /// The job the key names.
+        id: JobId,
+    },
     /// A row does not hold what this version expects.
     #[error("job `{id}` is corrupt: {reason}")]
     Corrupt {
@@ -243,6 +258,7 @@ impl JobStoreError {
         match self {
             JobStoreError::Busy(_) => "db_busy",
             JobStoreError::Database(_) => "db_error",
+            JobStoreError::IdempotencyConflict { .. } => "idempotency_conflict",
             JobStoreError::Corrupt { .. } => "db_corrupt",
         }
     }
@@ -250,15 +266,19 @@ impl JobStoreError {
 
 /// The durable queue. Every method takes `now_ms`; none reads a clock.
 pub trait JobStore: Send + Sync {
-    /// Adds a reflection job, or returns the one with the same key.
+    /// Adds a reflection job, or returns the one with the same key; a key
+    /// reused for a different request is [`JobStoreError::IdempotencyConflict`].
     fn enqueue_reflection(
         &self,
         job: &NewReflection,
         now_ms: u64,
     ) -> impl Future<Output = Result<Enqueued, JobStoreError>> + Send;
 
-    /// Claims the oldest due job of `kind`: queued, or running with an
-    /// expired lease (its owner is presumed dead). Hands out a fresh token.
+    /// Claims the oldest due queued job of `kind`, handing out a fresh
+    /// token. First, every job of `kind` whose lease expired (its owner is
+    /// presumed dead) is failed as [`OWNER_GONE`], spending one attempt:
+    /// requeued while attempts are left, dead once they are spent — so a
+    /// job that kills its worker every time still ends (issue 9, item 1).
     fn claim(
         &self,
         kind: JobKind,
@@ -268,7 +288,8 @@ pub trait JobStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Claim>, JobStoreError>> + Send;
 
     /// Claims job `id` if it is claimable now (as [`JobStore::claim`] would
-    /// judge it): for running one given job in the foreground.
+    /// judge it, an expired lease spending an attempt first): for running
+    /// one given job in the foreground.
     fn claim_id(
         &self,
         id: JobId,
@@ -408,7 +429,7 @@ pub trait JobStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<ConsolidationState>, JobStoreError>> + Send;
 
     /// Reflection jobs waiting to run (queued, or running with an expired
-    /// lease).
+    /// lease and an attempt left after it).
     fn queue_depth(&self, now_ms: u64) -> impl Future<Output = Result<u64, JobStoreError>> + Send;
 
     /// Stores an API key of `tenant` by its SHA-256 (hex); returns its id.

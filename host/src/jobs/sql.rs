@@ -9,6 +9,9 @@
 //! The consolidation claim is three statements, each atomic on its own and
 //! safe to interleave with another worker's: fail an expired lease, take
 //! the row if it is claimable, and only if that found nothing, read why.
+//! A reflection claim is two, in the same spirit: fail the expired leases
+//! (each spends a retry, so a job that kills its worker every time ends
+//! `dead`), then take the oldest queued row.
 //!
 //! [`JobStore`]: super::JobStore
 
@@ -22,22 +25,21 @@ macro_rules! job_store_impl {
     ($store:ty, $pool:ty, $claim_lock:literal) => {
         use sqlx::Row;
 
-        use crate::jobs::consolidation::OWNER_GONE;
+        use crate::jobs::metric_names as jobs_metrics;
         use crate::jobs::sql::ms;
-        use crate::jobs::{
+        use crate::jobs::{OWNER_GONE,
             Claim, ConsolidationClaim, ConsolidationLease, ConsolidationState, Enqueued, FailOutcome, JobId,
             JobKind, JobOutcome, JobStatus, JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection,
             TenantDbLock, new_token, rows,
         };
 
-        /// A claim: the oldest due row (`$5` picks kind or id) that is
-        /// queued or whose lease expired gets a fresh token and lease, and
-        /// counts an attempt.
+        /// A claim: the oldest due queued row (`$5` picks kind or id) gets a
+        /// fresh token and lease, and counts an attempt. A row whose lease
+        /// expired is claimable only once `REAP_*` requeued it.
         const CLAIM_BY_KIND: &str = concat!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
                  attempts = attempts + 1, updated_at_ms = $3
-             WHERE id = (SELECT id FROM jobs WHERE kind = $5 AND run_after_ms <= $3
-                   AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $3))
+             WHERE id = (SELECT id FROM jobs WHERE kind = $5 AND run_after_ms <= $3 AND status = 'queued'
                  ORDER BY run_after_ms, id LIMIT 1 ",
             $claim_lock,
             ") RETURNING id, tenant, payload, attempts, recorded"
@@ -45,11 +47,43 @@ macro_rules! job_store_impl {
         const CLAIM_BY_ID: &str = concat!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
                  attempts = attempts + 1, updated_at_ms = $3
-             WHERE id = (SELECT id FROM jobs WHERE id = CAST($5 AS BIGINT) AND run_after_ms <= $3
-                   AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $3))
+             WHERE id = (SELECT id FROM jobs WHERE id = CAST($5 AS BIGINT) AND run_after_ms <= $3 AND status = 'queued'
                  ORDER BY run_after_ms, id LIMIT 1 ",
             $claim_lock,
             ") RETURNING id, tenant, payload, attempts, recorded"
+        );
+
+        /// The attempt of every running row (`$3` picks kind or id) whose
+        /// lease expired is failed as `$2` (owner gone) and spends one
+        /// retry, exactly as `fail` with a zero delay would: requeued while
+        /// retries are left, dead with outcome `failed` once they are spent.
+        /// The recorded decision is kept for the next owner. At most 100 rows
+        /// a call; on PostgreSQL rows another session holds are skipped.
+        const REAP_BY_KIND: &str = concat!(
+            "UPDATE jobs SET
+                 retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
+                 status = CASE WHEN retries_left <= 1 THEN 'dead' ELSE 'queued' END,
+                 outcome = CASE WHEN retries_left <= 1 THEN 'failed' ELSE NULL END,
+                 last_error_code = $2,
+                 last_error = 'the worker holding the lease stopped renewing it: ' || COALESCE(lease_owner, 'unknown'),
+                 lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $1
+             WHERE id IN (SELECT id FROM jobs WHERE kind = $3 AND status = 'running' AND lease_expires_ms <= $1
+                 ORDER BY id LIMIT 100 ",
+            $claim_lock,
+            ") RETURNING id, tenant, status, kind"
+        );
+        const REAP_BY_ID: &str = concat!(
+            "UPDATE jobs SET
+                 retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
+                 status = CASE WHEN retries_left <= 1 THEN 'dead' ELSE 'queued' END,
+                 outcome = CASE WHEN retries_left <= 1 THEN 'failed' ELSE NULL END,
+                 last_error_code = $2,
+                 last_error = 'the worker holding the lease stopped renewing it: ' || COALESCE(lease_owner, 'unknown'),
+                 lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $1
+             WHERE id IN (SELECT id FROM jobs WHERE id = CAST($3 AS BIGINT) AND status = 'running' AND lease_expires_ms <= $1
+                 ORDER BY id LIMIT 100 ",
+            $claim_lock,
+            ") RETURNING id, tenant, status, kind"
         );
 
         /// Which jobs a claim may take.
@@ -59,6 +93,9 @@ macro_rules! job_store_impl {
         }
 
         impl $store {
+            /// Fails the expired leases `target` covers (see `REAP_BY_KIND`),
+            /// then claims: two statements, each atomic, safe to interleave
+            /// with other workers'.
             async fn claim_where(
                 &self,
                 target: ClaimTarget,
@@ -66,6 +103,7 @@ macro_rules! job_store_impl {
                 lease_ms: u64,
                 now_ms: u64,
             ) -> Result<Option<Claim>, JobStoreError> {
+                self.reap_expired(&target, now_ms).await?;
                 let token = new_token();
                 let sql = match target {
                     ClaimTarget::Kind(_) => CLAIM_BY_KIND,
@@ -78,6 +116,47 @@ macro_rules! job_store_impl {
                 };
                 let row = query.fetch_optional(&self.pool).await.map_err(database)?;
                 row.map(|row| rows::claim(&row, token)).transpose()
+            }
+
+            /// Fails every expired lease `target` covers as [`OWNER_GONE`],
+            /// and counts each: a log line, the jobs counter and a metrics
+            /// row, as a failed attempt gets from its flow.
+            async fn reap_expired(&self, target: &ClaimTarget, now_ms: u64) -> Result<(), JobStoreError> {
+                let sql = match target {
+                    ClaimTarget::Kind(_) => REAP_BY_KIND,
+                    ClaimTarget::Id(_) => REAP_BY_ID,
+                };
+                let query = sqlx::query(sql).bind(ms(now_ms)).bind(OWNER_GONE);
+                let query = match target {
+                    ClaimTarget::Kind(kind) => query.bind(kind.as_str()),
+                    ClaimTarget::Id(id) => query.bind(id.0.to_string()),
+                };
+                let reaped = query.fetch_all(&self.pool).await.map_err(database)?;
+                for row in &reaped {
+                    let (id, tenant, status, kind): (i64, String, String, String) =
+                        (row.get(0), row.get(1), row.get(2), row.get(3));
+                    let kind = JobKind::parse(&kind).ok_or_else(|| rows::corrupt(id, format!("unknown kind `{kind}`")))?;
+                    let dead = status == "dead";
+                    tracing::warn!(job = %JobId(id), tenant, code = OWNER_GONE, dead,
+                        "the job's lease expired unrenewed; its attempt is counted as failed");
+                    metrics::counter!(jobs_metrics::JOBS, "kind" => kind.as_str(), "outcome" => OWNER_GONE).increment(1);
+                    let metrics_row = MetricsRow {
+                        job_id: JobId(id),
+                        tenant,
+                        kind,
+                        outcome: "failed".to_string(),
+                        reason_code: Some(OWNER_GONE.to_string()),
+                        changes_applied: 0,
+                        piece_edited: false,
+                        tokens_in: 0,
+                        tokens_out: 0,
+                        duration_ms: 0,
+                        rejections: Default::default(),
+                        created_at_ms: now_ms,
+                    };
+                    self.record_metrics(&metrics_row).await?;
+                }
+                Ok(())
             }
         }
 
@@ -105,12 +184,17 @@ macro_rules! job_store_impl {
 
         impl JobStore for $store {
             /// Query behavior: inserts a queued row; with an idempotency key that
-            /// already exists, returns that row's id instead.
+            /// already exists, reads that row instead: its id when it was enqueued
+            /// for the same request (or before requests were fingerprinted), a
+            /// conflict otherwise.
             async fn enqueue_reflection(&self, job: &NewReflection, now_ms: u64) -> Result<Enqueued, JobStoreError> {
                 let payload = serde_json::to_string(&job.payload).map_err(|err| JobStoreError::Database(err.to_string()))?;
+                let key = job.idempotency_key.as_ref();
+                let scoped = key.map(|key| key.scoped());
                 let inserted = sqlx::query(
-                    "INSERT INTO jobs (kind, tenant, payload, status, retries_left, run_after_ms, idempotency_key, created_at_ms, updated_at_ms)
-                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $5, $5)
+                    "INSERT INTO jobs (kind, tenant, payload, status, retries_left, run_after_ms, idempotency_key, request_sha256,
+                         created_at_ms, updated_at_ms)
+                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $5, $5)
                      ON CONFLICT (idempotency_key) DO NOTHING
                      RETURNING id",
                 )
@@ -119,24 +203,33 @@ macro_rules! job_store_impl {
                 .bind(payload)
                 .bind(i64::from(job.max_attempts.max(1)))
                 .bind(ms(now_ms))
-                .bind(&job.idempotency_key)
+                .bind(&scoped)
+                .bind(key.map(|key| key.request_sha256()))
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(database)?;
                 if let Some(row) = inserted {
                     return Ok(Enqueued { id: JobId(row.get(0)), created: true });
                 }
-                let existing = sqlx::query("SELECT id FROM jobs WHERE idempotency_key = $1")
-                    .bind(&job.idempotency_key)
+                let existing = sqlx::query("SELECT id, request_sha256 FROM jobs WHERE idempotency_key = $1")
+                    .bind(&scoped)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(database)?;
-                Ok(Enqueued { id: JobId(existing.get(0)), created: false })
+                let id = JobId(existing.get(0));
+                let fingerprint: Option<String> = existing.get(1);
+                match (key, fingerprint) {
+                    (Some(key), Some(stored)) if stored != key.request_sha256() => {
+                        Err(JobStoreError::IdempotencyConflict { key: key.key().to_string(), id })
+                    }
+                    _ => Ok(Enqueued { id, created: false }),
+                }
             }
 
-            /// Query behavior: one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`
-            /// picks the oldest due row that is queued or whose lease expired, sets
-            /// a fresh token and lease, and counts the attempt.
+            /// Query behavior: one `UPDATE … RETURNING` fails every expired lease of
+            /// `kind` as `owner_gone` (one retry spent; dead when none is left), then
+            /// one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING` picks the oldest
+            /// due queued row, sets a fresh token and lease, and counts the attempt.
             async fn claim(
                 &self,
                 kind: JobKind,
@@ -523,11 +616,12 @@ macro_rules! job_store_impl {
                 Ok(row.as_ref().map(rows::consolidation_state))
             }
 
-            /// Query behavior: counts claimable reflection rows.
+            /// Query behavior: counts reflection rows that will run: queued, or
+            /// with an expired lease that leaves a retry once it is spent.
             async fn queue_depth(&self, now_ms: u64) -> Result<u64, JobStoreError> {
                 let row = sqlx::query(
                     "SELECT COUNT(*) FROM jobs WHERE kind = 'reflection'
-                         AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $1))",
+                         AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $1 AND retries_left > 1))",
                 )
                 .bind(ms(now_ms))
                 .fetch_one(&self.pool)

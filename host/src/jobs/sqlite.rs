@@ -21,11 +21,19 @@ pub struct SqliteJobStore {
 
 impl SqliteJobStore {
     /// Opens (creating) the database at `url` (`sqlite://path` or a plain
-    /// path) and brings its schema up to date.
+    /// path), and the directory it lives in, and brings its schema up to
+    /// date: `tenant add-key` may run before anything else made the data
+    /// directory (issue 9).
     pub async fn open(url: &str) -> Result<SqliteJobStore, JobStoreError> {
         let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
-        let options = SqliteConnectOptions::from_str(&url)
-            .map_err(database)?
+        let options = SqliteConnectOptions::from_str(&url).map_err(database)?;
+        // An in-memory database is named `file:sqlx-in-memory-N`: no parent.
+        if let Some(dir) = options.get_filename().parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                JobStoreError::Database(format!("cannot create `{}` for the job database: {err}", dir.display()))
+            })?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)

@@ -6,7 +6,7 @@
 mod openai;
 mod scripted;
 
-pub use openai::{OpenAiClient, OpenAiConfig};
+pub use openai::{OpenAiClient, OpenAiConfig, limits};
 pub use scripted::{ScriptedProvider, ScriptedResponse};
 
 /// One request: a system prompt, a user message, and the JSON schema the
@@ -81,6 +81,12 @@ pub enum LlmError {
     /// The answer is not a chat completion.
     #[error("the LLM answer is not a chat completion: {0}")]
     BadResponse(String),
+    /// The answer is longer than the client reads (`llm.max_response_bytes`).
+    #[error("the LLM answer is larger than {max_bytes} bytes (llm.max_response_bytes)")]
+    TooLarge {
+        /// The cap.
+        max_bytes: usize,
+    },
     /// The scripted provider has no answer left for this request.
     #[error("the script has no answer left for tenant `{tenant}`, piece `{piece}`")]
     ScriptExhausted {
@@ -99,14 +105,21 @@ impl LlmError {
             LlmError::Timeout { .. } => "llm_timeout",
             LlmError::Unavailable { .. } => "llm_unavailable",
             LlmError::Rejected { .. } => "llm_rejected",
-            LlmError::BadResponse(_) => "llm_bad_response",
+            // A malformed answer either way.
+            LlmError::BadResponse(_) | LlmError::TooLarge { .. } => "llm_bad_response",
             LlmError::ScriptExhausted { .. } => "llm_script_exhausted",
         }
     }
 
     /// Whether a later attempt of the job could succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, LlmError::Timeout { .. } | LlmError::Unavailable { .. } | LlmError::BadResponse(_))
+        matches!(
+            self,
+            LlmError::Timeout { .. }
+                | LlmError::Unavailable { .. }
+                | LlmError::BadResponse(_)
+                | LlmError::TooLarge { .. }
+        )
     }
 }
 

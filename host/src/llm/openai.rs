@@ -7,6 +7,9 @@
 //!   backoff and full jitter, honouring `Retry-After`; never 401/403.
 //! - Gateway mode: the tenant goes in the `user` field and the
 //!   `X-Memwarden-Tenant` header, for per-tenant attribution upstream.
+//! - A bounded answer: the body is read chunk by chunk up to
+//!   `max_response_bytes`, so a hostile or broken endpoint cannot make the
+//!   host buffer more (issue 9); past it the answer is `llm_bad_response`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -39,6 +42,15 @@ pub struct OpenAiConfig {
     pub max_backoff: Duration,
     /// Attribute requests to tenants (`user` field and header).
     pub gateway: bool,
+    /// Largest response body read, in bytes; a longer answer is refused.
+    pub max_response_bytes: usize,
+}
+
+/// Defaults of the client.
+pub mod limits {
+    /// Largest response body read by default: a few times the largest
+    /// proposal (1 MiB) wrapped in a chat completion.
+    pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 }
 
 impl Default for OpenAiConfig {
@@ -53,6 +65,7 @@ impl Default for OpenAiConfig {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             gateway: false,
+            max_response_bytes: limits::MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -171,10 +184,19 @@ impl OpenAiClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = match response.text().await {
-            Ok(text) => text,
+        let cap = self.config.max_response_bytes;
+        let too_large = || Attempt::Fatal(LlmError::TooLarge { max_bytes: cap });
+        if status == StatusCode::OK && response.content_length().is_some_and(|length| length > cap as u64) {
+            return too_large();
+        }
+        let body = match read_capped(response, cap).await {
+            Ok(body) => body,
             Err(err) => return Attempt::Retry { message: one_line(&err), after: None, timed_out: err.is_timeout() },
         };
+        if status == StatusCode::OK && body.cut {
+            return too_large();
+        }
+        let text = String::from_utf8_lossy(&body.bytes);
         let excerpt: String = text.chars().take(300).collect();
         match status {
             StatusCode::OK => parse_completion(&text).map_or_else(Attempt::Fatal, Attempt::Done),
@@ -225,6 +247,29 @@ struct Usage {
     prompt_tokens: u64,
     #[serde(default)]
     completion_tokens: u64,
+}
+
+/// A response body read up to a cap.
+struct CappedBody {
+    /// At most the cap's worth.
+    bytes: Vec<u8>,
+    /// Whether the body went on past the cap (the rest is not read).
+    cut: bool,
+}
+
+/// Reads `response`'s body chunk by chunk, stopping at `cap` bytes.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<CappedBody, reqwest::Error> {
+    let expected = response.content_length().map_or(0, |length| length.min(cap as u64) as usize);
+    let mut bytes = Vec::with_capacity(expected);
+    while let Some(chunk) = response.chunk().await? {
+        let room = cap - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(CappedBody { bytes, cut: true });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(CappedBody { bytes, cut: false })
 }
 
 fn parse_completion(text: &str) -> Result<Completion, LlmError> {

@@ -24,7 +24,10 @@ pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
 use crate::flow::{commit, heartbeating, plan, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
-use crate::jobs::{Claim, FailOutcome, JobKind, JobOutcome, JobStore, MetricsRow};
+use crate::jobs::{
+    Claim, FailOutcome, IdempotencyKey, IdempotencyKeyError, JobKind, JobOutcome, JobStore, MetricsRow, NewReflection,
+    ReflectionPayload,
+};
 use crate::llm::{ChatRequest, LlmClient};
 use crate::policy::{PackMap, Proposal};
 use crate::store::DataDir;
@@ -75,6 +78,26 @@ impl Default for Settings {
             consolidation_attempts: 3,
         }
     }
+}
+
+/// A reflection asked for from outside: the API and the CLI both build
+/// their job here, so they agree. The idempotency key is checked and scoped
+/// to `tenant`, with the fingerprint of the request as sent; the activity
+/// log is cut to its last `activity_log_max_bytes`, all a prompt ever uses,
+/// before it is stored (issue 9).
+pub fn request(
+    tenant: &str,
+    mut payload: ReflectionPayload,
+    idempotency_key: Option<&str>,
+    max_attempts: u32,
+    activity_log_max_bytes: usize,
+) -> Result<NewReflection, IdempotencyKeyError> {
+    let idempotency_key = idempotency_key.map(|key| IdempotencyKey::new(tenant, key, &payload)).transpose()?;
+    let tail = log_tail(&payload.activity_log, activity_log_max_bytes);
+    if tail.len() < payload.activity_log.len() {
+        payload.activity_log = tail.to_string();
+    }
+    Ok(NewReflection { tenant: tenant.to_string(), payload, idempotency_key, max_attempts })
 }
 
 /// Everything a reflection needs; cheap to share between tasks.

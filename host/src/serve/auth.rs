@@ -1,7 +1,9 @@
-//! Who is calling: `Authorization: Bearer <key>`. The admin key (from the
-//! environment) may do everything; a tenant key only what concerns its own
-//! tenant. Keys are looked up by their SHA-256 — the store never holds a
-//! key itself — and a missing or unknown key is `401`.
+//! Who is calling: `Authorization: Bearer <key>`, the scheme in any case
+//! (RFC 9110 §11.1). The admin key (from the environment) may do
+//! everything; a tenant key only what concerns its own tenant. Keys are
+//! looked up by their SHA-256 — the store never holds a key itself — and a
+//! missing or unknown key is `401`. A key is compared without surrounding
+//! whitespace, wherever it comes from ([`given_key`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -44,6 +46,25 @@ pub fn key_sha256(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// A key as configured or sent, without surrounding whitespace (a key
+/// file's trailing newline, a padded header); `None` when nothing is left.
+pub fn given_key(raw: &str) -> Option<&str> {
+    Some(raw.trim()).filter(|key| !key.is_empty())
+}
+
+/// The key in the environment variable `var` (the admin key, say),
+/// trimmed (issue 9); `None` when it is unset, not UTF-8 or blank.
+pub fn key_from_env(var: &str) -> Option<String> {
+    std::env::var(var).ok().as_deref().and_then(given_key).map(str::to_string)
+}
+
+/// The key of an `Authorization` value `<scheme> <key>` whose scheme is
+/// `Bearer` in any case.
+fn bearer_key(value: &str) -> Option<&str> {
+    let (scheme, key) = value.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(key).and_then(given_key)
+}
+
 /// A new random API key: `mwk_` and 32 random bytes in hex.
 pub fn new_key() -> String {
     let mut bytes = [0u8; 32];
@@ -64,9 +85,7 @@ impl<S: JobStore> FromRequestParts<std::sync::Arc<super::Api<S>>> for Caller {
         let key = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
+            .and_then(bearer_key)
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
         let hash = key_sha256(key);
         if api.admin_key_sha256.as_deref() == Some(hash.as_str()) {

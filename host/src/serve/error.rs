@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::flow::FlowError;
-use crate::jobs::JobStoreError;
+use crate::jobs::{IdempotencyKeyError, JobStoreError};
 use crate::store::StoreError;
 
 /// One failed request.
@@ -64,7 +64,17 @@ impl From<JsonRejection> for ApiError {
 
 impl From<JobStoreError> for ApiError {
     fn from(err: JobStoreError) -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, err.code(), err.to_string())
+        let status = match &err {
+            JobStoreError::IdempotencyConflict { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, err.code(), err.to_string())
+    }
+}
+
+impl From<IdempotencyKeyError> for ApiError {
+    fn from(err: IdempotencyKeyError) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, err.code(), err.to_string())
     }
 }
 

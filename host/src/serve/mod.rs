@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 
-pub use auth::{Caller, key_sha256, new_key};
+pub use auth::{Caller, given_key, key_from_env, key_sha256, new_key};
 pub use error::ApiError;
 
 use crate::consolidation::Consolidator;

@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 use similar::TextDiff;
 
 use super::{Api, ApiError, Caller, blocking};
-use crate::jobs::{JobStore, NewReflection, ReflectionPayload};
+use crate::jobs::idempotency::INVALID_IDEMPOTENCY_KEY;
+use crate::jobs::{JobStore, ReflectionPayload};
 use crate::policy::RunOutcome;
-use crate::reflection::now_ms;
+use crate::reflection::{self, now_ms};
 use crate::store::{TenantDir, safe_name_of};
 
 /// `POST …/reflections`.
@@ -56,27 +57,37 @@ pub async fn enqueue_reflection<S: JobStore>(
     if request.outcome == RunOutcome::Consolidation {
         return Err(ApiError::unprocessable("invalid_outcome", "outcome must be succeeded, failed or aborted"));
     }
+    let key = idempotency_key(&headers, request.idempotency_key.as_deref())?;
     let piece = request.piece.clone();
     if blocking(move || Ok(dir.piece(&piece)?)).await?.is_none() {
         return Err(ApiError::unprocessable("unknown_piece", format!("there is no piece `{}`", request.piece)));
     }
-    let header_key = headers.get("idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_string);
-    // A key is scoped to its tenant, so two tenants cannot collide.
-    let key = request.idempotency_key.or(header_key).map(|key| format!("{tenant}/{key}"));
-    let job = NewReflection {
-        tenant: tenant.clone(),
-        payload: ReflectionPayload {
-            piece: request.piece,
-            outcome: request.outcome,
-            activity_log: request.activity_log,
-        },
-        idempotency_key: key,
-        max_attempts: api.max_attempts,
-    };
+    let payload =
+        ReflectionPayload { piece: request.piece, outcome: request.outcome, activity_log: request.activity_log };
+    // The key is scoped to its tenant, so two tenants cannot collide.
+    let log_max_bytes = api.reflector.settings.prompt.activity_log_max_bytes;
+    let job = reflection::request(&tenant, payload, key, api.max_attempts, log_max_bytes)?;
     let enqueued = api.reflector.jobs.enqueue_reflection(&job, now_ms()).await?;
     metrics::counter!("memwarden_api_enqueued_total", "created" => enqueued.created.to_string()).increment(1);
     let status = if enqueued.created { StatusCode::ACCEPTED } else { StatusCode::OK };
     Ok((status, Json(Enqueued { job_id: enqueued.id.0, created: enqueued.created })))
+}
+
+/// The request's idempotency key: the `Idempotency-Key` header or the
+/// body's `idempotency_key`. Both may be sent only when they agree; a
+/// header that is not text is refused, not ignored.
+fn idempotency_key<'a>(headers: &'a HeaderMap, body: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+    let invalid = |message: &str| ApiError::new(StatusCode::BAD_REQUEST, INVALID_IDEMPOTENCY_KEY, message);
+    let header = match headers.get("idempotency-key") {
+        Some(value) => Some(value.to_str().map_err(|_| invalid("the Idempotency-Key header is not visible ASCII"))?),
+        None => None,
+    };
+    match (header, body) {
+        (Some(header), Some(body)) if header != body => Err(invalid(
+            "the Idempotency-Key header and the body's idempotency_key differ; send one, or the same in both",
+        )),
+        (header, body) => Ok(body.or(header)),
+    }
 }
 
 pub async fn consolidate<S: JobStore>(

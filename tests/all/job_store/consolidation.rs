@@ -163,6 +163,25 @@ macro_rules! consolidation_conformance {
                 assert_eq!(store.consolidation("beta").await.expect("state").expect("row").status, "running");
             }
 
+            /// Issue 9, item 1, for consolidations: each expired lease spends
+            /// a retry, and the last ends the run dead with `owner_gone`.
+            #[tokio::test]
+            async fn issue9_expired_leases_spend_retries_until_the_run_is_dead() {
+                let Some((_guard, store)) = $open.await else { return };
+                store.enqueue_consolidation("acme", 1, 2, T0).await.expect("enqueue");
+                let _first = claimed(&store, "acme", "crashing", T0).await;
+                let _second = claimed(&store, "acme", "crashing", T0 + LEASE).await;
+                let state = store.consolidation("acme").await.expect("state").expect("row");
+                assert_eq!(state.retries_left, 1);
+                assert_eq!(outcome(&store, "acme", T0 + 2 * LEASE).await, "skipped_not_dirty", "retries are spent");
+                let state = store.consolidation("acme").await.expect("state").expect("row");
+                assert_eq!(
+                    (state.status.as_str(), state.last_error_code.as_deref(), state.retries_left, state.runs),
+                    ("dead", Some(OWNER_GONE), 0, 2)
+                );
+                assert!(store.due_consolidations(0, 10, T0 + 3 * LEASE).await.expect("due").is_empty());
+            }
+
             #[tokio::test]
             async fn due_tenants_respect_the_minimum_interval() {
                 let Some((_guard, store)) = $open.await else { return };

@@ -5,7 +5,8 @@
 //! sleeps.
 
 use memwarden::jobs::{
-    FailOutcome, JobKind, JobOutcome, JobStore, MetricsRow, NewReflection, ReflectionPayload, SqliteJobStore,
+    FailOutcome, IdempotencyKey, JobKind, JobOutcome, JobStore, JobStoreError, MetricsRow, NewReflection, OWNER_GONE,
+    ReflectionPayload, SqliteJobStore,
 };
 use memwarden::policy::RunOutcome;
 
@@ -18,14 +19,16 @@ const T0: u64 = 1_700_000_000_000;
 const LEASE: u64 = 30_000;
 
 fn reflection(tenant: &str, key: Option<&str>, max_attempts: u32) -> NewReflection {
+    reflection_of(tenant, key, max_attempts, "ran tests; 2 failed")
+}
+
+fn reflection_of(tenant: &str, key: Option<&str>, max_attempts: u32, activity_log: &str) -> NewReflection {
+    let payload =
+        ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: activity_log.into() };
     NewReflection {
         tenant: tenant.to_string(),
-        payload: ReflectionPayload {
-            piece: "research".into(),
-            outcome: RunOutcome::Failed,
-            activity_log: "ran tests; 2 failed".into(),
-        },
-        idempotency_key: key.map(str::to_string),
+        idempotency_key: key.map(|key| IdempotencyKey::new(tenant, key, &payload).expect("a valid key")),
+        payload,
         max_attempts,
     }
 }
@@ -56,6 +59,84 @@ macro_rules! conformance {
             assert_eq!(first.id, again.id);
             let other = store.enqueue_reflection(&reflection("acme", Some("run-8"), 3), T0).await.expect("enqueue");
             assert_ne!(other.id, first.id);
+        }
+
+        /// Issue 9, item 13: a key names one request of one tenant.
+        #[tokio::test]
+        async fn issue9_a_key_reused_for_another_request_conflicts_and_keys_are_per_tenant() {
+            let Some((_guard, store)) = $open.await else { return };
+            let first = store.enqueue_reflection(&reflection("acme", Some("k1"), 3), T0).await.expect("enqueue");
+            let other = reflection_of("acme", Some("k1"), 3, "a different run");
+            match store.enqueue_reflection(&other, T0 + 1).await {
+                Err(err @ JobStoreError::IdempotencyConflict { .. }) => {
+                    assert_eq!(err.code(), "idempotency_conflict");
+                    assert!(err.to_string().contains(&first.id.to_string()), "{err}");
+                }
+                other => panic!("expected a conflict, got {other:?}"),
+            }
+            // Another tenant's `k1`, and a key that looks like acme's scoped
+            // one, are keys of their own.
+            let beta = store.enqueue_reflection(&reflection("beta", Some("k1"), 3), T0).await.expect("enqueue");
+            let lookalike =
+                store.enqueue_reflection(&reflection("beta", Some("acme/k1"), 3), T0).await.expect("enqueue");
+            assert!(beta.created && lookalike.created);
+            assert_ne!(beta.id, first.id);
+            assert_ne!(lookalike.id, first.id);
+            let again = store.enqueue_reflection(&reflection("acme", Some("k1"), 3), T0 + 2).await.expect("enqueue");
+            assert_eq!((again.id, again.created), (first.id, false));
+        }
+
+        /// Issue 9, item 1: a job whose worker dies every time (its lease
+        /// expires unrenewed) spends an attempt per death and ends dead with
+        /// `owner_gone` — by kind and by id alike.
+        #[tokio::test]
+        async fn issue9_expired_leases_spend_attempts_until_the_job_is_dead() {
+            let Some((_guard, store)) = $open.await else { return };
+            let job = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+            let mut now = T0;
+            let mut tokens = Vec::new();
+            for attempt in 1..=3 {
+                let claim = store.claim(JobKind::Reflection, "w", LEASE, now).await.expect("claim").expect("claimable");
+                assert_eq!((claim.id, claim.attempt), (job.id, attempt));
+                if attempt == 1 {
+                    assert!(store.record(job.id, &claim.token, "decided", now + 1).await.expect("record"));
+                } else {
+                    assert_eq!(claim.recorded.as_deref(), Some("decided"), "the record survives each death");
+                }
+                tokens.push(claim.token);
+                // The worker dies: no heartbeat, no fail; the lease runs out.
+                now += LEASE;
+                if attempt < 3 {
+                    assert_eq!(store.queue_depth(now).await.expect("depth"), 1, "attempts are left");
+                }
+            }
+            assert_eq!(store.queue_depth(now).await.expect("depth"), 0, "the last attempt is spent");
+            assert!(store.claim(JobKind::Reflection, "w", LEASE, now).await.expect("claim").is_none());
+            let status = store.job(job.id).await.expect("job").expect("exists");
+            assert_eq!(
+                (status.status.as_str(), status.outcome.as_deref(), status.last_error_code.as_deref(), status.attempts),
+                ("dead", Some("failed"), Some(OWNER_GONE), 3)
+            );
+            assert!(status.last_error.as_deref().is_some_and(|e| e.ends_with(": w")), "{status:?}");
+            assert!(store.claim(JobKind::Reflection, "w", LEASE, now + 10 * LEASE).await.expect("claim").is_none());
+            // A dead owner that wakes up changes nothing.
+            let last = tokens.last().expect("a token");
+            assert!(!store.heartbeat(job.id, last, LEASE, now).await.expect("heartbeat"));
+            assert!(!store.succeed(job.id, last, JobOutcome::Succeeded, None, now).await.expect("succeed"));
+            let reasons: Vec<_> =
+                store.metrics("acme").await.expect("rows").into_iter().map(|r| r.reason_code).collect();
+            assert_eq!(reasons, vec![Some(OWNER_GONE.to_string()); 3], "one failed attempt counted per death");
+
+            // The same by id, as `memwarden reflect` claims.
+            let job = store.enqueue_reflection(&reflection("beta", None, 2), now).await.expect("enqueue");
+            for attempt in 1..=2 {
+                let claim = store.claim_id(job.id, "w", LEASE, now).await.expect("claim").expect("claimable");
+                assert_eq!(claim.attempt, attempt);
+                now += LEASE;
+            }
+            assert!(store.claim_id(job.id, "w", LEASE, now).await.expect("claim").is_none());
+            let status = store.job(job.id).await.expect("job").expect("exists");
+            assert_eq!((status.status.as_str(), status.last_error_code.as_deref()), ("dead", Some(OWNER_GONE)));
         }
 
         #[tokio::test]
