@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::consolidation::{Consolidator, InputLimits, Settings as ConsolidationSettings, WindowLimits};
 use crate::jobs::AnyJobStore;
 use crate::llm::{LlmClient, OpenAiClient, OpenAiConfig, ScriptedProvider};
-use crate::policy::{PackMap, PolicyEngine, RulePack, SandboxLimits};
+use crate::policy::{HostRules, PackMap, PolicyEngine, RulePack, SandboxLimits};
 use crate::reflection::{PromptLimits, Reflector, Settings};
 use crate::store::DataDir;
 use crate::worker;
@@ -36,6 +36,8 @@ pub struct RawConfig {
     pub pack_map: Option<PathBuf>,
     /// Where compiled policy modules are cached; default `<data_dir>/cache/modules`.
     pub module_cache: Option<PathBuf>,
+    /// What rule packs may do, for every tenant.
+    pub policy: PolicySection,
     /// The LLM.
     pub llm: LlmSection,
     /// Workers.
@@ -46,6 +48,25 @@ pub struct RawConfig {
     pub consolidation: ConsolidationSection,
     /// `memwarden serve`.
     pub serve: ServeSection,
+}
+
+/// `policy:`: the operator's switches over every rule pack (issue 9).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicySection {
+    /// Let a pack set `mode: audit` as a whole. Off: audit is set per module,
+    /// on the rule being tried. Either way the core guards (secrets,
+    /// single-line descriptions, size limits, piece widening) enforce.
+    pub pack_audit: bool,
+    /// Let a run edit any piece, not only the one it ran (`piece_not_own`).
+    pub edit_any_piece: bool,
+}
+
+impl PolicySection {
+    /// The host rules these switches make.
+    pub fn host_rules(&self) -> HostRules {
+        HostRules { pack_audit: self.pack_audit, edit_any_piece: self.edit_any_piece, ..HostRules::default() }
+    }
 }
 
 /// `serve:`.
@@ -174,6 +195,7 @@ impl Default for RawConfig {
             pack: "default".to_string(),
             pack_map: None,
             module_cache: None,
+            policy: PolicySection::default(),
             llm: LlmSection::default(),
             worker: WorkerSection::default(),
             reflection: ReflectionSection::default(),
@@ -320,7 +342,10 @@ impl RawConfig {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config `{}`", path.display()))?;
-                serde_norway::from_str(&text).with_context(|| format!("config `{}` is not valid", path.display()))?
+                // The error quotes at most a little of the file (issue 9).
+                serde_norway::from_str(&text)
+                    .map_err(|err| anyhow::anyhow!(crate::messages::parse_error(&err)))
+                    .with_context(|| format!("config `{}` is not valid", path.display()))?
             }
             None => RawConfig::default(),
         };
@@ -410,10 +435,11 @@ impl RawConfig {
         let cache = self.module_cache.clone().unwrap_or_else(|| self.data_dir.join("cache").join("modules"));
         let engine = PolicyEngine::with_options(SandboxLimits::default(), Some(&cache))
             .context("cannot start the policy engine")?;
+        let rules = self.policy.host_rules();
         let packs = match &self.pack_map {
-            Some(map) => PackMap::load(&engine, map)?,
+            Some(map) => PackMap::load_with(&engine, map, rules)?,
             None => {
-                let pack = RulePack::load(&engine, &self.pack)?;
+                let pack = RulePack::load_with(&engine, &self.pack, rules)?;
                 if pack.modules().next().is_none() {
                     // Loads, but only the host checks guard the writes.
                     tracing::warn!(pack = %self.pack, "the rule pack has no modules: only the host's own checks apply");

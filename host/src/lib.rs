@@ -17,6 +17,7 @@ pub mod consolidation;
 pub mod flow;
 pub mod jobs;
 pub mod llm;
+pub mod messages;
 pub mod names;
 pub mod policy;
 pub mod reflection;

@@ -12,6 +12,7 @@ mod policy_cache;
 mod policy_cases;
 mod policy_cli;
 mod policy_containment;
+mod policy_hardening;
 mod reflection;
 mod serve;
 mod tenant_store;

@@ -76,7 +76,8 @@ fn a_pack_extends_another_and_overrides_a_config_in_place() {
 fn audit_mode_decides_but_marks_the_pack_as_audit() {
     let dir = temp_dir();
     fs::write(dir.path().join("audit.yaml"), "extends: default\nmode: audit\n").expect("write pack");
-    let record = eval_json(dir.path(), &["--pack", dir.path().join("audit.yaml").to_str().expect("utf-8")]);
+    let pack = dir.path().join("audit.yaml");
+    let record = eval_json(dir.path(), &["--allow-pack-audit", "--pack", pack.to_str().expect("utf-8")]);
     assert_eq!(record["mode"], "audit");
     assert_eq!(record["memory"][1]["accepted"], false, "audit still records the verdict");
 }

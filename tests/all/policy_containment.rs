@@ -26,7 +26,7 @@ fn hostile(behaviour: &str) -> RulePack {
 }
 
 fn evaluate(pack: &RulePack, proposal_json: &str) -> DecisionRecord {
-    let (context, index) = context("tenant: acme\njob_id: job-1\nnow_ms: 1").into_parts(0);
+    let (context, index) = context("tenant: acme\njob_id: job-1\nnow_ms: 1\npiece: research").into_parts(0);
     pack.evaluate(&proposal(proposal_json), &context, &index)
 }
 
@@ -48,7 +48,7 @@ fn assert_contained(record: &DecisionRecord, reason: &str) {
 fn assert_good_pack_still_works() {
     let good = r#"{"reasoning": "r", "memory_changes": [
         {"op": "add", "name": "deploy-order", "type": "project", "description": "Migrate first", "body": "Run migrations before deploying."},
-        {"op": "add", "name": "leak", "type": "project", "description": "d", "body": "AKIAIOSFODNN7EXAMPLE"}]}"#;
+        {"op": "add", "name": "leak", "type": "project", "description": "d", "body": "AKIAZ4QXK7RM2PLT6VWN"}]}"#;
     let record = evaluate(default_pack(), good);
     assert!(record.memory[0].accepted, "{record:#?}");
     assert_eq!(record.memory[1].rejections[0].code, "secret_detected");

@@ -3,8 +3,10 @@
 //! `permission_mode`) and rules saying which movement comes next.
 //!
 //! Unknown fields are refused: a field nobody checks could grant anything.
-//! This crate parses and checks structure; it does not decide whether an
-//! edit widens permissions (that is piece-guard's policy).
+//! So are YAML anchors and aliases: a piece has no use for them, and a few
+//! KiB of aliases expand to gigabytes when parsed (issue 9). This crate
+//! parses and checks structure; it does not decide whether an edit widens
+//! permissions (that is piece-guard's policy).
 
 use std::collections::HashSet;
 
@@ -90,8 +92,10 @@ impl std::fmt::Display for PieceError {
 impl std::error::Error for PieceError {}
 
 impl Piece {
-    /// Parses YAML of the piece format.
+    /// Parses YAML of the piece format. Anchors and aliases are refused
+    /// before anything is expanded.
     pub fn parse(yaml: &str) -> Result<Piece, PieceError> {
+        refuse_anchors_and_aliases(yaml)?;
         serde_norway::from_str(yaml).map_err(|err| PieceError::Syntax(err.to_string()))
     }
 
@@ -151,5 +155,87 @@ impl Movement {
     pub fn mode_rank(&self) -> u8 {
         let mode = self.permission_mode.as_deref().unwrap_or("default");
         MODES.iter().position(|m| *m == mode).unwrap_or(MODES.len()) as u8
+    }
+}
+
+/// Refuses `yaml` if it holds an anchor (`&a`) or an alias (`*a`).
+///
+/// The check runs the very scanner `serde_norway` parses with, so it cannot
+/// disagree with the parser about what is an anchor: `*` inside a quoted or
+/// plain scalar (`Use *bold* text`) is text to both. Only tokens are made,
+/// never nodes, so nothing is expanded. A text the scanner cannot read is
+/// left to the parser, which reports the same syntax error.
+#[allow(unsafe_code)]
+fn refuse_anchors_and_aliases(yaml: &str) -> Result<(), PieceError> {
+    use std::mem::MaybeUninit;
+
+    use unsafe_libyaml_norway as unsafe_yaml;
+
+    let mut parser = MaybeUninit::<unsafe_yaml::yaml_parser_t>::uninit();
+    let parser = parser.as_mut_ptr();
+    // SAFETY: `parser` is initialised by `yaml_parser_initialize` before any
+    // other call and deleted exactly once below; `yaml` outlives the parser;
+    // each token is deleted right after its type and mark are copied out.
+    let found = unsafe {
+        if unsafe_yaml::yaml_parser_initialize(parser).fail {
+            return Err(PieceError::Syntax("cannot start the YAML scanner".to_string()));
+        }
+        unsafe_yaml::yaml_parser_set_encoding(parser, unsafe_yaml::YAML_UTF8_ENCODING);
+        unsafe_yaml::yaml_parser_set_input_string(parser, yaml.as_ptr(), yaml.len() as _);
+        let mut found = None;
+        loop {
+            let mut token = MaybeUninit::<unsafe_yaml::yaml_token_t>::uninit();
+            let token = token.as_mut_ptr();
+            if unsafe_yaml::yaml_parser_scan(parser, token).fail {
+                break;
+            }
+            let (kind, line) = ((*token).type_, (*token).start_mark.line);
+            unsafe_yaml::yaml_token_delete(token);
+            match kind {
+                unsafe_yaml::YAML_ANCHOR_TOKEN => found = Some(("an anchor", line)),
+                unsafe_yaml::YAML_ALIAS_TOKEN => found = Some(("an alias", line)),
+                unsafe_yaml::YAML_STREAM_END_TOKEN | unsafe_yaml::YAML_NO_TOKEN => break,
+                _ => continue,
+            }
+            break;
+        }
+        unsafe_yaml::yaml_parser_delete(parser);
+        found
+    };
+    match found {
+        None => Ok(()),
+        Some((what, line)) => {
+            Err(PieceError::Syntax(format!("{what} at line {}: pieces may not use YAML anchors or aliases", line + 1)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIECE: &str = "name: p\ndescription: Use *bold* & plain text\ninitial_movement: a\nmax_movements: 2\nmovements:\n  - { name: a, persona: \"*x\", instruction_template: 'a & b *c', rules: [] }\n";
+
+    #[test]
+    fn asterisks_and_ampersands_in_text_are_not_aliases() {
+        let piece = Piece::parse_valid(PIECE, "p").expect("parses");
+        assert_eq!(piece.description, "Use *bold* & plain text");
+        assert_eq!(piece.movements[0].persona, "*x");
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_refused_before_expansion() {
+        let bomb = format!("allowed_tools: [&s \"{}\", {}]", "x".repeat(1024), vec!["*s"; 1000].join(", "));
+        for yaml in [
+            "name: &n p\n".to_string(),
+            "name: p\ndescription: *n\n".to_string(),
+            "movements:\n  - &m { name: a }\n  - *m\n".to_string(),
+            bomb,
+        ] {
+            match Piece::parse(&yaml) {
+                Err(PieceError::Syntax(message)) => assert!(message.contains("anchors or aliases"), "{message}"),
+                other => panic!("{yaml}: {other:?}"),
+            }
+        }
     }
 }

@@ -48,7 +48,7 @@ pub(crate) fn test(engine: &PolicyEngine, args: &TestArgs) -> anyhow::Result<Exi
                 Some(context) => context.clone(),
                 None => ContextFile::default(),
             };
-            let (context, index) = context_file.into_parts(0);
+            let (context, index) = context_file.for_proposal(&case.proposal).into_parts(0);
             let record = pack.evaluate(&case.proposal, &context, &index);
             let mismatches = compare(&case.expect, &record);
             if mismatches.is_empty() {
@@ -111,8 +111,10 @@ impl CasesFile {
     fn read(path: &Path) -> anyhow::Result<CasesFile> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read cases file `{}`", path.display()))?;
-        let file: CasesFile = serde_norway::from_str(&text)
-            .map_err(|err| CasesError { path: path.display().to_string(), message: err.to_string() })?;
+        let file: CasesFile = serde_norway::from_str(&text).map_err(|err| CasesError {
+            path: path.display().to_string(),
+            message: memwarden::messages::parse_error(&err),
+        })?;
         match (&file.pack, &file.module) {
             (Some(_), None) | (None, Some(_)) => Ok(file),
             _ => Err(CasesError {

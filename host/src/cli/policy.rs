@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 use memwarden::policy::{
-    ContextFile, DecisionRecord, PackMap, PolicyEngine, Proposal, RulePack, builtin_module, builtin_module_names, codes,
+    ContextFile, DecisionRecord, HostRules, PackMap, PolicyEngine, Proposal, RulePack, builtin_module,
+    builtin_module_names, codes,
 };
 
 use super::{Format, now_ms};
@@ -28,6 +29,14 @@ pub(crate) struct EvalArgs {
     context: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// Allow a pack-level `mode: audit`, as the host config's
+    /// `policy.pack_audit` does.
+    #[arg(long)]
+    allow_pack_audit: bool,
+    /// Allow a piece edit of any piece, as the host config's
+    /// `policy.edit_any_piece` does.
+    #[arg(long)]
+    edit_any_piece: bool,
 }
 
 pub(crate) fn eval(engine: &PolicyEngine, args: &EvalArgs) -> anyhow::Result<ExitCode> {
@@ -38,10 +47,14 @@ pub(crate) fn eval(engine: &PolicyEngine, args: &EvalArgs) -> anyhow::Result<Exi
         Some(path) => read_context(path)?,
         None => ContextFile::default(),
     };
-    let (context, index) = context_file.into_parts(now_ms());
+    let (context, index) = context_file.for_proposal(&proposal).into_parts(now_ms());
+    let rules =
+        HostRules { pack_audit: args.allow_pack_audit, edit_any_piece: args.edit_any_piece, ..HostRules::default() };
     let record = match &args.pack_map {
-        Some(map) => PackMap::load(engine, map)?.pack_for(&context.tenant).evaluate(&proposal, &context, &index),
-        None => RulePack::load(engine, &args.pack)?.evaluate(&proposal, &context, &index),
+        Some(map) => {
+            PackMap::load_with(engine, map, rules)?.pack_for(&context.tenant).evaluate(&proposal, &context, &index)
+        }
+        None => RulePack::load_with(engine, &args.pack, rules)?.evaluate(&proposal, &context, &index),
     };
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -54,7 +67,9 @@ pub(crate) fn eval(engine: &PolicyEngine, args: &EvalArgs) -> anyhow::Result<Exi
 pub(crate) fn read_context(path: &Path) -> anyhow::Result<ContextFile> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read context `{}`", path.display()))?;
     // YAML is a superset of JSON, so one parser reads both.
-    serde_norway::from_str(&text).with_context(|| format!("context `{}` is not valid", path.display()))
+    serde_norway::from_str(&text)
+        .map_err(|err| anyhow::anyhow!(memwarden::messages::parse_error(&err)))
+        .with_context(|| format!("context `{}` is not valid", path.display()))
 }
 
 pub(crate) fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
@@ -79,10 +94,11 @@ pub(crate) fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std:
             writeln!(out, "{:<28} {op:<7} accept", decision.name)?;
         }
         for rejection in &decision.rejections {
+            let verdict = if rejection.advisory { "advisory" } else { "reject" };
             writeln!(
                 out,
-                "{:<28} {op:<7} {:<8} {:<14} {:<26} {}",
-                decision.name, "reject", rejection.module, rejection.code, rejection.message
+                "{:<28} {op:<7} {verdict:<8} {:<14} {:<26} {}",
+                decision.name, rejection.module, rejection.code, rejection.message
             )?;
         }
     }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::FlowError;
+use crate::names::name_problem;
 use crate::policy::{Context, IndexEntry, PieceEditRecord, RunOutcome, TenantIndex};
 use crate::store::{SnapshotIndexLine, StoredEntry, TenantDir};
 
@@ -25,7 +26,10 @@ pub struct RunView<'a> {
 }
 
 /// The context and index for `run` on a tenant with `entries` and
-/// `history`, with the current YAML of `edited_piece` if any.
+/// `history`, with the current YAML of `edited_piece` if any. An unsafe
+/// `edited_piece` is not read: the host checks reject the edit as
+/// `unsafe_name`, and a name like `../../x` must not fail the whole job
+/// before they run (issue 9).
 pub fn policy_view(
     tenant: &TenantDir,
     entries: &[StoredEntry],
@@ -66,7 +70,7 @@ pub fn policy_view(
         })
         .collect();
     let mut pieces = BTreeMap::new();
-    if let Some(name) = edited_piece
+    if let Some(name) = edited_piece.filter(|name| name_problem(name).is_none())
         && let Some(yaml) = tenant.piece(name)?
     {
         pieces.insert(name.to_string(), yaml);

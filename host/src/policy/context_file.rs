@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Context, IndexEntry, PieceEditRecord, RunOutcome, TenantIndex};
+use super::{Context, IndexEntry, PieceEditRecord, Proposal, RunOutcome, TenantIndex};
 
 /// Everything a policy can see besides the proposal. Every field is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -16,7 +16,7 @@ pub struct ContextFile {
     pub tenant: Option<String>,
     /// The job id (default `cli`).
     pub job_id: Option<String>,
-    /// The piece the agent ran.
+    /// The piece the agent ran; see [`ContextFile::for_proposal`].
     pub piece: String,
     /// How the run ended (default `succeeded`).
     pub run_outcome: RunOutcome,
@@ -33,6 +33,16 @@ pub struct ContextFile {
 }
 
 impl ContextFile {
+    /// This context for `proposal`: a file that names no piece describes a
+    /// run of the piece the proposal edits, so that cases and dry runs of a
+    /// piece edit need not repeat its name to pass `piece_not_own`.
+    pub fn for_proposal(mut self, proposal: &Proposal) -> ContextFile {
+        if let Some(edit) = proposal.piece_edit.as_ref().filter(|_| self.piece.is_empty()) {
+            self.piece = edit.piece.clone();
+        }
+        self
+    }
+
     /// Splits into the context and the index, using `now_ms` when the file
     /// sets no clock.
     pub fn into_parts(self, now_ms: u64) -> (Context, TenantIndex) {

@@ -21,6 +21,10 @@ pub mod codes {
     pub const INCOMPLETE_CHANGE: &str = "incomplete_change";
     /// Over a host ceiling no rule pack can raise.
     pub const OVER_HARD_LIMIT: &str = "over_hard_limit";
+    /// A description holds a newline or another control character.
+    pub const CONTROL_CHARACTER: &str = "control_character";
+    /// A piece edit of a piece other than the one the run used.
+    pub const PIECE_NOT_OWN: &str = "piece_not_own";
     /// Every host code with a one-line summary, for docs and tests.
     pub const ALL: &[(&str, &str)] = &[
         (POLICY_ERROR, "a module failed (trap, fuel, memory, malformed answer); the change is refused"),
@@ -29,9 +33,34 @@ pub mod codes {
         (INCOMPLETE_CHANGE, "an add lacks its description, type or body"),
         (
             OVER_HARD_LIMIT,
-            "over a host ceiling no pack can raise (256 changes, 256 KiB body, 4 KiB description, 256 KiB piece)",
+            "over a host ceiling no pack can raise (256 changes, 256 KiB body, 4 KiB description, 64 KiB piece)",
+        ),
+        (
+            CONTROL_CHARACTER,
+            "a description holds a newline or another control character; the host writes it into MEMORY.md as one line",
+        ),
+        (
+            PIECE_NOT_OWN,
+            "a piece edit names a piece other than the one the run used (the operator may allow it: `policy.edit_any_piece`)",
         ),
     ];
+}
+
+/// Rejections no audit setting waives, as (module, code), `*` for every code
+/// of the module: secrets, single-line descriptions, size limits and piece
+/// widening (issue 9). Host rejections are never advisory either.
+pub const CORE_GUARDS: &[(&str, &str)] = &[
+    ("content-guard", "secret_detected"),
+    ("schema", "description_multiline"),
+    ("size-limits", "*"),
+    ("piece-guard", "*"),
+];
+
+/// Whether `code` of `module` is a core guard, which audit never waives. A
+/// module holding a core guard that fails is one too: a proposal must not
+/// slip a secret past by exhausting content-guard's fuel.
+pub(crate) fn is_core_guard(module: &str, code: &str) -> bool {
+    CORE_GUARDS.iter().any(|&(m, c)| m == module && (c == "*" || c == code || code == codes::POLICY_ERROR))
 }
 
 /// The module name host-level rejections carry.
@@ -49,7 +78,8 @@ pub struct DecisionRecord {
     pub job_id: String,
     /// The pack that decided.
     pub pack: PackRef,
-    /// `enforce` or `audit`.
+    /// `enforce`, or `audit` when the whole pack is advisory (an operator
+    /// switch); modules in audit mode are listed in [`ModuleRun::audit`].
     pub mode: Mode,
     /// One verdict per memory change, in proposal order.
     pub memory: Vec<ChangeDecision>,
@@ -78,9 +108,10 @@ pub struct ChangeDecision {
     /// `add`, `update` or `remove`; `None` for the piece edit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
-    /// True when nobody rejected the change.
+    /// True when nobody rejected the change, or only modules in audit mode.
     pub accepted: bool,
-    /// Every rejection, in the order the host and modules ran.
+    /// Every rejection, advisory ones included, in the order the host and
+    /// modules ran.
     pub rejections: Vec<RejectionRecord>,
 }
 
@@ -93,6 +124,10 @@ pub struct RejectionRecord {
     pub code: String,
     /// Human explanation.
     pub message: String,
+    /// True when the module runs in audit mode and the code is not a core
+    /// guard: recorded, but the change is applied as if accepted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
 }
 
 /// What one module did during an evaluation.
@@ -108,33 +143,28 @@ pub struct ModuleRun {
     pub elapsed_us: u64,
     /// Fuel (≈ wasm instructions) the call consumed.
     pub fuel_used: u64,
+    /// Whether the module ran in audit mode: its rejections are advisory,
+    /// except the core guards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audit: bool,
     /// Why the module failed, when it did; its changes got `policy_error`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
 }
 
 impl DecisionRecord {
-    /// Whether memory change `index` should be applied: accepted; in audit
-    /// mode, anything the host's own checks let through.
+    /// Whether memory change `index` should be applied: accepted, advisory
+    /// rejections aside.
     pub fn applies_memory(&self, index: usize) -> bool {
-        self.memory.get(index).is_some_and(|d| self.applies(d))
+        self.memory.get(index).is_some_and(|d| d.accepted)
     }
 
     /// Whether the piece edit should be applied.
     pub fn applies_piece(&self) -> bool {
-        self.piece.as_ref().is_some_and(|d| self.applies(d))
+        self.piece.as_ref().is_some_and(|d| d.accepted)
     }
 
-    fn applies(&self, decision: &ChangeDecision) -> bool {
-        // INVARIANT: host checks (unsafe names, hard ceilings) are never
-        // waived, not even in audit mode.
-        match self.mode {
-            Mode::Enforce => decision.accepted,
-            Mode::Audit => decision.rejections.iter().all(|r| r.module != HOST_MODULE),
-        }
-    }
-
-    /// Number of changes (memory and piece) nobody rejected.
+    /// Number of changes (memory and piece) that will be applied.
     pub fn accepted_count(&self) -> usize {
         self.memory.iter().chain(&self.piece).filter(|d| d.accepted).count()
     }

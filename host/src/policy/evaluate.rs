@@ -1,14 +1,18 @@
 //! [`RulePack::evaluate`]: host checks, then every module in pack order on
 //! the whole proposal, each in a fresh store. Infallible by design: a module
 //! that fails becomes a `policy_error` rejection of every change, recorded
-//! with its reason, and evaluation goes on (fail closed).
+//! with its reason, and evaluation goes on (fail closed). A module in audit
+//! mode has its rejections recorded as advisory, unless they are core
+//! guards.
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::TenantIndex;
-use super::decision::{ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes};
+use super::decision::{
+    ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes, is_core_guard,
+};
 use super::engine::describe_failure;
 use super::host_checks;
 use super::model::{Context, Proposal};
@@ -40,14 +44,15 @@ impl RulePack {
         });
 
         // 1. Host-level checks, which no pack can switch off.
-        let host = host_checks::check(proposal, &self.limits);
+        // INVARIANT: host rejections are never advisory, whatever the mode.
+        let host = host_checks::check(proposal, context, &self.rules);
         for (decision, rejection) in memory.iter_mut().zip(host.memory) {
             if let Some((code, message)) = rejection {
-                reject(decision, HOST_MODULE, code, message);
+                reject(decision, HOST_MODULE, code, message, false);
             }
         }
         if let (Some(decision), Some((code, message))) = (piece.as_mut(), host.piece) {
-            reject(decision, HOST_MODULE, code, message);
+            reject(decision, HOST_MODULE, code, message, false);
         }
 
         // 2. Every module, in pack order, on the whole proposal.
@@ -62,19 +67,17 @@ impl RulePack {
                         memory.iter_mut().zip(answer.memory).chain(piece.as_mut().zip(answer.piece))
                     {
                         if let types::Verdict::Reject(rejection) = verdict {
-                            reject(decision, &run.name, &rejection.code, truncate(rejection.message));
+                            let advisory = pack_module.audit && !is_core_guard(&run.name, &rejection.code);
+                            reject(decision, &run.name, &rejection.code, truncate(rejection.message), advisory);
                         }
                     }
                 }
                 Err(failure) => {
                     tracing::warn!(tenant = %context.tenant, job_id = %context.job_id, module = %run.name, %failure, "policy module failed; rejecting every change");
+                    let advisory = pack_module.audit && !is_core_guard(&run.name, codes::POLICY_ERROR);
                     for decision in memory.iter_mut().chain(piece.as_mut()) {
-                        reject(
-                            decision,
-                            &run.name,
-                            codes::POLICY_ERROR,
-                            format!("module `{}` failed: {failure}", run.name),
-                        );
+                        let message = format!("module `{}` failed: {failure}", run.name);
+                        reject(decision, &run.name, codes::POLICY_ERROR, message, advisory);
                     }
                 }
             }
@@ -142,6 +145,7 @@ impl RulePack {
             sha256: module.sha256_hex(),
             elapsed_us: started.elapsed().as_micros() as u64,
             fuel_used,
+            audit: pack_module.audit,
             failure: answer.as_ref().err().cloned(),
         };
         (run, answer)
@@ -174,9 +178,11 @@ fn check_shape(answer: types::Decision, proposal: &types::Proposal) -> Result<ty
     Ok(answer)
 }
 
-fn reject(decision: &mut ChangeDecision, module: &str, code: &str, message: String) {
-    decision.accepted = false;
-    decision.rejections.push(RejectionRecord { module: module.to_string(), code: code.to_string(), message });
+/// Records a rejection; only one that is not advisory refuses the change.
+fn reject(decision: &mut ChangeDecision, module: &str, code: &str, message: String, advisory: bool) {
+    decision.accepted &= advisory;
+    let rejection = RejectionRecord { module: module.to_string(), code: code.to_string(), message, advisory };
+    decision.rejections.push(rejection);
 }
 
 fn truncate(mut message: String) -> String {

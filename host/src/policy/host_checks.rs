@@ -1,9 +1,11 @@
 //! Checks the host makes before any module runs, which no rule pack can
 //! switch off: names that are safe as file names, known entry types, the
-//! fields apply cannot do without, and hard size ceilings.
+//! fields apply cannot do without, descriptions on one line, a piece edit
+//! only of the run's own piece, and hard size ceilings. [`HostRules`] holds
+//! what the operator may set about them; packs cannot.
 
 use super::decision::codes;
-use super::model::{MemoryChange, Op, Proposal};
+use super::model::{Context, MemoryChange, Op, Proposal};
 use crate::names::name_problem;
 
 /// Ceilings far above any sane pack's limits; they protect the host itself.
@@ -25,9 +27,27 @@ impl Default for HardLimits {
             max_changes: 256,
             max_body_bytes: 256 * 1024,
             max_description_bytes: 4 * 1024,
-            max_piece_bytes: 256 * 1024,
+            // Four times piece-guard's default; a piece is a page of YAML.
+            // The host parses accepted pieces itself (issue 9).
+            max_piece_bytes: 64 * 1024,
         }
     }
+}
+
+/// What the operator decides for every rule pack, from the host config. No
+/// pack can change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HostRules {
+    /// The ceilings.
+    pub limits: HardLimits,
+    /// Whether a pack may set `mode: audit` as a whole. Off by default:
+    /// audit is meant per module, for the rule being tried; even a whole
+    /// audit pack never waives the core guards (issue 9).
+    pub pack_audit: bool,
+    /// Whether a run may edit pieces other than the one it ran. Off by
+    /// default: a read-only run must not rewrite a piece that may edit
+    /// (`piece_not_own`, issue 9).
+    pub edit_any_piece: bool,
 }
 
 /// The entry types the store knows.
@@ -42,7 +62,8 @@ pub(crate) struct HostVerdicts {
     pub piece: Option<HostRejection>,
 }
 
-pub(crate) fn check(proposal: &Proposal, limits: &HardLimits) -> HostVerdicts {
+pub(crate) fn check(proposal: &Proposal, context: &Context, rules: &HostRules) -> HostVerdicts {
+    let limits = &rules.limits;
     let count = proposal.memory_changes.len();
     let memory = proposal
         .memory_changes
@@ -59,6 +80,13 @@ pub(crate) fn check(proposal: &Proposal, limits: &HardLimits) -> HostVerdicts {
     let piece = proposal.piece_edit.as_ref().and_then(|edit| {
         if let Some(problem) = name_problem(&edit.piece) {
             return Some((codes::UNSAFE_NAME, format!("piece name `{}` {problem}", edit.piece.escape_debug())));
+        }
+        if !rules.edit_any_piece && edit.piece != context.piece {
+            let ran = match context.piece.as_str() {
+                "" => "no piece".to_string(),
+                piece => format!("`{}`", piece.escape_debug()),
+            };
+            return Some((codes::PIECE_NOT_OWN, format!("the run used {ran}, so it may not edit `{}`", edit.piece)));
         }
         (edit.yaml.len() > limits.max_piece_bytes).then(|| {
             let message =
@@ -93,6 +121,12 @@ fn check_change(change: &MemoryChange, limits: &HardLimits) -> Option<HostReject
             return Some((codes::INCOMPLETE_CHANGE, format!("an add needs {}", missing.join(", "))));
         }
     }
+    if let Some(position) = change.description.as_deref().and_then(control_character) {
+        // The host writes descriptions into MEMORY.md, one line per entry: a
+        // newline there forges an index line, whatever the pack (issue 9).
+        let message = format!("the description holds a control character at byte {position}; it must be one line");
+        return Some((codes::CONTROL_CHARACTER, message));
+    }
     let sizes = [
         ("body", change.body.as_deref().map_or(0, str::len), limits.max_body_bytes),
         ("description", change.description.as_deref().map_or(0, str::len), limits.max_description_bytes),
@@ -100,4 +134,11 @@ fn check_change(change: &MemoryChange, limits: &HardLimits) -> Option<HostReject
     sizes.into_iter().find(|(_, size, max)| size > max).map(|(what, size, max)| {
         (codes::OVER_HARD_LIMIT, format!("{what} is {size} bytes, over the host ceiling of {max}"))
     })
+}
+
+/// Byte position of the first character that breaks a one-line text: a
+/// control character (newline, tab, escape, DEL, C1) or a Unicode line or
+/// paragraph separator.
+fn control_character(text: &str) -> Option<usize> {
+    text.char_indices().find(|(_, c)| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')).map(|(at, _)| at)
 }

@@ -6,8 +6,11 @@
 pub const EVALUATIONS: &str = "memwarden_policy_evaluations_total";
 /// Changes decided. Tags: `pack`, `outcome` (`accepted` or `rejected`).
 pub const CHANGES: &str = "memwarden_policy_changes_total";
-/// Rejections. Tags: `module` (or `host`), `code`.
+/// Rejections that refuse a change. Tags: `module` (or `host`), `code`.
 pub const REJECTIONS: &str = "memwarden_policy_rejections_total";
+/// Advisory rejections, by a module in audit mode: recorded, not enforced.
+/// Tags: `module`, `code`.
+pub const ADVISORY_REJECTIONS: &str = "memwarden_policy_advisory_rejections_total";
 /// Module failures (each also a `policy_error` rejection). Tags: `module`.
 pub const MODULE_FAILURES: &str = "memwarden_policy_module_failures_total";
 /// Wall time of one pack evaluation, in seconds. Tags: `pack`.
@@ -24,8 +27,8 @@ pub(crate) fn record(decision: &DecisionRecord) {
     metrics::counter!(CHANGES, "pack" => pack.clone(), "outcome" => "accepted").increment(accepted as u64);
     metrics::counter!(CHANGES, "pack" => pack.clone(), "outcome" => "rejected").increment((total - accepted) as u64);
     for (_, rejection) in decision.rejections() {
-        metrics::counter!(REJECTIONS, "module" => rejection.module.clone(), "code" => rejection.code.clone())
-            .increment(1);
+        let name = if rejection.advisory { ADVISORY_REJECTIONS } else { REJECTIONS };
+        metrics::counter!(name, "module" => rejection.module.clone(), "code" => rejection.code.clone()).increment(1);
     }
     for module in decision.modules.iter().filter(|m| m.failure.is_some()) {
         metrics::counter!(MODULE_FAILURES, "module" => module.name.clone()).increment(1);

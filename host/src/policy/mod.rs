@@ -27,9 +27,11 @@ mod world;
 
 pub use builtin::{module as builtin_module, module_names as builtin_module_names};
 pub use context_file::ContextFile;
-pub use decision::{ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes};
+pub use decision::{
+    CORE_GUARDS, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes,
+};
 pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
-pub use host_checks::{ENTRY_TYPES, HardLimits};
+pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules};
 pub use index::{IndexEntry, TenantIndex};
 pub use model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
 pub use pack::{Mode, ModuleSpec, PackFile, PackMap, RulePack};
@@ -130,6 +132,15 @@ pub enum PackError {
         /// The pack reached twice.
         origin: String,
     },
+    /// The pack sets `mode: audit` for the whole pack, which the operator
+    /// has not allowed.
+    #[error(
+        "rule pack `{origin}` sets `mode: audit` for the whole pack, which this host does not allow (set `policy.pack_audit: true` in the host config, or put `mode: audit` on the module being tried)"
+    )]
+    AuditNotAllowed {
+        /// The pack.
+        origin: String,
+    },
     /// No built-in pack has this name.
     #[error("unknown built-in rule pack `{name}` (built-in packs: default; a path needs a `/` or an extension)")]
     UnknownPack {
@@ -185,7 +196,7 @@ impl PackError {
     pub fn code(&self) -> &'static str {
         match self {
             PackError::Read { .. } | PackError::ReadModule { .. } => "pack_unreadable",
-            PackError::Parse { .. } | PackError::Cycle { .. } => "pack_invalid",
+            PackError::Parse { .. } | PackError::Cycle { .. } | PackError::AuditNotAllowed { .. } => "pack_invalid",
             PackError::UnknownPack { .. } | PackError::UnknownModule { .. } => "pack_unknown_reference",
             PackError::PinMismatch { .. } => "module_pin_mismatch",
             PackError::Module { source, .. } => source.code(),

@@ -1,10 +1,16 @@
-//! Rule packs: an ordered list of modules with their configs, a mode, and
+//! Rule packs: an ordered list of modules with their configs and modes, and
 //! optionally a parent pack they extend.
 //!
 //! Two stages, as for CLI arguments: [`PackFile`] is the YAML as written and
 //! only validates its shape; [`RulePack`] is resolved — every module read,
 //! pin-checked, compiled and its config validated by the module itself — so
 //! a bad pack fails when it loads, never at a tenant's first job.
+//!
+//! Audit is per module: `mode: audit` on a module makes its rejections
+//! advisory while the rest of the pack enforces. A pack-level `mode: audit`
+//! loads only when the operator allows it ([`HostRules::pack_audit`]), and a
+//! pack's mode is its own: `extends` never passes it on (issue 9). Neither
+//! waives the core guards ([`CORE_GUARDS`](super::CORE_GUARDS)).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,18 +21,18 @@ use sha2::{Digest, Sha256};
 
 use super::builtin;
 use super::engine::{LoadedModule, PolicyEngine};
-use super::host_checks::HardLimits;
+use super::host_checks::HostRules;
 use super::{LoadError, PackError};
 
-/// What a pack does with its verdicts.
+/// What a pack, or one module of it, does with its verdicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Apply only accepted changes.
     #[default]
     Enforce,
-    /// Decide and record, but apply as if everything was accepted: for
-    /// trying a new rule on live traffic.
+    /// Decide and record, but apply as if accepted: for trying a new rule
+    /// on live traffic. Never waives the core guards.
     Audit,
 }
 
@@ -57,6 +63,10 @@ pub struct ModuleSpec {
     /// The module's config; absent means all defaults.
     #[serde(default)]
     pub config: serde_json::Value,
+    /// `audit` makes the module's rejections advisory (core guards
+    /// excepted); absent means `enforce`.
+    #[serde(default)]
+    pub mode: Option<Mode>,
 }
 
 /// A resolved, ready-to-evaluate rule pack.
@@ -66,14 +76,19 @@ pub struct RulePack {
     pub(crate) mode: Mode,
     pub(crate) modules: Vec<PackModule>,
     pub(crate) engine: PolicyEngine,
-    pub(crate) limits: HardLimits,
+    pub(crate) rules: HostRules,
 }
 
 /// One module of a resolved pack with its config.
 pub(crate) struct PackModule {
     pub(crate) module: Arc<LoadedModule>,
     pub(crate) config_json: String,
+    /// Its rejections are advisory, core guards excepted.
+    pub(crate) audit: bool,
 }
+
+/// How many packs deep `extends` may go.
+const MAX_EXTENDS_DEPTH: usize = 16;
 
 /// A module's identity within a pack: the same built-in, or the same file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,12 +118,24 @@ impl std::fmt::Display for Mode {
 
 impl RulePack {
     /// Loads a pack by reference: a built-in pack name (`default`) or a
-    /// path to a YAML file.
+    /// path to a YAML file, under the default [`HostRules`].
     pub fn load(engine: &PolicyEngine, reference: &str) -> Result<RulePack, PackError> {
+        RulePack::load_with(engine, reference, HostRules::default())
+    }
+
+    /// Loads a pack by reference under the operator's `rules`: a pack-level
+    /// `mode: audit` is refused unless they allow it.
+    pub fn load_with(engine: &PolicyEngine, reference: &str, rules: HostRules) -> Result<RulePack, PackError> {
         let cwd = std::env::current_dir().unwrap_or_default();
         let mut specs = Vec::new();
-        let (name, mode) = resolve(reference, &cwd, &mut Vec::new(), &mut specs)?;
-        RulePack::build(engine, name, mode.unwrap_or_default(), specs, reference)
+        let (name, origin, mode) = resolve(reference, &cwd, &mut Vec::new(), &mut specs)?;
+        let mode = mode.unwrap_or_default();
+        if mode == Mode::Audit && !rules.pack_audit {
+            return Err(PackError::AuditNotAllowed { origin });
+        }
+        let mut pack = RulePack::build(engine, name, mode, specs, reference)?;
+        pack.rules = rules;
+        Ok(pack)
     }
 
     /// A pack of one module with one config, for tests of a single module.
@@ -118,7 +145,7 @@ impl RulePack {
         base: &Path,
         config: serde_json::Value,
     ) -> Result<RulePack, PackError> {
-        let spec = ModuleSpec { module: module.to_string(), sha256: None, config };
+        let spec = ModuleSpec { module: module.to_string(), sha256: None, config, mode: None };
         let source = Source::parse(module, base);
         RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module)
     }
@@ -133,7 +160,7 @@ impl RulePack {
         &self.revision
     }
 
-    /// `enforce` or `audit`.
+    /// `enforce`, or `audit` when the whole pack is advisory.
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -183,10 +210,11 @@ impl RulePack {
             let module = engine.load(&bytes).map_err(module_error)?;
             let config_json = if spec.config.is_null() { String::new() } else { spec.config.to_string() };
             engine.validate_config(&module, &config_json).map_err(module_error)?;
+            let audit = mode == Mode::Audit || spec.mode == Some(Mode::Audit);
             revision.update(&actual);
             revision.update(config_json.as_bytes());
-            revision.update([0]);
-            modules.push(PackModule { module, config_json });
+            revision.update([0, u8::from(audit)]);
+            modules.push(PackModule { module, config_json, audit });
         }
         Ok(RulePack {
             name,
@@ -194,19 +222,20 @@ impl RulePack {
             mode,
             modules,
             engine: engine.clone(),
-            limits: HardLimits::default(),
+            rules: HostRules::default(),
         })
     }
 }
 
 /// Resolves `reference` and its ancestors into `specs`; returns the pack's
-/// name and mode. `chain` holds the packs being resolved, to refuse cycles.
+/// name, origin and own mode — never a parent's (issue 9). `chain` holds the
+/// packs being resolved, by canonical path, to refuse cycles.
 fn resolve(
     reference: &str,
     base: &Path,
     chain: &mut Vec<String>,
     specs: &mut Vec<(Source, ModuleSpec)>,
-) -> Result<(String, Option<Mode>), PackError> {
+) -> Result<(String, String, Option<Mode>), PackError> {
     let (origin, text, dir) = match builtin::pack(reference) {
         Some(text) if !reference.contains(['/', '\\', '.']) => {
             (reference.to_string(), text.to_string(), base.to_path_buf())
@@ -215,27 +244,34 @@ fn resolve(
             return Err(PackError::UnknownPack { name: reference.to_string() });
         }
         _ => {
+            // Canonical, so that `a.yaml`, `./a.yaml` and `../d/a.yaml` are one
+            // pack to the cycle check (issue 9).
+            // Relative references still resolve from the path as written.
             let path = absolute(base, reference);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
+            let read_error = |source| PackError::Read { path: path.display().to_string(), source };
+            let canonical = std::fs::canonicalize(&path).map_err(read_error)?;
+            let text = std::fs::read_to_string(&canonical).map_err(read_error)?;
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (path.display().to_string(), text, dir)
+            (canonical.display().to_string(), text, dir)
         }
     };
     if chain.contains(&origin) {
         return Err(PackError::Cycle { origin });
     }
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        let message = format!("`extends` goes more than {MAX_EXTENDS_DEPTH} packs deep");
+        return Err(PackError::Parse { origin, message });
+    }
     chain.push(origin.clone());
     let file: PackFile = serde_norway::from_str(&text)
-        .map_err(|err| PackError::Parse { origin: origin.clone(), message: err.to_string() })?;
-    let mut mode = None;
+        .map_err(|err| PackError::Parse { origin: origin.clone(), message: crate::messages::parse_error(&err) })?;
     if let Some(parent) = &file.extends {
-        (_, mode) = resolve(parent, &dir, chain, specs)?;
+        resolve(parent, &dir, chain, specs)?;
     }
     for spec in file.modules {
         let source = Source::parse(&spec.module, &dir);
         // A module the parent already has keeps its place; the child's
-        // entry replaces its config and pin.
+        // entry replaces its config, pin and mode.
         match specs.iter_mut().find(|(existing, _)| *existing == source) {
             Some(slot) => slot.1 = spec,
             None => specs.push((source, spec)),
@@ -245,7 +281,7 @@ fn resolve(
     let name = file.name.unwrap_or_else(|| {
         Path::new(reference).file_stem().map_or(reference.to_string(), |s| s.to_string_lossy().into_owned())
     });
-    Ok((name, file.mode.or(mode)))
+    Ok((name, origin, file.mode))
 }
 
 fn absolute(base: &Path, path: &str) -> PathBuf {
@@ -269,12 +305,20 @@ struct PackMapFile {
 
 impl PackMap {
     /// Loads a mapping file (`default: <pack>`, `tenants: {name: <pack>}`),
-    /// resolving every pack it names now, relative to the file.
+    /// resolving every pack it names now, relative to the file, under the
+    /// default [`HostRules`].
     pub fn load(engine: &PolicyEngine, path: &Path) -> Result<PackMap, PackError> {
+        PackMap::load_with(engine, path, HostRules::default())
+    }
+
+    /// Loads a mapping file with every pack under the operator's `rules`.
+    pub fn load_with(engine: &PolicyEngine, path: &Path, rules: HostRules) -> Result<PackMap, PackError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
-        let file: PackMapFile = serde_norway::from_str(&text)
-            .map_err(|err| PackError::Parse { origin: path.display().to_string(), message: err.to_string() })?;
+        let file: PackMapFile = serde_norway::from_str(&text).map_err(|err| PackError::Parse {
+            origin: path.display().to_string(),
+            message: crate::messages::parse_error(&err),
+        })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut loaded: BTreeMap<String, Arc<RulePack>> = BTreeMap::new();
         let mut load = |reference: &str| -> Result<Arc<RulePack>, PackError> {
@@ -285,7 +329,7 @@ impl PackMap {
             if let Some(pack) = loaded.get(&reference) {
                 return Ok(pack.clone());
             }
-            let pack = Arc::new(RulePack::load(engine, &reference)?);
+            let pack = Arc::new(RulePack::load_with(engine, &reference, rules)?);
             loaded.insert(reference, pack.clone());
             Ok(pack)
         };
