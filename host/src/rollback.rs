@@ -5,6 +5,10 @@
 //! A flow of three steps under the tenant lock: read the history, compute
 //! each touched file's earliest before-state, commit the writes with their
 //! snapshot.
+//!
+//! A snapshot whose copies do not match its record stops the rollback as
+//! `snapshot_damaged` before anything is written: a missing copy never
+//! turns into a deletion (#9, 10).
 
 use std::collections::BTreeMap;
 
@@ -21,11 +25,15 @@ pub struct RolledBack {
     pub undone: Vec<String>,
 }
 
-/// Restores `tenant` to its state before snapshot `target`, at `now_ms`.
+/// Restores `tenant` to its state before snapshot `target`, at `now_ms`
+/// or, if a snapshot is as recent, just after the latest one.
 pub fn rollback(tenant: &TenantDir, target: &str, now_ms: u64) -> Result<RolledBack, StoreError> {
     let lock = tenant.lock()?;
     // 1. The target and every later snapshot.
     let history = tenant.snapshots()?;
+    // The id's time is settled under the lock, after every snapshot's, so
+    // rollbacks racing within one millisecond get distinct ids (#9, 9).
+    let now_ms = history.iter().map(|line| line.created_at_ms.saturating_add(1)).fold(now_ms, u64::max);
     let start = history
         .iter()
         .position(|line| line.id == target)

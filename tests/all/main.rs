@@ -15,6 +15,7 @@ mod policy_containment;
 mod policy_hardening;
 mod reflection;
 mod serve;
+mod store_hardening;
 mod tenant_store;
 mod util;
 mod worker;

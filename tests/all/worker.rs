@@ -365,3 +365,36 @@ async fn issue9_a_job_whose_worker_is_killed_every_time_ends_dead() {
     assert_eq!(server.requests().len(), 3, "the LLM was asked once per attempt, and not again");
     assert!(!files_under(&dir.path().join("data")).keys().any(|p| p.ends_with("deploy-order.md")));
 }
+
+#[tokio::test]
+async fn issue9_2_a_job_whose_commit_keeps_failing_ends_dead_with_the_store_as_before() {
+    let answer = proposal(json!([
+        add("deploy-order", "Run migrations before deploying."),
+        add("smoke-tests", "Run the smoke tests after every deploy.")
+    ]));
+    let server = LlmServer::start(vec![Behaviour::Reply(answer)]);
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &server);
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace("  poll_millis: 20\n", "  poll_millis: 20\n  max_attempts: 1\n"))
+        .expect("config");
+    let data = memwarden::store::DataDir::open(&dir.path().join("data")).expect("data dir");
+    let tenant = data.tenant("acme").expect("tenant");
+    let index = memwarden::store::memory_index(&[]);
+    tenant.write_file(&memwarden::store::TenantFile::MemoryIndex, Some(&index)).expect("index");
+    // Every attempt fails at the commit: `MEMORY.md` cannot be replaced.
+    let frozen = dir.path().join("data/tenants/acme/memory/MEMORY.md");
+    let Some(_guard) = crate::store_hardening::Immutable::set(&frozen) else { return };
+    let store = |root: &Path| -> Vec<(String, String)> {
+        files_under(root).into_iter().filter(|(p, _)| !p.starts_with("tenants/acme/consolidation")).collect()
+    };
+    let before = store(&dir.path().join("data"));
+    enqueue(&config, dir.path(), "acme", 1);
+    let (output, stdout, stderr) = run(memwarden().arg("--config").arg(&config).args(["worker", "--drain"]));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let status = job_status(dir.path(), 1).await;
+    assert_eq!((status.status.as_str(), status.last_error_code.as_deref()), ("dead", Some("store_io")), "{status:?}");
+    let message = status.last_error.unwrap_or_default();
+    assert!(message.contains("was undone; the store is as before it"), "the job says which: {message}");
+    assert_eq!(store(&dir.path().join("data")), before, "no entry, no snapshot, no index line");
+}

@@ -5,6 +5,7 @@
 mod cases;
 mod consolidate;
 mod demo;
+mod doctor;
 mod history;
 mod jobs;
 mod policy;
@@ -60,6 +61,8 @@ enum Command {
     Show(history::ShowArgs),
     /// Restore a tenant's memory and pieces to their state before a snapshot.
     Rollback(history::RollbackArgs),
+    /// Find the files that fail a tenant's jobs; `--fix` moves them aside.
+    Doctor(doctor::DoctorArgs),
     /// Consolidate one tenant's memory now, in the foreground.
     Consolidate(consolidate::ConsolidateArgs),
     /// Claim and run queued jobs until stopped (SIGINT/SIGTERM finish the
@@ -120,6 +123,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Demo(demo) => runtime()?.block_on(demo::demo(demo)),
         Command::Enqueue(enqueue) => runtime()?.block_on(jobs::enqueue(&config()?, enqueue)),
         Command::Reflect(run) => runtime()?.block_on(jobs::reflect(&config()?, run)),
+        Command::Doctor(args) => runtime()?.block_on(doctor::doctor(&config()?, args)),
         Command::Consolidate(args) => runtime()?.block_on(consolidate::consolidate(&config()?, args)),
         Command::Worker(worker) => runtime()?.block_on(jobs::worker(&config()?, worker)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(&config()?, args)),

@@ -84,7 +84,8 @@ impl FlowError {
             FlowError::Llm(err) => err.is_transient(),
             // A model may answer well the next time.
             FlowError::Proposal(_) | FlowError::PieceEditInConsolidation { .. } => true,
-            FlowError::Jobs(_) | FlowError::Store(StoreError::Io { .. } | StoreError::Conflict { .. }) => true,
+            FlowError::Jobs(_) => true,
+            FlowError::Store(err) => err.is_retryable(),
             _ => false,
         }
     }

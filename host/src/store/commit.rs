@@ -1,20 +1,39 @@
 //! Committing a change set: write the files a job changes and the snapshot
-//! that records it, as one unit under the tenant lock.
+//! that records it, as one atomic unit under the tenant lock.
+//!
+//! Atomic (#9, 2): after any failure, however long the disk keeps failing,
+//! the store is either fully before the commit or fully after it, and the
+//! error says which. The steps:
+//!
+//! 1. Check every file; nothing is written if one conflicts.
+//! 2. Journal: write the pending marker (see [`super::journal`]), the
+//!    snapshot directory and every new file's content as a staged file, then
+//!    sync. All the space and inodes the commit needs are taken here, while
+//!    readers still see the old store.
+//! 3. Apply: link each file about to be replaced or removed to its undo
+//!    name, then rename the staged files into place and remove the removed
+//!    ones, `MEMORY.md` last. Renames and unlinks need no new space.
+//! 4. The commit point: the snapshot's `index.jsonl` line, synced with the
+//!    renames. A failed append is cut off again.
+//! 5. Clean up the undo links and the marker.
+//!
+//! A failure in steps 2–4 is undone at once by the same code a later lock
+//! holder runs when it finds the marker; when even that fails (the disk
+//! is gone), the marker stays and the next lock holder undoes it.
 //!
 //! Idempotent, so a job resumed after a crash can commit again: a change
-//! set whose snapshot is already indexed is done; otherwise a file already
-//! at its after-state is left alone, one at its before-state is written,
-//! and one at neither — changed by someone else since the change set was
-//! computed — stops the commit before anything is written. `MEMORY.md` is
-//! the exception: it is derived from the entries, so if another job
-//! rewrote it meanwhile it is generated afresh. The snapshot directory is
-//! rewritten and its `index.jsonl` line added once.
-//!
-//! Every file is replaced atomically right away; the `fsync`s are batched
-//! at the end (see [`files::Durable`]), and the commit returns only after
-//! them.
+//! set whose snapshot is already indexed is done (and a different change
+//! set under the same snapshot id is refused, #9, 9); otherwise a file
+//! already at its after-state is left alone, one at its before-state is
+//! written, and one at neither — changed by someone else since the change
+//! set was computed — stops the commit before anything is written.
+//! `MEMORY.md` is the exception: it is derived from the entries, so if
+//! another job rewrote it meanwhile it is generated afresh.
 
-use super::snapshot::{INDEX, META, SnapshotIndexLine, side_path};
+use std::collections::BTreeMap;
+
+use super::journal::{Marker, Touched};
+use super::snapshot::{INDEX, META, SnapshotIndexLine, StoredMeta, side_path};
 use super::{
     Entry, FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, TenantLock, files, memory_index, safe_name,
 };
@@ -37,8 +56,9 @@ pub struct VerdictCounts {
 }
 
 impl TenantDir {
-    /// Applies `changes` and records them as the snapshot `meta`. The lock
-    /// argument is the proof that the caller holds the tenant lock.
+    /// Applies `changes` and records them as the snapshot `meta`, all or
+    /// nothing. The lock argument is the proof that the caller holds the
+    /// tenant lock.
     pub fn commit(
         &self,
         _lock: &TenantLock,
@@ -48,52 +68,144 @@ impl TenantDir {
     ) -> Result<Committed, StoreError> {
         safe_name("snapshot", &meta.id)?;
         // 0. Already committed (a job resumed after its commit, whose
-        //    success was not recorded): nothing to do.
+        //    success was not recorded): nothing to do, if it is the same.
         if self.snapshots.symlink_metadata(&meta.id).is_ok() && self.snapshots()?.iter().any(|l| l.id == meta.id) {
+            let (stored_meta, stored) = self.read_snapshot(&meta.id)?;
+            // `MEMORY.md` may have been generated afresh when committed.
+            let same_change = |c: &FileChange| {
+                c.file == TenantFile::MemoryIndex || stored.iter().any(|s| s.file == c.file && s.after == c.after)
+            };
+            if stored_meta != *meta || !changes.iter().all(same_change) {
+                return Err(StoreError::SnapshotIdTaken { id: meta.id.clone() });
+            }
             return Ok(Committed { written: 0 });
         }
-        // 1. Check every file before writing any. `MEMORY.md` is derived
-        //    from the entries, so it never conflicts: when another job
-        //    rewrote it in between, it is generated afresh (step 3).
-        let mut pending = Vec::new();
-        let mut changes = changes.to_vec();
-        for change in &changes {
+        // 1. Check every file before writing any.
+        let (changes, touched) = self.plan_commit(changes)?;
+        // 2.–5., undone as a whole on failure.
+        let marker = Marker { snapshot: meta.id.clone(), files: touched };
+        match self.apply_journaled(&marker, meta, &changes, verdicts) {
+            Ok(()) => Ok(Committed { written: marker.files.len() }),
+            Err(source) => {
+                let state = match self.recover() {
+                    // Failed after the commit point (cleaning up, say).
+                    Ok(recovery) if recovery.finished.as_ref() == Some(&meta.id) => {
+                        "reached its commit point; the store is as after it"
+                    }
+                    Ok(_) => "was undone; the store is as before it",
+                    Err(err) => {
+                        let (tenant, snapshot) = (self.name(), meta.id.as_str());
+                        tracing::error!(tenant, snapshot, error = %err, "cannot undo a failed commit now");
+                        "could not be undone yet; the next holder of the tenant lock undoes it"
+                    }
+                };
+                Err(StoreError::CommitFailed { id: meta.id.clone(), state, source: Box::new(source) })
+            }
+        }
+    }
+
+    /// Step 1: the change set as it will be written (with `MEMORY.md`
+    /// regenerated if another job rewrote it) and the files it touches,
+    /// `MEMORY.md` last; or the first conflict.
+    fn plan_commit(&self, changes: &[FileChange]) -> Result<(Vec<FileChange>, Vec<Touched>), StoreError> {
+        let mut planned = Vec::with_capacity(changes.len());
+        let mut touched = Vec::new();
+        for change in changes {
             let current = self.read_file(&change.file)?;
-            if current == change.after {
-                continue;
-            }
-            if current != change.before && change.file != TenantFile::MemoryIndex {
-                return Err(StoreError::Conflict { path: self.path(&change.file.path()) });
-            }
-            pending.push(change.file.clone());
-        }
-        let mut durable = files::Durable::default();
-        // 2. The tenant's files, the index last.
-        pending.sort_by_key(|file| *file == TenantFile::MemoryIndex);
-        for file in &pending {
-            let change = changes.iter_mut().find(|c| c.file == *file).ok_or_else(|| StoreError::Io {
-                path: self.path(&file.path()),
-                source: std::io::Error::other("a change vanished from its change set"),
-            })?;
-            if *file == TenantFile::MemoryIndex {
-                let current = self.read_file(file)?;
-                if current != change.before {
-                    let entries: Vec<Entry> = self.entries()?.into_iter().map(|stored| stored.entry).collect();
-                    *change = FileChange { file: file.clone(), before: current, after: Some(memory_index(&entries)) };
+            let mut change = change.clone();
+            if current != change.after && current != change.before {
+                if change.file != TenantFile::MemoryIndex {
+                    return Err(StoreError::Conflict { path: self.path(&change.file.path()) });
                 }
+                // Derived from the entries, so never a conflict: generated
+                // afresh for the entries as this change set leaves them.
+                let after = Some(self.index_after(changes)?);
+                change = FileChange { file: change.file, before: current.clone(), after };
             }
-            let (dir, name) = self.locate(file)?;
-            match &change.after {
-                Some(text) => durable.write(dir, file.dir_name(), &name, text.as_bytes()),
-                None => durable.remove(dir, file.dir_name(), &name),
+            if current != change.after {
+                touched.push(Touched { file: change.file.clone(), existed: current.is_some() });
             }
-            .map_err(StoreError::io(self.path(&file.path())))?;
+            planned.push(change);
         }
-        // 3. The snapshot.
-        self.write_snapshot(&mut durable, meta, &changes, verdicts)?;
-        // 4. Durable, all at once.
+        touched.sort_by_key(|t| t.file == TenantFile::MemoryIndex);
+        Ok((planned, touched))
+    }
+
+    /// `MEMORY.md` for the entries as `changes` leaves them.
+    fn index_after(&self, changes: &[FileChange]) -> Result<String, StoreError> {
+        let mut entries: BTreeMap<String, Entry> =
+            self.entries()?.into_iter().map(|stored| (stored.entry.name.clone(), stored.entry)).collect();
+        for change in changes {
+            let TenantFile::Entry(name) = &change.file else { continue };
+            match &change.after {
+                Some(text) => entries.insert(name.clone(), Entry::parse(name, text)?),
+                None => entries.remove(name),
+            };
+        }
+        Ok(memory_index(&entries.into_values().collect::<Vec<_>>()))
+    }
+
+    /// Steps 2–5; on error the caller undoes what was done.
+    fn apply_journaled(
+        &self,
+        marker: &Marker,
+        meta: &SnapshotMeta,
+        changes: &[FileChange],
+        verdicts: VerdictCounts,
+    ) -> Result<(), StoreError> {
+        let after_of = |file: &TenantFile| changes.iter().find(|c| c.file == *file).and_then(|c| c.after.as_ref());
+        // 2. Journal: marker, snapshot, staged files; durable together.
+        let mut durable = files::Durable::default();
+        self.write_marker(&mut durable, marker)?;
+        // A directory of this id that is not indexed is a leftover of an
+        // attempt from before journaling: written afresh.
+        self.remove_snapshot_dir(&meta.id)?;
+        self.write_snapshot(&mut durable, meta, changes)?;
+        for touched in &marker.files {
+            let Some(text) = after_of(&touched.file) else { continue };
+            let (dir, name) = self.locate(&touched.file)?;
+            durable
+                .stage(dir, touched.file.dir_name(), &name, text.as_bytes())
+                .map_err(StoreError::io(self.path(&touched.file.path())))?;
+        }
         durable.sync().map_err(StoreError::io(self.path("")))?;
-        Ok(Committed { written: pending.len() })
+        // 3. Apply: undo links first, so that no file is replaced before
+        //    every old content can be restored by a rename.
+        let mut durable = files::Durable::default();
+        for touched in marker.files.iter().filter(|t| t.existed) {
+            let (dir, name) = self.locate(&touched.file)?;
+            let undo = format!("{}{name}", files::UNDO_PREFIX);
+            let io = StoreError::io(self.path(&touched.file.path()));
+            files::remove_if_present(dir, &undo).and_then(|()| dir.hard_link(&name, dir, &undo)).map_err(io)?;
+        }
+        for touched in &marker.files {
+            let (dir, name) = self.locate(&touched.file)?;
+            match after_of(&touched.file) {
+                Some(_) => durable.rename_staged(dir, touched.file.dir_name(), &name),
+                None => durable.remove(dir, touched.file.dir_name(), &name),
+            }
+            .map_err(StoreError::io(self.path(&touched.file.path())))?;
+        }
+        // 4. The commit point: the index line, durable with the renames.
+        let index_path = self.path(&format!("snapshots/{INDEX}"));
+        let line = index_line(meta, changes, verdicts);
+        let line = serde_json::to_string(&line)
+            .map_err(|err| StoreError::io(index_path.clone())(std::io::Error::other(err)))?;
+        let len = durable
+            .append_line(&self.snapshots, "snapshots", INDEX, &line)
+            .map_err(StoreError::io(index_path.clone()))?;
+        if let Err(err) = durable.sync() {
+            // Not known to be durable: taken back, so the undo sees a
+            // commit that did not happen.
+            files::truncate(&self.snapshots, INDEX, len).map_err(StoreError::io(index_path))?;
+            return Err(StoreError::io(self.path(""))(err));
+        }
+        // 5. Committed. What is left to clean, the next lock holder cleans.
+        if let Err(err) = self.finish_journal(marker) {
+            let (tenant, snapshot) = (self.name(), meta.id.as_str());
+            tracing::warn!(tenant, snapshot, error = %err, "commit done; cleanup left for later");
+        }
+        Ok(())
     }
 
     fn write_snapshot(
@@ -101,13 +213,9 @@ impl TenantDir {
         durable: &mut files::Durable,
         meta: &SnapshotMeta,
         changes: &[FileChange],
-        verdicts: VerdictCounts,
     ) -> Result<(), StoreError> {
         let base = format!("snapshots/{}", meta.id);
         let io = |sub: &str| StoreError::io(self.path(&format!("{base}{sub}")));
-        // A snapshot directory that did not exist has no index line yet; one
-        // that did (a resumed commit) may have.
-        let resumed = self.snapshots.symlink_metadata(&meta.id).is_ok();
         let dir = files::open_subdir(&self.snapshots, &meta.id).map_err(io(""))?;
         durable.touch(&self.snapshots, "snapshots").map_err(io(""))?;
         for (side, pick_after) in [("before", false), ("after", true)] {
@@ -124,32 +232,28 @@ impl TenantDir {
                     .map_err(io(&format!("/{side}/{sub}/{name}")))?;
             }
         }
-        let meta_json = serde_json::to_string_pretty(meta).map_err(|err| io("")(std::io::Error::other(err)))?;
-        durable.write(&dir, &base, META, meta_json.as_bytes()).map_err(io(&format!("/{META}")))?;
+        let stored = StoredMeta::new(meta, changes);
+        let meta_json = serde_json::to_string_pretty(&stored).map_err(|err| io("")(std::io::Error::other(err)))?;
+        durable.write(&dir, &base, META, meta_json.as_bytes()).map_err(io(&format!("/{META}")))
+    }
+}
 
-        if resumed && self.snapshots()?.iter().any(|line| line.id == meta.id) {
-            return Ok(());
-        }
-        let line = SnapshotIndexLine {
-            id: meta.id.clone(),
-            job_id: meta.job_id.clone(),
-            kind: meta.kind.clone(),
-            created_at_ms: meta.created_at_ms,
-            accepted: verdicts.accepted,
-            rejected: verdicts.rejected,
-            files: changes.len(),
-            memory_writes: changes.iter().filter(|c| matches!(c.file, TenantFile::Entry(_))).count(),
-            pieces: changes
-                .iter()
-                .filter_map(|c| match &c.file {
-                    TenantFile::Piece(name) => Some(name.clone()),
-                    _ => None,
-                })
-                .collect(),
-        };
-        let line = serde_json::to_string(&line).map_err(|err| io("")(std::io::Error::other(err)))?;
-        durable
-            .append_line(&self.snapshots, "snapshots", INDEX, &line)
-            .map_err(StoreError::io(self.path(&format!("snapshots/{INDEX}"))))
+fn index_line(meta: &SnapshotMeta, changes: &[FileChange], verdicts: VerdictCounts) -> SnapshotIndexLine {
+    SnapshotIndexLine {
+        id: meta.id.clone(),
+        job_id: meta.job_id.clone(),
+        kind: meta.kind.clone(),
+        created_at_ms: meta.created_at_ms,
+        accepted: verdicts.accepted,
+        rejected: verdicts.rejected,
+        files: changes.len(),
+        memory_writes: changes.iter().filter(|c| matches!(c.file, TenantFile::Entry(_))).count(),
+        pieces: changes
+            .iter()
+            .filter_map(|c| match &c.file {
+                TenantFile::Piece(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect(),
     }
 }

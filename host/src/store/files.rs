@@ -1,6 +1,7 @@
-//! File primitives inside a capability directory: atomic replacement and
-//! opening without following symlinks. Every write in the tenant store goes
-//! through here.
+//! File primitives inside a capability directory: atomic replacement,
+//! staging for a journaled commit, opening without following symlinks, and
+//! sweeping the temporary files a killed writer left. Every write in the
+//! tenant store goes through here.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +11,20 @@ use cap_std::fs::{Dir, File, OpenOptions};
 
 /// Prefix of temporary files; readers skip names starting with it.
 pub(crate) const TEMP_PREFIX: &str = ".tmp-";
+/// Prefix of a commit's staged new content, `.tmp-commit-<name>`: only a
+/// commit writes these, under the tenant lock.
+pub(crate) const STAGED_PREFIX: &str = ".tmp-commit-";
+/// Prefix of a commit's link to a file's old content, `.tmp-undo-<name>`,
+/// which an undo renames back.
+pub(crate) const UNDO_PREFIX: &str = ".tmp-undo-";
+
+/// How old a plain temporary file must be before a lock holder removes it.
+pub(crate) mod sweep {
+    /// A `.tmp-<pid>-…` file older than this was left by a writer that died
+    /// between creating and renaming it; unlocked writers (seeding tools)
+    /// finish far sooner.
+    pub(crate) const STALE_TEMP_SECONDS: u64 = 60;
+}
 
 /// Writes whose durability is settled together: each file is written to a
 /// temporary name and renamed into place at once (so a crashed process
@@ -51,6 +66,26 @@ impl Durable {
         }
     }
 
+    /// Writes `bytes` to `name`'s staged file (see [`STAGED_PREFIX`]),
+    /// without renaming it into place: a commit allocates everything it
+    /// needs before it changes any file a reader sees.
+    pub(crate) fn stage(&mut self, dir: &Dir, dir_key: &str, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let staged = format!("{STAGED_PREFIX}{name}");
+        remove_if_present(dir, &staged)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).follow(FollowSymlinks::No);
+        let mut file = dir.open_with(&staged, &options)?;
+        file.write_all(bytes)?;
+        self.files.push(file);
+        self.touch(dir, dir_key)
+    }
+
+    /// Renames `name`'s staged file into place.
+    pub(crate) fn rename_staged(&mut self, dir: &Dir, dir_key: &str, name: &str) -> io::Result<()> {
+        dir.rename(format!("{STAGED_PREFIX}{name}"), dir, name)?;
+        self.touch(dir, dir_key)
+    }
+
     /// Removes `name` from `dir` if it exists (a symlink is removed, not
     /// followed).
     pub(crate) fn remove(&mut self, dir: &Dir, dir_key: &str, name: &str) -> io::Result<()> {
@@ -61,15 +96,22 @@ impl Durable {
         }
     }
 
-    /// Appends one line to `name`, creating it.
-    pub(crate) fn append_line(&mut self, dir: &Dir, dir_key: &str, name: &str, line: &str) -> io::Result<()> {
+    /// Appends one line to `name`, creating it; returns the length before,
+    /// for [`truncate`]. A failed append is cut off again, so a full disk
+    /// never leaves half a line that every later line would be glued to.
+    pub(crate) fn append_line(&mut self, dir: &Dir, dir_key: &str, name: &str, line: &str) -> io::Result<u64> {
         let mut options = OpenOptions::new();
         options.append(true).create(true).follow(FollowSymlinks::No);
         let mut file = dir.open_with(name, &options)?;
+        let len = file.metadata()?.len();
         // One write call per line: with O_APPEND the line lands whole.
-        file.write_all(format!("{line}\n").as_bytes())?;
+        if let Err(err) = file.write_all(format!("{line}\n").as_bytes()) {
+            let _ = file.set_len(len);
+            return Err(err);
+        }
         self.files.push(file);
-        self.touch(dir, dir_key)
+        self.touch(dir, dir_key)?;
+        Ok(len)
     }
 
     /// Notes that `dir` gained or lost an entry (a new subdirectory, say).
@@ -112,12 +154,63 @@ pub(crate) fn read_optional(dir: &Dir, name: &str) -> io::Result<Option<String>>
     }
 }
 
+/// Cuts `name` back to `len` bytes (undoing [`Durable::append_line`]).
+pub(crate) fn truncate(dir: &Dir, name: &str, len: u64) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).follow(FollowSymlinks::No);
+    let file = dir.open_with(name, &options)?;
+    file.set_len(len)?;
+    file.sync_all()
+}
+
+/// Removes file `name` if it exists.
+pub(crate) fn remove_if_present(dir: &Dir, name: &str) -> io::Result<()> {
+    match dir.remove_file(name) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the temporary files of `dir` that nobody can still be writing,
+/// and returns their names. Call it holding the tenant lock: staged and
+/// undo files belong to commits, which hold the lock, so any found are
+/// stale; other temporary files are stale once older than
+/// [`sweep::STALE_TEMP_SECONDS`]. Fixes #9 (22): a writer killed between
+/// creating and renaming left its temporary file forever.
+pub(crate) fn sweep_temps(dir: &Dir) -> io::Result<Vec<String>> {
+    let now = std::time::SystemTime::now();
+    let mut swept = Vec::new();
+    for item in dir.entries()? {
+        let item = item?;
+        let Ok(name) = item.file_name().into_string() else { continue };
+        if !name.starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let meta = item.metadata()?;
+        if meta.is_dir() {
+            continue;
+        }
+        let ours = name.starts_with(STAGED_PREFIX) || name.starts_with(UNDO_PREFIX);
+        let age = meta.modified().ok().and_then(|t| now.duration_since(t.into_std()).ok()).unwrap_or_default();
+        if ours || age.as_secs() >= sweep::STALE_TEMP_SECONDS {
+            remove_if_present(dir, &name)?;
+            swept.push(name);
+        }
+    }
+    Ok(swept)
+}
+
+/// The error for a symlink where the store expects a file or directory:
+/// `ELOOP`, as opening it without following would give, so every caller
+/// reports it as `store_symlink`.
+pub(crate) fn symlink_error() -> io::Error {
+    io::Error::from_raw_os_error(rustix::io::Errno::LOOP.raw_os_error())
+}
+
 /// Opens subdirectory `name`, creating it, and refusing a symlink.
 pub(crate) fn open_subdir(dir: &Dir, name: &str) -> io::Result<Dir> {
     match dir.symlink_metadata(name) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{name}` is a symlink")));
-        }
+        Ok(meta) if meta.file_type().is_symlink() => return Err(symlink_error()),
         Ok(_) => {}
         Err(err) if err.kind() == io::ErrorKind::NotFound => dir.create_dir(name).or_else(|err| match err.kind() {
             io::ErrorKind::AlreadyExists => Ok(()),
@@ -128,7 +221,8 @@ pub(crate) fn open_subdir(dir: &Dir, name: &str) -> io::Result<Dir> {
     dir.open_dir_nofollow(name)
 }
 
-fn sync_dir(dir: &Dir) -> io::Result<()> {
+/// Makes the entries of `dir` (renames, removals) durable.
+pub(crate) fn sync_dir(dir: &Dir) -> io::Result<()> {
     dir.open(".").and_then(|file| file.sync_all()).or_else(|err| match err.kind() {
         // Some platforms cannot open a directory as a file; durability of
         // the rename is then the file system's business.

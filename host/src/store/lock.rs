@@ -10,11 +10,14 @@ use rustix::fs::{FlockOperation, flock};
 
 const LOCK_FILE: &str = ".lock";
 
+use super::Recovery;
+
 /// Held while a tenant's files are being changed; released on drop.
 #[derive(Debug)]
 pub struct TenantLock {
     // INVARIANT: the flock lives as long as this descriptor is open.
     _file: File,
+    recovery: Recovery,
 }
 
 impl TenantLock {
@@ -24,6 +27,16 @@ impl TenantLock {
         options.read(true).write(true).create(true).follow(FollowSymlinks::No);
         let file = tenant_dir.open_with(LOCK_FILE, &options)?;
         flock(&file, FlockOperation::LockExclusive)?;
-        Ok(TenantLock { _file: file })
+        Ok(TenantLock { _file: file, recovery: Recovery::default() })
+    }
+
+    pub(crate) fn with_recovery(self, recovery: Recovery) -> TenantLock {
+        TenantLock { recovery, ..self }
+    }
+
+    /// What was repaired when the lock was taken: a commit an earlier
+    /// holder left unfinished, stale temporary files.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
     }
 }

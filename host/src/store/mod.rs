@@ -7,11 +7,17 @@
 //! directory, no name from outside is used before [`crate::names`] accepts
 //! it, and no symlink is created or followed.
 //!
+//! Every holder of the tenant lock first finishes or undoes a commit an
+//! earlier holder left cut off, and removes stale temporary files (see
+//! `journal`), so commits are all or nothing.
+//!
 //! Read [`DataDir::tenant`] first, then [`TenantDir`].
 
 mod commit;
+mod doctor;
 mod entry;
 mod files;
+mod journal;
 mod lock;
 mod notes;
 pub mod pieces;
@@ -24,7 +30,9 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 
 pub use commit::{Committed, VerdictCounts};
+pub use doctor::{MemoryProblem, Quarantined};
 pub use entry::Entry;
+pub use journal::Recovery;
 pub use lock::TenantLock;
 pub use notes::RAW_NOTES;
 pub use snapshot::{FileChange, SnapshotIndexLine, SnapshotMeta, snapshot_id};
@@ -62,6 +70,15 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A file of `memory/` that makes every read of the tenant's entries,
+    /// so every job of the tenant, fail; `memwarden doctor` repairs it.
+    #[error("{source}; `memwarden doctor {tenant} --fix` moves it to quarantine/")]
+    BadMemoryFile {
+        /// The tenant.
+        tenant: String,
+        /// What is wrong with the file.
+        source: Box<StoreError>,
+    },
     /// A file changed since the change set that would write it was made.
     #[error("`{path}` changed since this change set was computed")]
     Conflict {
@@ -73,6 +90,31 @@ pub enum StoreError {
     UnknownSnapshot {
         /// The snapshot id.
         id: String,
+    },
+    /// A snapshot's record says a copy exists that does not, or the
+    /// reverse: it cannot be trusted to restore anything.
+    #[error("snapshot `{id}` is damaged: `{path}` does not match its record")]
+    SnapshotDamaged {
+        /// The snapshot id.
+        id: String,
+        /// The copy.
+        path: String,
+    },
+    /// A different change set already holds this snapshot id.
+    #[error("snapshot `{id}` already exists with a different change set")]
+    SnapshotIdTaken {
+        /// The snapshot id.
+        id: String,
+    },
+    /// A commit failed; `state` says whether the store is as before it.
+    #[error("commit of snapshot `{id}` failed and {state}: {source}")]
+    CommitFailed {
+        /// The snapshot id.
+        id: String,
+        /// What became of the partial commit.
+        state: &'static str,
+        /// Why it failed.
+        source: Box<StoreError>,
     },
     /// An I/O error on a file of the store.
     #[error("`{path}`: {source}")]
@@ -93,15 +135,29 @@ impl StoreError {
             StoreError::InvalidEntry { .. } => "store_invalid_entry",
             StoreError::Conflict { .. } => "apply_conflict",
             StoreError::UnknownSnapshot { .. } => "snapshot_not_found",
+            StoreError::SnapshotDamaged { .. } => "snapshot_damaged",
+            StoreError::SnapshotIdTaken { .. } => "snapshot_id_taken",
+            StoreError::CommitFailed { source, .. } | StoreError::BadMemoryFile { source, .. } => source.code(),
             StoreError::Io { .. } => "store_io",
+        }
+    }
+
+    /// Whether another attempt could succeed: a disk may recover, a
+    /// conflicting change set may be planned afresh.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Io { .. } | StoreError::Conflict { .. } => true,
+            StoreError::CommitFailed { source, .. } => source.is_retryable(),
+            _ => false,
         }
     }
 
     pub(crate) fn io(path: impl Into<String>) -> impl FnOnce(io::Error) -> StoreError {
         let path = path.into();
         move |source| match source.raw_os_error() {
-            // ELOOP: a path component or the file itself is a symlink.
-            Some(40) => StoreError::Symlink { path },
+            // A path component or the file itself is a symlink (see
+            // `files::symlink_error`).
+            Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => StoreError::Symlink { path },
             _ => StoreError::Io { path, source },
         }
     }
@@ -140,7 +196,7 @@ impl DataDir {
         safe_name("tenant", tenant)?;
         let path = |sub: &str| format!("tenants/{tenant}/{sub}");
         let dir = files::open_subdir(&self.tenants, tenant).map_err(StoreError::io(path("")))?;
-        let open = |sub: &str| files::open_subdir(&dir, sub).map_err(|err| symlink_or_io(err, path(sub)));
+        let open = |sub: &str| files::open_subdir(&dir, sub).map_err(StoreError::io(path(sub)));
         Ok(TenantDir {
             name: tenant.to_string(),
             memory: open("memory")?,
@@ -167,13 +223,6 @@ impl DataDir {
     }
 }
 
-fn symlink_or_io(err: io::Error, path: String) -> StoreError {
-    if err.kind() == io::ErrorKind::InvalidInput {
-        return StoreError::Symlink { path };
-    }
-    StoreError::io(path)(err)
-}
-
 /// One tenant's files.
 pub struct TenantDir {
     name: String,
@@ -186,14 +235,16 @@ pub struct TenantDir {
 
 /// Takes a tenant's lock; see [`TenantDir::lock_handle`].
 pub struct LockHandle {
-    dir: Dir,
-    path: String,
+    tenant: TenantDir,
 }
 
 impl LockHandle {
-    /// Blocks until the lock is ours.
+    /// Blocks until the lock is ours, then finishes or undoes what an
+    /// earlier holder left (see [`TenantLock::recovery`]).
     pub fn acquire(&self) -> Result<TenantLock, StoreError> {
-        TenantLock::acquire(&self.dir).map_err(StoreError::io(self.path.clone()))
+        let lock = TenantLock::acquire(&self.tenant.dir).map_err(StoreError::io(self.tenant.path(".lock")))?;
+        let recovery = self.tenant.recover()?;
+        Ok(lock.with_recovery(recovery))
     }
 }
 
@@ -219,31 +270,59 @@ impl TenantDir {
 
     /// A handle that can take the lock on another thread (the lock blocks).
     pub fn lock_handle(&self) -> Result<LockHandle, StoreError> {
-        let path = self.path(".lock");
-        Ok(LockHandle { dir: self.dir.try_clone().map_err(StoreError::io(path.clone()))?, path })
+        Ok(LockHandle { tenant: self.try_clone()? })
+    }
+
+    fn try_clone(&self) -> Result<TenantDir, StoreError> {
+        let clone = |dir: &Dir| dir.try_clone().map_err(StoreError::io(self.path("")));
+        Ok(TenantDir {
+            name: self.name.clone(),
+            dir: clone(&self.dir)?,
+            memory: clone(&self.memory)?,
+            pieces: clone(&self.pieces)?,
+            snapshots: clone(&self.snapshots)?,
+            consolidation: clone(&self.consolidation)?,
+        })
     }
 
     /// Every entry, ordered by name. Fails on a symlink or a file that does
     /// not parse, rather than silently ignoring it.
     pub fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
         let mut entries = Vec::new();
-        for item in self.memory.entries().map_err(StoreError::io(self.path("memory")))? {
-            let item = item.map_err(StoreError::io(self.path("memory")))?;
-            let Ok(file_name) = item.file_name().into_string() else { continue };
-            if file_name == MEMORY_INDEX || file_name.starts_with(files::TEMP_PREFIX) {
-                continue;
+        for file_name in self.memory_file_names()? {
+            if let Some(stored) = self.memory_file(&file_name).map_err(|err| self.needs_doctor(err))? {
+                entries.push(stored);
             }
-            let Some(name) = file_name.strip_suffix(".md") else { continue };
-            let file_type = item.file_type().map_err(StoreError::io(self.path(&format!("memory/{file_name}"))))?;
-            if file_type.is_symlink() {
-                return Err(StoreError::Symlink { path: self.path(&format!("memory/{file_name}")) });
-            }
-            safe_name("entry", name)?;
-            let Some(stored) = self.entry(name)? else { continue };
-            entries.push(stored);
         }
         entries.sort_by(|a, b| a.entry.name.cmp(&b.entry.name));
         Ok(entries)
+    }
+
+    /// The names in `memory/` that [`TenantDir::entries`] reads: all but
+    /// `MEMORY.md`, temporary files and names that are not UTF-8.
+    fn memory_file_names(&self) -> Result<Vec<String>, StoreError> {
+        let mut names = Vec::new();
+        for item in self.memory.entries().map_err(StoreError::io(self.path("memory")))? {
+            let item = item.map_err(StoreError::io(self.path("memory")))?;
+            let Ok(file_name) = item.file_name().into_string() else { continue };
+            if file_name != MEMORY_INDEX && !file_name.starts_with(files::TEMP_PREFIX) {
+                names.push(file_name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// The entry in `memory/<file_name>`: `None` for a name that is not
+    /// an entry's (no `.md`), an error for one that is broken.
+    fn memory_file(&self, file_name: &str) -> Result<Option<StoredEntry>, StoreError> {
+        let Some(name) = file_name.strip_suffix(".md") else { return Ok(None) };
+        let path = self.path(&format!("memory/{file_name}"));
+        let meta = self.memory.symlink_metadata(file_name).map_err(StoreError::io(path.clone()))?;
+        if meta.file_type().is_symlink() {
+            return Err(StoreError::Symlink { path });
+        }
+        safe_name("entry", name)?;
+        self.entry(name)
     }
 
     /// The entry called `name`, if any.
@@ -259,8 +338,18 @@ impl TenantDir {
         let modified = file.metadata().and_then(|m| m.modified()).map_err(StoreError::io(path.clone()))?;
         let updated_at_ms =
             modified.into_std().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let text = files::read_optional(&self.memory, &file_name).map_err(StoreError::io(path))?.unwrap_or_default();
-        Ok(Some(StoredEntry { entry: Entry::parse(name, &text)?, updated_at_ms }))
+        let invalid = |reason: &str| StoreError::InvalidEntry { name: name.to_string(), reason: reason.into() };
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(invalid("it is a directory"));
+        }
+        let mut text = String::new();
+        match io::Read::read_to_string(&mut &file, &mut text) {
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::InvalidData => return Err(invalid("it is not UTF-8")),
+            Err(err) => return Err(StoreError::io(path)(err)),
+        }
+        let entry = Entry::parse(name, &text)?;
+        Ok(Some(StoredEntry { entry, updated_at_ms }))
     }
 
     /// The raw text of a file the store manages (`memory/<name>.md`,
@@ -293,6 +382,17 @@ impl TenantDir {
     /// The piece `name` this tenant runs: its own copy, else the built-in.
     pub fn piece(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self.own_piece(name)?.or_else(|| pieces::builtin(name).map(str::to_string)))
+    }
+
+    /// `err`, if it is about one bad file of `memory/` — which fails every
+    /// job of the tenant — with a pointer to `memwarden doctor` (#9, 23).
+    fn needs_doctor(&self, err: StoreError) -> StoreError {
+        match err {
+            StoreError::InvalidEntry { .. } | StoreError::Symlink { .. } | StoreError::UnsafeName { .. } => {
+                StoreError::BadMemoryFile { tenant: self.name.clone(), source: Box::new(err) }
+            }
+            other => other,
+        }
     }
 
     fn locate(&self, file: &TenantFile) -> Result<(&Dir, String), StoreError> {

@@ -2,6 +2,11 @@
 //! of every file a job changed and a `meta.json`; plus
 //! `snapshots/index.jsonl`, one line per snapshot. Written by
 //! [`TenantDir::commit`] together with the change they record.
+//!
+//! `meta.json` also records which copies exist (`copies`), so a copy lost
+//! later reads as `snapshot_damaged`, not as a file that was absent: a
+//! rollback never deletes a file because its copy is missing (#9, 10).
+//! Snapshots written before that record read as before.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +63,36 @@ pub struct SnapshotMeta {
     pub restores: Option<String>,
 }
 
+/// Which copies of one file a snapshot holds, as `meta.json` records them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Copies {
+    pub(super) file: TenantFile,
+    /// The file existed before the job (so `before/` holds it).
+    pub(super) before: bool,
+    /// The file existed after the job (so `after/` holds it).
+    pub(super) after: bool,
+}
+
+/// `meta.json` as stored: the meta and the record of copies.
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredMeta {
+    #[serde(flatten)]
+    pub(super) meta: SnapshotMeta,
+    /// Empty in snapshots written before copies were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) copies: Vec<Copies>,
+}
+
+impl StoredMeta {
+    pub(super) fn new(meta: &SnapshotMeta, changes: &[FileChange]) -> StoredMeta {
+        let copies = changes
+            .iter()
+            .map(|c| Copies { file: c.file.clone(), before: c.before.is_some(), after: c.after.is_some() })
+            .collect();
+        StoredMeta { meta: meta.clone(), copies }
+    }
+}
+
 /// One line of `index.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotIndexLine {
@@ -103,20 +138,13 @@ impl TenantDir {
             .collect()
     }
 
-    /// A snapshot's meta and the before/after content of each file.
+    /// A snapshot's meta and the before/after content of each file. A copy
+    /// that `meta.json` records but that is missing (or one it does not
+    /// record but that is there) is [`StoreError::SnapshotDamaged`].
     pub fn read_snapshot(&self, id: &str) -> Result<(SnapshotMeta, Vec<FileChange>), StoreError> {
-        safe_name("snapshot", id)?;
+        let (stored, dir) = self.read_stored_meta(id)?;
         let base = format!("snapshots/{id}");
-        let missing = || StoreError::UnknownSnapshot { id: id.to_string() };
-        let dir = match self.snapshots.symlink_metadata(id) {
-            Ok(meta) if meta.is_dir() => {
-                files::open_subdir(&self.snapshots, id).map_err(StoreError::io(self.path(&base)))?
-            }
-            _ => return Err(missing()),
-        };
-        let text = files::read_optional(&dir, META).map_err(StoreError::io(self.path(&base)))?.ok_or_else(missing)?;
-        let meta: SnapshotMeta =
-            serde_json::from_str(&text).map_err(|err| StoreError::io(self.path(&base))(std::io::Error::other(err)))?;
+        let meta = stored.meta;
         let mut changes = Vec::with_capacity(meta.files.len());
         for file in &meta.files {
             let (sub, name) = side_path(file);
@@ -132,9 +160,42 @@ impl TenantDir {
                     Err(_) => Ok(None),
                 }
             };
-            changes.push(FileChange { file: file.clone(), before: read("before")?, after: read("after")? });
+            let change = FileChange { file: file.clone(), before: read("before")?, after: read("after")? };
+            if !stored.copies.is_empty() {
+                let damaged = |side: &str| StoreError::SnapshotDamaged {
+                    id: id.to_string(),
+                    path: self.path(&format!("{base}/{side}/{sub}/{name}")),
+                };
+                let Some(copies) = stored.copies.iter().find(|c| c.file == *file) else {
+                    return Err(damaged("before"));
+                };
+                if copies.before != change.before.is_some() {
+                    return Err(damaged("before"));
+                }
+                if copies.after != change.after.is_some() {
+                    return Err(damaged("after"));
+                }
+            }
+            changes.push(change);
         }
         Ok((meta, changes))
+    }
+
+    /// A snapshot's stored `meta.json` and its directory.
+    pub(super) fn read_stored_meta(&self, id: &str) -> Result<(StoredMeta, cap_std::fs::Dir), StoreError> {
+        safe_name("snapshot", id)?;
+        let base = format!("snapshots/{id}");
+        let missing = || StoreError::UnknownSnapshot { id: id.to_string() };
+        let dir = match self.snapshots.symlink_metadata(id) {
+            Ok(meta) if meta.is_dir() => {
+                files::open_subdir(&self.snapshots, id).map_err(StoreError::io(self.path(&base)))?
+            }
+            _ => return Err(missing()),
+        };
+        let text = files::read_optional(&dir, META).map_err(StoreError::io(self.path(&base)))?.ok_or_else(missing)?;
+        let stored: StoredMeta =
+            serde_json::from_str(&text).map_err(|err| StoreError::io(self.path(&base))(std::io::Error::other(err)))?;
+        Ok((stored, dir))
     }
 }
 

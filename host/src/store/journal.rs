@@ -1,0 +1,164 @@
+//! The commit journal and what a lock holder does with it: finish or undo
+//! a commit that was cut off, and sweep stale temporary files.
+//!
+//! A commit (see [`super::commit`]) writes `<tenant>/.commit-pending`
+//! before it stages anything: the snapshot id and the files it will touch,
+//! with whether each existed. Whoever takes the tenant lock next calls
+//! [`TenantDir::recover`] first. If the snapshot's index line is there the
+//! commit happened, and only its undo links and the marker are left to
+//! remove; otherwise it is undone — each replaced or removed file renamed
+//! back from its undo link, each created file removed, the snapshot
+//! directory removed — so the store is exactly as before it (#9, 2). A
+//! failed commit runs the same undo at once.
+//!
+//! Then temporary files that nobody can still be writing are removed
+//! (#9, 22; see [`files::sweep_temps`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::{StoreError, TenantDir, TenantFile, files};
+
+/// The pending marker, in the tenant directory.
+const MARKER: &str = ".commit-pending";
+
+/// What the marker records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Marker {
+    /// The snapshot being committed.
+    pub(super) snapshot: String,
+    /// The files the commit replaces, creates or removes.
+    pub(super) files: Vec<Touched>,
+}
+
+/// One file a commit touches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Touched {
+    pub(super) file: TenantFile,
+    /// It existed before, so the commit links it to its undo name first.
+    pub(super) existed: bool,
+}
+
+/// What a lock holder found and repaired before its own work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// A commit that failed or was cut off before its commit point, undone:
+    /// its snapshot id.
+    pub undone: Option<String>,
+    /// A commit that was cut off after its commit point, whose cleanup was
+    /// finished: its snapshot id.
+    pub finished: Option<String>,
+    /// Stale temporary files removed, relative to the data directory.
+    pub swept: Vec<String>,
+}
+
+impl TenantDir {
+    /// Finishes or undoes a pending commit, then sweeps stale temporary
+    /// files. Only for a holder of the tenant lock.
+    pub(crate) fn recover(&self) -> Result<Recovery, StoreError> {
+        let mut recovery = Recovery::default();
+        if let Some(marker) = self.read_marker()? {
+            if self.snapshots()?.iter().any(|line| line.id == marker.snapshot) {
+                recovery.finished = Some(marker.snapshot.clone());
+            } else {
+                self.undo(&marker)?;
+                recovery.undone = Some(marker.snapshot.clone());
+            }
+            self.finish_journal(&marker)?;
+        }
+        let dirs = [
+            ("", &self.dir),
+            ("memory/", &self.memory),
+            ("pieces/", &self.pieces),
+            // Not `snapshots/`: nothing is written there by rename (its
+            // index is appended to), and it is the largest to list.
+            ("consolidation/", &self.consolidation),
+        ];
+        for (sub, dir) in dirs {
+            let swept = files::sweep_temps(dir).map_err(StoreError::io(self.path(sub)))?;
+            recovery.swept.extend(swept.into_iter().map(|name| self.path(&format!("{sub}{name}"))));
+        }
+        if recovery != Recovery::default() {
+            tracing::warn!(
+                tenant = self.name(),
+                undone = recovery.undone,
+                finished = recovery.finished,
+                swept = recovery.swept.len(),
+                "repaired what an earlier writer left"
+            );
+        }
+        Ok(recovery)
+    }
+
+    pub(super) fn write_marker(&self, durable: &mut files::Durable, marker: &Marker) -> Result<(), StoreError> {
+        let path = self.path(MARKER);
+        let json =
+            serde_json::to_string(marker).map_err(|err| StoreError::io(path.clone())(std::io::Error::other(err)))?;
+        // Staged rather than written under a plain temporary name: a lock
+        // holder sweeps a staged file whatever its age.
+        durable
+            .stage(&self.dir, "", MARKER, json.as_bytes())
+            .and_then(|()| durable.rename_staged(&self.dir, "", MARKER))
+            .map_err(StoreError::io(path))
+    }
+
+    fn read_marker(&self) -> Result<Option<Marker>, StoreError> {
+        let path = self.path(MARKER);
+        let Some(text) = files::read_optional(&self.dir, MARKER).map_err(StoreError::io(path.clone()))? else {
+            return Ok(None);
+        };
+        // Written by rename, so never torn; unreadable means tampered with,
+        // and guessing could destroy data.
+        let marker: Marker =
+            serde_json::from_str(&text).map_err(|err| StoreError::io(path.clone())(std::io::Error::other(err)))?;
+        super::safe_name("snapshot", &marker.snapshot)?;
+        Ok(Some(marker))
+    }
+
+    /// Puts every file `marker` lists back as it was and removes the
+    /// snapshot directory. Renames and unlinks only: it needs no free space.
+    fn undo(&self, marker: &Marker) -> Result<(), StoreError> {
+        for touched in &marker.files {
+            let (dir, name) = self.locate(&touched.file)?;
+            let io = StoreError::io(self.path(&touched.file.path()));
+            if touched.existed {
+                let undo = format!("{}{name}", files::UNDO_PREFIX);
+                match dir.symlink_metadata(&undo) {
+                    Ok(_) => dir.rename(&undo, dir, &name).map_err(io)?,
+                    // Never linked, so never replaced.
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(io(err)),
+                }
+            } else {
+                files::remove_if_present(dir, &name).map_err(io)?;
+            }
+        }
+        self.remove_snapshot_dir(&marker.snapshot)?;
+        for (sub, dir) in [("memory", &self.memory), ("pieces", &self.pieces), ("snapshots", &self.snapshots)] {
+            files::sync_dir(dir).map_err(StoreError::io(self.path(sub)))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the undo links and the marker of a commit that is done or
+    /// undone.
+    pub(super) fn finish_journal(&self, marker: &Marker) -> Result<(), StoreError> {
+        for touched in marker.files.iter().filter(|t| t.existed) {
+            let (dir, name) = self.locate(&touched.file)?;
+            files::remove_if_present(dir, &format!("{}{name}", files::UNDO_PREFIX))
+                .map_err(StoreError::io(self.path(&touched.file.path())))?;
+        }
+        files::remove_if_present(&self.dir, MARKER).map_err(StoreError::io(self.path(MARKER)))?;
+        files::sync_dir(&self.dir).map_err(StoreError::io(self.path("")))
+    }
+
+    /// Removes `snapshots/<id>` if it exists.
+    pub(super) fn remove_snapshot_dir(&self, id: &str) -> Result<(), StoreError> {
+        let io = StoreError::io(self.path(&format!("snapshots/{id}")));
+        match self.snapshots.symlink_metadata(id) {
+            Ok(meta) if meta.is_dir() => self.snapshots.remove_dir_all(id).map_err(io),
+            Ok(_) => self.snapshots.remove_file(id).map_err(io),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(io(err)),
+        }
+    }
+}
