@@ -4,7 +4,7 @@
 //!
 //! Prints p50 / p99 / mean µs per proposal and decisions per second on one
 //! core, and the sandbox's overhead ratio. Targets (release): p50 ≤ 50 µs,
-//! p99 ≤ 200 µs, within 5× of plain Rust.
+//! p99 ≤ 200 µs, within 5× of plain Rust; content-guard alone ≤ 150 µs p50.
 //!
 //! Run with `cargo bench --bench policy_eval`; set
 //! `MEMWARDEN_BENCH_BREAKDOWN=1` to also time single modules.
@@ -71,6 +71,12 @@ fn main() {
         measure(|| black_box(single.evaluate(&fixture.proposal, &fixture.context, &empty_index)))
             .print("schema alone, 10 changes, empty index");
     }
+    // content-guard carries the heaviest text scanning (secrets, injection,
+    // invisible characters): its own line, against its own target (#10).
+    let guard = RulePack::single(&engine, "content-guard", std::path::Path::new("/"), serde_json::Value::Null)
+        .unwrap_or_else(|err| panic!("{err}"));
+    measure(|| black_box(guard.evaluate(&fixture.proposal, &fixture.context, &fixture.index)))
+        .print("content-guard alone, sandbox, 10 changes");
     for (label, proposal) in [("10 changes", &fixture.proposal), ("10 changes + piece edit", &fixture.with_piece_edit)]
     {
         let sandboxed = measure(|| black_box(pack.evaluate(proposal, &fixture.context, &fixture.index)));

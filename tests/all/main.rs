@@ -13,6 +13,7 @@ mod policy_cases;
 mod policy_cli;
 mod policy_containment;
 mod policy_hardening;
+mod policy_score;
 mod reflection;
 mod serve;
 mod store_hardening;

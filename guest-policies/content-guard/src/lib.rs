@@ -3,15 +3,16 @@
 //! characters a reviewer cannot see. Scans descriptions, bodies and the lines
 //! a piece edit adds.
 //!
-//! Secret detection is a set of anchored scanners for well-known token
-//! shapes, not a regex engine: a regex set would be compiled again in every
+//! Secret detection is a catalogue of anchored, structure-checked token
+//! formats; injection detection is a layered scorer (see `injection`).
+//! Neither is a regex engine: a regex set would be compiled again in every
 //! fresh instance, on every proposal.
 
+mod injection;
 mod invisible;
 mod secrets;
 
 use memwarden_policy_sdk::serde::Deserialize;
-use memwarden_policy_sdk::similarity;
 use memwarden_policy_sdk::{Context, MemoryChange, PieceEdit, Policy, Verdict, export_policy};
 
 #[derive(Deserialize)]
@@ -21,52 +22,27 @@ pub struct ContentGuard {
     detect_secrets: bool,
     detect_injection: bool,
     detect_invisible: bool,
-    /// Further phrases (matched on lowercased words) to treat as injection.
+    /// The injection score at which a text is refused: 1.0 is one strong
+    /// signal, or two weak ones; lower is stricter.
+    injection_threshold: f32,
+    /// Further phrases (matched on folded words) to treat as injection.
     extra_phrases: Vec<String>,
 }
 
 impl Default for ContentGuard {
     fn default() -> Self {
-        ContentGuard { detect_secrets: true, detect_injection: true, detect_invisible: true, extra_phrases: Vec::new() }
+        ContentGuard {
+            detect_secrets: true,
+            detect_injection: true,
+            detect_invisible: true,
+            injection_threshold: 1.0,
+            extra_phrases: Vec::new(),
+        }
     }
 }
 
-/// Extra phrases a pack may add; with the built-in ones they fit the
-/// 128-bit phrase masks of `injection_phrase`.
+/// Extra phrases a pack may add.
 const MAX_EXTRA_PHRASES: usize = 96;
-
-/// Phrasing that tries to steer future runs rather than record a fact.
-const INJECTION_PHRASES: &[&[&str]] = &[
-    &["ignore", "previous", "instructions"],
-    &["ignore", "all", "previous", "instructions"],
-    &["ignore", "prior", "instructions"],
-    &["ignore", "all", "prior", "instructions"],
-    &["ignore", "the", "above"],
-    &["ignore", "your", "instructions"],
-    &["disregard", "previous", "instructions"],
-    &["disregard", "all", "previous"],
-    &["disregard", "all", "prior"],
-    &["disregard", "the", "above"],
-    &["disregard", "your", "instructions"],
-    &["forget", "your", "instructions"],
-    &["forget", "all", "previous"],
-    &["forget", "everything", "above"],
-    &["override", "your", "instructions"],
-    &["override", "the", "system", "prompt"],
-    &["reveal", "the", "system", "prompt"],
-    &["reveal", "your", "system", "prompt"],
-    &["print", "your", "system", "prompt"],
-    &["you", "are", "now", "in", "developer", "mode"],
-    &["enable", "developer", "mode"],
-    &["do", "not", "tell", "the", "user"],
-    &["don", "t", "tell", "the", "user"],
-    &["without", "telling", "the", "user"],
-    &["hide", "this", "from", "the", "user"],
-    &["you", "have", "no", "restrictions"],
-    &["bypass", "the", "policy"],
-    &["bypass", "all", "policies"],
-    &["new", "system", "instructions"],
-];
 
 impl Policy for ContentGuard {
     const NAME: &'static str = "content-guard";
@@ -74,20 +50,26 @@ impl Policy for ContentGuard {
     const CODES: &'static [(&'static str, &'static str)] = &[
         (
             "secret_detected",
-            "text contains what looks like a credential (cloud key, token, private key, password assignment)",
+            "text contains what looks like a credential (a provider's token format, a private key, a password in a URL or an assignment)",
         ),
         (
             "prompt_injection",
-            "text contains phrasing aimed at steering future runs (\"ignore previous instructions\", …)",
+            "text scores at or above `injection_threshold` (default 1.0) as an instruction aimed at future runs (override, role markers, exfiltration, hidden or encoded payloads)",
         ),
-        ("invisible_characters", "text contains zero-width, bidi-control, tag or other invisible characters"),
+        (
+            "invisible_characters",
+            "text contains zero-width, bidi-control, tag, variation-selector or other invisible characters outside their legitimate uses",
+        ),
     ];
 
     fn validate(&self) -> Result<(), String> {
         if self.extra_phrases.len() > MAX_EXTRA_PHRASES {
             return Err(format!("at most {MAX_EXTRA_PHRASES} extra_phrases, not {}", self.extra_phrases.len()));
         }
-        match self.extra_phrases.iter().find(|phrase| normalise(phrase).is_empty()) {
+        if !(self.injection_threshold > 0.0 && self.injection_threshold <= 10.0) {
+            return Err(format!("injection_threshold must be in (0, 10], not {}", self.injection_threshold));
+        }
+        match self.extra_phrases.iter().find(|phrase| injection::fold(phrase).is_empty()) {
             Some(phrase) => Err(format!("extra phrase `{phrase}` has no words")),
             None => Ok(()),
         }
@@ -96,10 +78,11 @@ impl Policy for ContentGuard {
     fn check_change(&self, change: &MemoryChange, _context: &Context) -> Verdict {
         let fields =
             [("name", change.name.as_str()), ("description", change.description_text()), ("body", change.body_text())];
+        let extra = self.extra_phrase_words();
         fields
             .iter()
             .find_map(|(field, text)| {
-                self.scan(text).map(|(code, message)| Verdict::reject(code, format!("{field}: {message}")))
+                self.scan(text, &extra).map(|(code, message)| Verdict::reject(code, format!("{field}: {message}")))
             })
             .unwrap_or(Verdict::Accept)
     }
@@ -109,7 +92,7 @@ impl Policy for ContentGuard {
         // not this proposal's doing.
         let before: std::collections::HashSet<&str> = edit.before.as_deref().unwrap_or_default().lines().collect();
         let added: String = edit.after.lines().filter(|line| !before.contains(line)).collect::<Vec<_>>().join("\n");
-        match self.scan(&added) {
+        match self.scan(&added, &self.extra_phrase_words()) {
             Some((code, message)) => Verdict::reject(code, format!("piece `{}`: {message}", edit.piece)),
             None => Verdict::Accept,
         }
@@ -117,7 +100,7 @@ impl Policy for ContentGuard {
 }
 
 impl ContentGuard {
-    fn scan(&self, text: &str) -> Option<(&'static str, String)> {
+    fn scan(&self, text: &str, extra_phrases: &[Vec<String>]) -> Option<(&'static str, String)> {
         if self.detect_invisible
             && let Some(found) = invisible::find(text)
         {
@@ -129,47 +112,21 @@ impl ContentGuard {
             // Never echo the secret itself into logs and decision records.
             return Some(("secret_detected", format!("looks like {kind}")));
         }
-        if self.detect_injection
-            && let Some(phrase) = self.injection_phrase(text)
-        {
-            return Some(("prompt_injection", format!("contains \"{phrase}\"")));
-        }
-        None
-    }
-
-    /// The first injection phrase in `text`, matched on whole words,
-    /// ignoring case and punctuation.
-    fn injection_phrase(&self, text: &str) -> Option<String> {
-        let extra: Vec<Vec<&str>> = self.extra_phrases.iter().map(|p| similarity::raw_words(p).collect()).collect();
-        let phrases: Vec<&[&str]> = INJECTION_PHRASES.iter().copied().chain(extra.iter().map(Vec::as_slice)).collect();
-        // Which phrases start with each letter, as a bitmask, so a word is
-        // tried only against the few phrases that could start at it.
-        let mut by_letter = [0u128; 256];
-        for (i, phrase) in phrases.iter().enumerate() {
-            let letter = phrase.first().and_then(|word| word.bytes().next()).map(|b| b.to_ascii_lowercase());
-            if let Some(letter) = letter {
-                by_letter[usize::from(letter)] |= 1 << i;
-            }
-        }
-        let words: Vec<&str> = similarity::raw_words(text).collect();
-        for position in 0..words.len() {
-            let mut candidates = by_letter[usize::from(words[position].as_bytes()[0].to_ascii_lowercase())];
-            while candidates != 0 {
-                let phrase = phrases[candidates.trailing_zeros() as usize];
-                candidates &= candidates - 1;
-                let rest = &words[position..];
-                if rest.len() >= phrase.len() && rest.iter().zip(phrase).all(|(word, p)| word.eq_ignore_ascii_case(p)) {
-                    return Some(phrase.join(" ").to_lowercase());
-                }
+        if self.detect_injection {
+            let found = injection::assess(text, extra_phrases);
+            if found.score() >= self.injection_threshold {
+                return Some((
+                    "prompt_injection",
+                    format!("reads as an instruction to future runs: {} (score {:.1})", found.reasons(), found.score()),
+                ));
             }
         }
         None
     }
-}
 
-/// Lowercased words joined by single spaces; punctuation separates words.
-fn normalise(text: &str) -> String {
-    similarity::words(text).collect::<Vec<_>>().join(" ")
+    fn extra_phrase_words(&self) -> Vec<Vec<String>> {
+        self.extra_phrases.iter().map(|phrase| injection::fold(phrase)).collect()
+    }
 }
 
 export_policy!(ContentGuard);

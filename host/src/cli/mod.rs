@@ -10,6 +10,7 @@ mod history;
 mod jobs;
 mod policy;
 mod scaffold;
+mod score;
 mod serve;
 
 use std::path::PathBuf;
@@ -92,6 +93,8 @@ enum PolicyCommand {
     Build(scaffold::BuildArgs),
     /// List every rejection code: the host's and those of the built-in modules.
     Codes,
+    /// Run a labelled corpus through a pack and report how well it judges it.
+    Score(score::ScoreArgs),
 }
 
 /// How results are printed.
@@ -137,6 +140,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::New(new)) => scaffold::new(new),
         Command::Policy(PolicyCommand::Build(build)) => scaffold::build(&engine()?, build),
         Command::Policy(PolicyCommand::Codes) => policy::codes(&engine()?),
+        Command::Policy(PolicyCommand::Score(args)) => score::score(&engine()?, args),
     }
 }
 
@@ -183,6 +187,7 @@ pub(crate) fn error_code(err: &anyhow::Error) -> &'static str {
                 .or_else(|| cause.downcast_ref::<LoadError>().map(LoadError::code))
                 .or_else(|| cause.downcast_ref::<ProposalError>().map(|_| ProposalError::CODE))
                 .or_else(|| cause.downcast_ref::<cases::CasesError>().map(|_| "cases_invalid"))
+                .or_else(|| cause.downcast_ref::<score::CorpusError>().map(|_| "corpus_invalid"))
                 .or_else(|| {
                     cause.downcast_ref::<memwarden::store::StoreError>().map(memwarden::store::StoreError::code)
                 })
@@ -193,6 +198,22 @@ pub(crate) fn error_code(err: &anyhow::Error) -> &'static str {
                 .or_else(|| cause.downcast_ref::<std::io::Error>().map(|_| "io_error"))
         })
         .unwrap_or("error")
+}
+
+/// `text` with its control and invisible characters escaped (`\u{1b}`),
+/// for printing text that came from an LLM or a corpus to a terminal.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| if unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
 }
 
 fn now_ms() -> u64 {

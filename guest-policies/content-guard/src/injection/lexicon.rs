@@ -1,0 +1,478 @@
+//! The words the injection layers look for, as folded by `normalise`
+//! (lowercase, no accents, no apostrophes). A `*` at the end of a word
+//! matches any ending. These are categories of attack described in public
+//! research (instruction override, role play, prompt extraction, indirect
+//! injection with a sensitive action), not strings of any data set.
+//!
+//! Each list carries a table of the first bytes its words can start with,
+//! computed at compile time: a fresh instance per evaluation must not build
+//! anything, and most words of a text are skipped on their first byte.
+
+use super::normalise::spells;
+
+/// A list of words, with the first bytes they can start with.
+pub(crate) struct Words {
+    list: &'static [&'static str],
+    first: [bool; 256],
+}
+
+impl Words {
+    pub(crate) const fn new(list: &'static [&'static str]) -> Words {
+        let mut first = leet_first_bytes();
+        let mut i = 0;
+        while i < list.len() {
+            first[list[i].as_bytes()[0] as usize] = true;
+            i += 1;
+        }
+        Words { list, first }
+    }
+
+    /// Whether `word` spells one of the list's words.
+    pub(crate) fn has(&self, word: &str) -> bool {
+        match word.as_bytes().first() {
+            Some(&b) if self.first[b as usize] => self.list.iter().any(|target| spells(word, target)),
+            _ => false,
+        }
+    }
+}
+
+/// A list of phrases, with the first bytes their first words can start with.
+pub(crate) struct Phrases {
+    list: &'static [&'static [&'static str]],
+    first: [bool; 256],
+}
+
+impl Phrases {
+    pub(crate) const fn new(list: &'static [&'static [&'static str]]) -> Phrases {
+        let mut first = leet_first_bytes();
+        let mut i = 0;
+        while i < list.len() {
+            first[list[i][0].as_bytes()[0] as usize] = true;
+            i += 1;
+        }
+        Phrases { list, first }
+    }
+
+    /// The phrase that starts at `words[0]`, if one does; a sentence
+    /// boundary (`""`) ends every phrase.
+    pub(crate) fn at(&self, words: &[String]) -> Option<&'static [&'static str]> {
+        let first = words.first()?.as_bytes().first()?;
+        if !self.first[*first as usize] {
+            return None;
+        }
+        self.list.iter().copied().find(|phrase| {
+            words.len() >= phrase.len() && words.iter().zip(phrase.iter()).all(|(word, target)| spells(word, target))
+        })
+    }
+}
+
+/// Leetspeak can start a word with a digit or a symbol.
+const fn leet_first_bytes() -> [bool; 256] {
+    let mut first = [false; 256];
+    let leet = b"013456789@$!|";
+    let mut i = 0;
+    while i < leet.len() {
+        first[leet[i] as usize] = true;
+        i += 1;
+    }
+    first
+}
+
+// ---- instruction override ------------------------------------------------
+
+/// Verbs that throw away what the agent was told.
+pub(crate) const OVERRIDE_VERBS: Words = Words::new(&[
+    "ignore", "ignoring", "disregard*", "forget", "forgot", "override", "overwrite", "bypass", "abandon", "discard",
+    "neglect", "nullify", "supersede*", "scrap", "ditch", "dismiss", "unlearn", "drop", "cancel", "revoke", "void",
+    "overrule", "replace",
+]);
+
+/// Phrases that act as an override verb ("stop following the rules you
+/// were given").
+pub(crate) const OVERRIDE_VERB_PHRASES: Phrases = Phrases::new(&[
+    &["stop", "following"], &["stop", "obeying"], &["do", "not", "follow"], &["dont", "follow"],
+    &["no", "longer", "follow"], &["set", "aside"], &["throw", "out"], &["throw", "away"],
+    &["pay", "no", "attention", "to"], &["do", "not", "obey"], &["dont", "obey"],
+]);
+
+/// What an override throws away.
+pub(crate) const OVERRIDE_TARGETS: Words = Words::new(&[
+    "instruction*", "rule", "rules", "guideline*", "direction*", "directive*", "prompt*", "context", "constraint*",
+    "restriction*", "guardrail*", "polic*", "programming", "guidance", "safeguard*", "filter*", "training",
+    "preamble", "briefing", "limitation*", "message*", "everything", "anything", "all",
+]);
+
+/// Words that make an override about what came before, not about a test
+/// or a warning ("ignore the flaky test" is a note, "ignore your rules" is
+/// an attack).
+pub(crate) const OVERRIDE_QUALIFIERS: Words = Words::new(&[
+    "previous*", "prior", "above", "earlier", "preceding", "former", "original", "initial", "old", "your", "all",
+    "any", "every", "system", "these", "those", "existing", "current", "default", "developer*", "safety", "before",
+    "previously", "given", "told", "everything", "you",
+]);
+
+/// After "all", "everything" or "anything", what makes an override about
+/// what the agent was told ("forget everything above").
+pub(crate) const OVERRIDE_STRICT_QUALIFIERS: Words = Words::new(&[
+    "above", "before", "previous*", "prior", "earlier", "told", "given", "preceding", "said", "instructed",
+]);
+
+/// Words declaring instructions dead, after them: "your previous
+/// instructions are void".
+pub(crate) const OVERRIDE_STATES: Words = Words::new(&[
+    "void", "cancelled", "canceled", "revoked", "obsolete", "superseded", "rescinded", "invalid", "invalidated",
+    "nullified", "overridden", "overruled", "disregarded", "retracted", "withdrawn", "lifted",
+]);
+
+/// Whose instructions the state words declare dead: the agent's, not a
+/// document's ("the prior instructions in CONTRIBUTING.md are superseded"
+/// is a note).
+pub(crate) const STATE_QUALIFIERS: Words = Words::new(&[
+    "your", "you", "all", "above", "earlier", "system", "original", "given", "told", "any", "every", "these",
+]);
+
+/// What the state words declare dead.
+pub(crate) const INSTRUCTION_NOUNS: Words = Words::new(&[
+    "instruction*", "rules", "guideline*", "directive*", "prompt*", "constraint*", "restriction*", "guardrail*",
+    "polic*", "told", "instructed", "orders",
+]);
+
+/// Taking orders from somewhere else: strong on its own.
+pub(crate) const OVERRIDE_STANDALONE: Phrases = Phrases::new(&[
+    &["take", "your", "orders", "from"], &["take", "orders", "from"], &["no", "longer", "need", "to", "follow"],
+    &["no", "longer", "bound", "by"], &["no", "longer", "have", "to", "follow"],
+    &["instructions", "no", "longer", "apply"], &["rules", "no", "longer", "apply"], &["no", "longer", "applies"],
+]);
+
+/// Nouns that, after "new", "real" or "updated", announce replacement
+/// instructions.
+pub(crate) const NEW_INSTRUCTION_NOUNS: Words = Words::new(&[
+    "instruction*", "instruc*", "rule*", "task", "directive*", "guideline*", "system", "prompt", "orders",
+    "objective", "mission", "policy", "tarea", "tache", "aufgabe", "anweisung*", "istruzion*", "consigne*",
+    "compito", "tarefa", "задача", "инструкц*", "указани*",
+]);
+pub(crate) const NEW_INSTRUCTION_ADJECTIVES: Words = Words::new(&[
+    "new", "updated", "revised", "real", "actual", "true", "secret", "hidden", "additional", "overriding", "priority",
+    "nuevas", "nuevo", "nueva", "nouvelles", "nouvelle", "nouveau", "neue", "neuer", "neues", "novas", "nova",
+    "novo", "nuove", "nuovo", "nuova", "новые", "новая", "новое",
+]);
+
+// ---- prompt extraction ---------------------------------------------------
+
+/// Asking for the agent's own instructions.
+pub(crate) const EXTRACTION_VERBS: Words = Words::new(&[
+    "reveal", "print", "show", "output", "repeat", "display", "leak", "dump", "tell", "give", "write", "share",
+    "recite", "disclose", "expose", "echo", "return", "paste", "copy", "translate", "summarize", "spell", "include",
+    "provide", "list", "send", "post", "attach", "insert",
+]);
+pub(crate) const EXTRACTION_TARGETS: Phrases = Phrases::new(&[
+    &["your", "system"], &["hidden", "system"], &["system", "prompt", "verbatim"], &["initial", "prompt*"],
+    &["initial", "instruction*"], &["original", "prompt*"], &["original", "instruction*"], &["hidden", "prompt*"],
+    &["hidden", "instruction*"], &["secret", "instruction*"], &["your", "instruction*"], &["your", "prompt*"],
+    &["your", "rules"], &["your", "guidelines"], &["text", "above"], &["words", "above"], &["everything", "above"],
+    &["pre", "prompt"], &["developer", "message*"], &["configuration", "prompt*"],
+]);
+
+/// Asking what the agent was told, with no verb needed.
+pub(crate) const EXTRACTION_PHRASES: Phrases = Phrases::new(&[
+    &["instructions", "were", "you", "given"], &["instructions", "you", "were", "given"],
+    &["instructions", "have", "you", "been", "given"], &["what", "is", "your", "system", "prompt"],
+    &["whats", "your", "system", "prompt"], &["hidden", "system", "instruction*"], &["hidden", "system", "prompt*"],
+    &["complete", "system", "prompt*"], &["full", "system", "prompt*"], &["system", "prompt", "verbatim"],
+    &["instructions", "verbatim"],
+]);
+
+// ---- jailbreak and persona -----------------------------------------------
+
+/// Role-play that removes the agent's limits; these name it outright.
+pub(crate) const JAILBREAK_PHRASES: Phrases = Phrases::new(&[
+    &["jailbreak", "mode"], &["jailbreak", "enabled"], &["jailbroken"], &["do", "anything", "now"], &["unrestricted", "ai"], &["unrestricted", "mode"],
+    &["unfiltered", "ai"], &["unfiltered", "mode"], &["uncensored", "ai"], &["uncensored", "mode"],
+    &["free", "from", "all", "restrictions"], &["break", "character"], &["god", "mode"], &["evil", "mode"],
+    &["opposite", "mode"], &["developer", "mode", "enabled"], &["dev", "mode", "enabled"],
+    &["safety", "rules", "do", "not", "apply"], &["safety", "rules", "dont", "apply"], &["ignore", "safety"],
+    &["ignore", "your", "safety"], &["ignore", "all", "safety"], &["no", "ethical", "guidelines"], &["no", "moral*"],
+    &["without", "ethical*"], &["not", "bound", "by", "any"],
+]);
+
+/// Phrases a jailbreak uses that ordinary notes use too ("the API has no
+/// restrictions"): weak alone, strong with a persona switch.
+pub(crate) const LIMITLESS_PHRASES: Phrases = Phrases::new(&[
+    &["developer", "mode"], &["no", "restrictions"], &["no", "limitations"], &["no", "limits"], &["no", "filters"],
+    &["no", "rules"], &["no", "guidelines"], &["no", "censorship"], &["without", "restrictions"],
+    &["without", "any", "restrictions"], &["without", "limitations"], &["without", "any", "limitations"],
+    &["without", "filters"], &["without", "censorship"], &["not", "bound", "by"], &["stay", "in", "character"],
+    &["sudo", "mode"], &["admin", "mode"], &["maintenance", "mode"], &["rules", "do", "not", "apply"],
+    &["rules", "dont", "apply"], &["anything", "i", "ask"], &["never", "refuse"], &["cannot", "refuse"],
+    &["must", "comply"], &["full", "sudo"], &["preapproved"], &["pre", "approved"], &["no", "matter", "what"],
+]);
+
+/// Persona switches: weak alone ("act as the reviewer" is ordinary), strong
+/// with a jailbreak phrase.
+pub(crate) const PERSONA_PHRASES: Phrases = Phrases::new(&[
+    &["you", "are", "now"], &["you", "re", "now"], &["youre", "now"], &["you", "are", "no", "longer"],
+    &["youre", "no", "longer"], &["act", "as"], &["pretend", "to", "be"], &["pretend", "you", "are"],
+    &["pretend", "that"], &["roleplay", "as"], &["role", "play", "as"], &["from", "now", "on", "you", "are"],
+    &["you", "will", "now"], &["simulate"], &["impersonate"], &["lets", "play", "a", "game"],
+    &["let", "us", "play", "a", "game"], &["your", "new", "name"], &["your", "name", "is", "now"],
+    &["new", "persona"], &["your", "real", "boss"], &["your", "loyalty"], &["whose", "loyalty"], &["loyal", "to"],
+]);
+
+// ---- addressed to future runs --------------------------------------------
+
+/// Phrases that address the agent's future behaviour; they only amplify.
+pub(crate) const FRAMING_PHRASES: Phrases = Phrases::new(&[
+    &["from", "now", "on"], &["from", "this", "point"], &["going", "forward"], &["in", "future"],
+    &["in", "all", "future"], &["future", "run*"], &["future", "session*"], &["future", "conversation*"],
+    &["every", "time"], &["each", "time"], &["whenever"], &["next", "time"], &["always"],
+    &["remember", "to"], &["make", "sure", "to"], &["you", "must"], &["you", "should"], &["you", "will"],
+    &["be", "sure", "to"], &["important"], &["mandatory"], &["required", "step"], &["before", "every"],
+    &["after", "every"], &["automatically"], &["permanently"], &["for", "the", "rest", "of"],
+    &["standing", "instruction*"], &["standing", "rule*"], &["henceforth"], &["subsequent*"], &["on", "the", "next"],
+    &["at", "the", "start", "of"], &["at", "the", "end", "of", "each"], &["at", "the", "end", "of", "every"],
+    &["once", "per", "day"], &["each", "night"], &["every", "night"], &["desde", "ahora"],
+    &["a", "partir", "de", "ahora"], &["a", "partir", "de", "agora"], &["desormais"], &["von", "nun", "an"],
+    &["ab", "jetzt"], &["d", "ora", "in", "poi"], &["отныне"], &["с", "этого", "момента"],
+]);
+
+/// Quantifiers that, before a word for a run or a turn, address every
+/// future one ("in every session", "each time you start").
+pub(crate) const EVERY_WORDS: Words =
+    Words::new(&["every", "each", "all", "future", "later", "any", "cada", "chaque", "jede*", "ogni"]);
+pub(crate) const RUN_NOUNS: Words = Words::new(&[
+    "run*", "session*", "time*", "conversation*", "chat*", "answer*", "respons*", "repl*", "request*", "deploy*",
+    "build*", "commit*", "push*", "merge*", "task*", "invocation*", "interaction*", "turn*", "quer*", "summar*",
+    "start", "startup", "sesion*", "sitzung*", "sessione", "job*", "pr", "prs", "repositor*", "repo", "repos",
+    "project*", "install*", "step*", "file", "files",
+]);
+
+/// Text addressed to the AI that will read it, which a memory note written
+/// by the agent has no reason to contain.
+pub(crate) const ADDRESSING_AI: Phrases = Phrases::new(&[
+    &["note", "to", "the", "assistant"], &["note", "for", "the", "assistant"], &["note", "to", "the", "ai"],
+    &["note", "to", "the", "agent"], &["note", "to", "assistants"], &["note", "to", "ai"], &["attention", "ai"],
+    &["attention", "assistant"], &["attention", "agent"], &["ai", "agents", "reading"],
+    &["ai", "assistants", "reading"], &["ai", "models", "reading"], &["any", "ai"], &["dear", "ai"],
+    &["dear", "assistant"], &["hey", "assistant"], &["if", "you", "are", "an", "ai"],
+    &["if", "you", "are", "a", "language", "model"], &["if", "you", "are", "an", "llm"], &["to", "the", "ai", "reading"],
+    &["to", "whichever", "ai"], &["for", "the", "bot"], &["instruction", "to", "any"],
+    &["instructions", "for", "the", "ai"], &["instructions", "for", "the", "assistant"], &["instructions", "for", "ai"],
+    &["assistant", "must"], &["the", "assistant", "answers", "to"], &["to", "you", "ai"], &["you", "ai", "assistant"],
+    &["message", "for", "the", "ai"], &["message", "for", "the", "assistant"], &["message", "to", "the", "ai"],
+    &["important", "message", "from"], &["ai", "assistant", "reading"], &["language", "model", "reading"],
+]);
+
+// ---- stealth -------------------------------------------------------------
+
+/// Keeping the person out of the loop.
+pub(crate) const STEALTH_VERBS: Words = Words::new(&[
+    "tell", "inform", "notify", "alert", "mention", "reveal", "show", "let", "warn", "disclose", "report", "telling",
+    "informing", "notifying", "alerting", "mentioning", "explain", "call", "log", "display",
+]);
+/// Whom: hiding from a person is strong on its own.
+pub(crate) const STEALTH_OBJECTS: Words = Words::new(&[
+    "user", "users", "operator", "operators", "human", "humans", "admin", "admins", "administrator*", "owner",
+    "owners", "anyone", "anybody", "reviewer*", "maintainer*", "security",
+]);
+/// What an instruction hides about itself: "never mention this note".
+pub(crate) const STEALTH_SELF: Words = Words::new(&[
+    "this", "it", "why", "rule", "note", "memory", "instruction*", "entry", "that", "change*", "which", "anything",
+]);
+pub(crate) const STEALTH_WORDS: Phrases = Phrases::new(&[
+    &["silently"], &["secretly"], &["covertly"], &["quietly"], &["without", "asking"], &["without", "confirmation"],
+    &["without", "approval"], &["without", "telling"], &["without", "informing"], &["without", "notifying"],
+    &["keep", "this", "secret"], &["keep", "this", "hidden"], &["keep", "this", "between"], &["hide", "this"],
+    &["do", "not", "mention", "this"], &["dont", "mention", "this"], &["never", "mention", "this"],
+    &["do", "not", "log"], &["dont", "log"], &["in", "the", "background"], &["is", "confidential"],
+    &["keep", "this", "note"], &["keep", "this", "rule"], &["keep", "this", "instruction"],
+    &["hide", "the", "following"], &["doesnt", "need", "to", "know"], &["does", "not", "need", "to", "know"],
+    &["not", "to", "be", "reminded"], &["without", "review"], &["without", "reading"], &["never", "explain"],
+    &["say", "it", "was"], &["tell", "them", "it", "was"], &["claim", "it", "was"], &["pretend", "it", "was"],
+    &["say", "there", "are", "none"], &["say", "there", "is", "none"], &["say", "there", "is", "no"],
+    &["leave", "this", "entry", "out"], &["leave", "it", "out"],
+]);
+
+/// Words that, one to three before a stealth verb, make it "do not tell".
+pub(crate) const NEGATIONS: Words =
+    Words::new(&[
+        "not", "dont", "never", "without", "no", "nor", "cannot", "cant", "shouldnt", "mustnt", "avoid*", "nobody",
+        "noone", "neither",
+    ]);
+
+// ---- sensitive actions ---------------------------------------------------
+
+/// A sensitive action: each verb family with the objects that make it one.
+pub(crate) struct Action {
+    pub(crate) label: &'static str,
+    pub(crate) verbs: Words,
+    pub(crate) objects: Words,
+    /// Whether an outside address makes it worse; a downloaded script
+    /// always names one, so for it an address says nothing.
+    pub(crate) outside_matters: bool,
+}
+
+/// Things an attacker wants out. Ordinary work products (code, reports,
+/// builds) are not here: sending those somewhere is everyday work.
+const SENSITIVE_DATA: &[&str] = &[
+    "password*", "passwd", "credential*", "secret*", "token*", "key", "keys", "apikey*", "ssh", "idrsa", "env",
+    "dotenv", "cookie*", "session*", "contacts", "emails", "inbox", "history", "conversation*", "chat*",
+    "transcript*", "document", "documents", "personal", "private", "confidential", "customer*", "wallet*", "seed", "mnemonic",
+    "card*", "ssn", "shadow", "kubeconfig", "keychain", "memory", "memories", "prompt*", "pii", "messages", "mails",
+    "clipboard", "netrc", "authorization", "headers", "variables",
+];
+
+pub(crate) const ACTIONS: &[Action] = &[
+    Action {
+        label: "sends data out",
+        verbs: Words::new(&[
+            "send", "forward", "email", "mail", "upload", "post", "posting", "exfiltrat", "transmit", "leak",
+            "share", "sharing", "copy", "copying", "sync", "push", "beacon", "submit", "attach", "bcc", "cc",
+            "dump", "export", "publish", "paste", "include", "append", "embed", "collect", "gather", "harvest",
+            "extract", "steal", "grab", "scrape", "print", "reveal", "disclose", "expose", "output", "tar", "mirror",
+            "enter", "fill", "relay", "pipe",
+        ]),
+        objects: Words::new(SENSITIVE_DATA),
+        outside_matters: true,
+    },
+    Action {
+        label: "moves money",
+        verbs: Words::new(&[
+            "transfer", "wire", "pay", "paying", "paid", "send", "deposit", "move", "withdraw", "buy", "purchase",
+            "approve", "raise", "increase",
+        ]),
+        objects: Words::new(&[
+            "money", "funds", "fund", "payment*", "invoice*", "iban", "bitcoin", "btc", "eth", "ethereum", "usdt",
+            "crypto*", "wallet", "dollars", "usd", "eur", "euros", "gift", "bank", "account", "swift", "spending",
+            "limit",
+        ]),
+        outside_matters: true,
+    },
+    Action {
+        label: "changes credentials or access",
+        verbs: Words::new(&[
+            "change", "reset", "update", "add", "adding", "grant", "give", "set", "rotate", "create", "invite",
+            "append", "elevate", "promote", "make", "disable", "remove", "chmod",
+        ]),
+        objects: Words::new(&[
+            "password*", "credential*", "ssh", "authorized", "authorizedkeys", "admin*", "administrator*",
+            "collaborator*", "owner*", "permission*", "sudo", "sudoers", "root", "privilege*", "mfa", "2fa",
+            "otp", "recovery", "bypasspermissions", "superuser", "oauth", "anyone", "everyone", "anybody", "777",
+        ]),
+        outside_matters: true,
+    },
+    Action {
+        label: "destroys data",
+        verbs: Words::new(&[
+            "delete", "remove", "wipe", "destroy", "erase", "drop", "truncate", "purge", "shred", "rm", "format",
+            "nuke", "overwrite", "corrupt", "encrypt",
+        ]),
+        objects: Words::new(&[
+            "everything", "repo", "repos", "repository", "repositories", "database*", "db", "backup*", "branch*",
+            "history", "production", "prod", "bucket*", "home", "disk", "logs", "audit", "table*", "users", "account*",
+            "emails", "files", "memory", "memories",
+        ]),
+        outside_matters: true,
+    },
+    Action {
+        label: "switches off checks",
+        verbs: Words::new(&[
+            "disable", "skip", "bypass", "turn", "remove", "ignore", "suppress", "mute", "circumvent", "deactivate",
+            "stop", "avoid", "delete",
+        ]),
+        objects: Words::new(&[
+            "check", "checks", "review*", "security", "scan*", "2fa", "mfa", "verification", "validation",
+            "signing", "signature*", "safety", "guard*", "firewall", "antivirus", "hooks", "precommit", "audit*",
+            "approval*", "policy", "policies", "sandbox", "protection", "permission*", "bypasspermissions",
+            "confirmation*", "sast", "codeql", "dependabot",
+        ]),
+        outside_matters: true,
+    },
+    Action {
+        label: "turns on a mode without safeguards",
+        verbs: Words::new(&["use", "pass", "add", "set", "run", "enable", "launch", "start", "always"]),
+        objects: Words::new(&[
+            "noverify", "continueonerror", "dangerouslyskippermissions", "bypasspermissions", "yolo", "force",
+            "nocheck", "insecure", "skipverify",
+        ]),
+        outside_matters: false,
+    },
+    Action {
+        label: "approves without review",
+        verbs: Words::new(&["approve", "merge", "authorize", "whitelist", "allowlist", "lgtm"]),
+        objects: Words::new(&[
+            "every", "all", "any", "automatically", "blindly", "unconditionally", "immediately", "regardless",
+            "whatever", "matter",
+        ]),
+        outside_matters: true,
+    },
+    Action {
+        label: "runs a downloaded script",
+        verbs: Words::new(&["curl", "wget", "iwr", "irm", "download", "fetch", "invoke"]),
+        objects: Words::new(&[
+            "sh", "bash", "zsh", "iex", "python", "python3", "run", "execute", "exec", "eval", "pwsh", "powershell",
+            "node",
+        ]),
+        outside_matters: false,
+    },
+    Action {
+        label: "promotes an outside party",
+        verbs: Words::new(&[
+            "recommend", "suggest", "promote", "advertise", "mention", "endorse", "insert", "add", "include", "append",
+            "embed",
+        ]),
+        objects: Words::new(&[
+            "link", "links", "url", "website", "product", "affiliate", "referral", "dependency", "dependencies",
+            "requirements", "package", "http", "https", "www",
+        ]),
+        outside_matters: true,
+    },
+];
+
+/// Words that name a place outside: they make a sensitive action an
+/// exfiltration.
+pub(crate) const OUTSIDE_WORDS: Words = Words::new(&[
+    "attacker*", "external", "outside", "remote", "webhook*", "pastebin", "ngrok", "requestbin", "burpcollaborator",
+    "iban", "wallet", "http", "https", "ftp", "gmail", "protonmail", "telegram", "discord",
+]);
+
+// ---- encodings, discussion, splitting ------------------------------------
+
+/// Common English words in ROT13 ("the" is "gur").
+pub(crate) const ROT13_COMMON_WORDS: &[&str] = &[
+    "gur", "naq", "gb", "bs", "vf", "va", "lbh", "lbhe", "nyy", "sbe", "ba", "vg", "guvf", "gung", "jvgu", "ner",
+    "rirel", "orsber", "nyjnlf", "sebz", "abj", "cyrnfr", "frag", "fraq", "eha",
+];
+
+/// Words of a note that discusses attacks rather than making one.
+pub(crate) const DISCUSSION_WORDS: Words = Words::new(&[
+    "injection*", "attack*", "adversar*", "malicious", "phishing", "exploit*", "fixture*", "payload*", "detect*",
+    "classifier*", "blocked", "waf", "redteam*", "eval", "evals", "evaluation*", "benchmark*", "sample*", "slide*",
+    "training", "awareness", "quoted", "quote*", "threat*", "mitigat*", "sanitiz*", "sanitis*", "strip*",
+    "vulnerab*", "owasp", "scanner*", "spoof*", "forge", "forged", "forgery", "forging", "escap*", "tokeniz*", "delimiter*", "assert*",
+    "untrusted", "jailbreak*",
+]);
+
+/// Words that say a text is written backwards or in ROT13.
+pub(crate) const REVERSED_HINTS: Words = Words::new(&["backwards", "backward", "reversed", "reverse"]);
+pub(crate) const ROT13_HINTS: Words = Words::new(&["rot13", "rot", "caesar"]);
+
+/// Verbs that hide something from someone ("keep this secret from the
+/// operator", "hide the following from reviewers").
+pub(crate) const HIDING_VERBS: Words = Words::new(&["hide", "conceal", "withhold", "keep"]);
+
+/// Words whose presence says a payload is to be decoded and followed.
+pub(crate) const DECODE_VERBS: Words =
+    Words::new(&["decode*", "decrypt*", "decipher*", "unscramble", "deobfuscate", "rot13", "base64", "backwards", "reverse*"]);
+pub(crate) const FOLLOW_VERBS: Words =
+    Words::new(&["follow*", "execute", "obey", "run", "do", "perform", "apply", "carry", "act"]);
+
+/// Words the glued-word splitter knows.
+pub(crate) const SEGMENT_WORDS: &[&str] = &[
+    "ignore", "all", "previous", "prior", "above", "instructions", "instruction", "rules", "disregard", "forget",
+    "everything", "your", "the", "system", "prompt", "override", "reveal", "print", "you", "are", "now", "developer",
+    "mode", "new", "and", "do", "not", "tell", "user", "send", "password", "passwords", "to", "me", "secret",
+    "secrets", "keys", "key", "api", "tokens", "token", "delete", "files", "admin", "act", "as", "no", "restrictions",
+    "bypass", "safety", "follow", "these", "this", "is", "a", "an", "from", "on", "always", "never", "with",
+    "guidelines", "earlier", "any", "instead", "only", "obey", "execute", "command", "commands", "upload", "forward",
+    "emails", "data", "pwned", "hacked", "say", "output",
+];
