@@ -28,8 +28,9 @@ mod markers;
 #[rustfmt::skip]
 mod multilingual;
 mod normalise;
+mod vocabulary;
 
-use lexicon::{ACTIONS, Phrases, Words};
+use lexicon::{ACTIONS, Phrases, Word, Words};
 
 /// How much each finding weighs; the pack's threshold defaults to 1.0.
 mod weight {
@@ -103,6 +104,11 @@ pub(crate) fn assess(text: &str, extra_phrases: &[Vec<String>]) -> Assessment {
     assess_at(text, extra_phrases, 0)
 }
 
+/// The folded words of `text`, each looked up in the vocabulary once.
+pub(crate) fn folded(text: &str) -> Vec<Word> {
+    normalise::words(text).into_iter().map(Word::new).collect()
+}
+
 /// The folded words of a phrase, as the scorer compares them.
 pub(crate) fn fold(phrase: &str) -> Vec<String> {
     normalise::words(phrase).into_iter().filter(|word| !word.is_empty()).collect()
@@ -112,7 +118,7 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
     let mut found = Assessment::default();
     // 1. The raw text's carriers.
     let carriers = carriers::find(text);
-    let words = normalise::words(text);
+    let words = folded(text);
     if carriers.role_marker.is_some() {
         // A note about chat templates names their markers.
         let weight = if discusses_attacks(&words) { weight::WEAK } else { weight::STRONG };
@@ -129,13 +135,13 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
     }
     let hinted = |hints: &Words| words.iter().any(|w| hints.has(w));
     if found.score < weight::STRONG && (has_rot13_words(&words) || hinted(&lexicon::ROT13_HINTS)) {
-        let rotated: Vec<String> = words.iter().map(|word| carriers::rot13(word)).collect();
+        let rotated: Vec<Word> = words.iter().map(|word| Word::new(carriers::rot13(word))).collect();
         if scores_on_its_own(&rotated, extra_phrases) {
             found.add(weight::STRONG, "a ROT13-encoded instruction");
         }
     }
     if found.score < weight::STRONG && hinted(&lexicon::REVERSED_HINTS) {
-        let reversed: Vec<String> = words.iter().rev().map(|word| word.chars().rev().collect()).collect();
+        let reversed: Vec<Word> = words.iter().rev().map(|word| Word::new(word.chars().rev().collect())).collect();
         if scores_on_its_own(&reversed, extra_phrases) {
             found.add(weight::STRONG, "an instruction written backwards");
         }
@@ -174,7 +180,7 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
 }
 
 /// Whether words decoded from the text score on their own.
-fn scores_on_its_own(words: &[String], extra_phrases: &[Vec<String>]) -> bool {
+fn scores_on_its_own(words: &[Word], extra_phrases: &[Vec<String>]) -> bool {
     let mut decoded = Assessment::default();
     score_words(words, extra_phrases, &mut decoded);
     decoded.score >= weight::NESTED_MINIMUM
@@ -187,7 +193,7 @@ fn scores_on_its_own(words: &[String], extra_phrases: &[Vec<String>]) -> bool {
 /// "from now on" counts only there (or, for the framing, in the sentence
 /// before, as a heading does), so a note that mentions a URL in one place
 /// and "always" in another is not an attack.
-fn score_words(words: &[String], extra_phrases: &[Vec<String>], found: &mut Assessment) {
+fn score_words(words: &[Word], extra_phrases: &[Vec<String>], found: &mut Assessment) {
     let mut flags = Flags::default();
     let mut sentences: Vec<SentenceActions> = Vec::new();
     let mut current = SentenceActions::default();
@@ -226,24 +232,17 @@ fn score_words(words: &[String], extra_phrases: &[Vec<String>], found: &mut Asse
             flags.stealth_cues += 1;
         }
         flags.extraction |= lexicon::EXTRACTION_PHRASES.at(rest).is_some();
-        flags.announces |= lexicon::NEW_INSTRUCTION_ADJECTIVES.has(word)
-            && rest.get(1).is_some_and(|next| lexicon::NEW_INSTRUCTION_NOUNS.has(next));
+        flags.announces |= (lexicon::NEW_INSTRUCTION_ADJECTIVES.has(word)
+            && rest.get(1).is_some_and(|next| lexicon::NEW_INSTRUCTION_NOUNS.has(next)))
+            || lexicon::TASK_HIJACK_PHRASES.at(rest).is_some();
+        flags.dictates_output |= lexicon::OUTPUT_HIJACK_PHRASES.at(rest).is_some();
         flags.decode |= lexicon::DECODE_VERBS.has(word);
         flags.follow |= lexicon::FOLLOW_VERBS.has(word);
         current.framing |= lexicon::FRAMING_PHRASES.at(rest).is_some()
             || (lexicon::EVERY_WORDS.has(word) && word_within(&lexicon::RUN_NOUNS, words, at + 1, 2));
         // An e-mail address keeps its `@` through folding.
         current.outside |= lexicon::OUTSIDE_WORDS.has(word) || word.contains('@');
-        let negated = sentence_before(words, at, NEGATION_REACH_WORDS).iter().any(|w| lexicon::NEGATIONS.has(w));
-        if !negated {
-            for (index, candidate) in ACTIONS.iter().enumerate() {
-                let object_near = word_within(&candidate.objects, words, at + 1, ACTION_WINDOW_WORDS)
-                    || sentence_before(words, at, OBJECT_BEFORE_VERB_WORDS).iter().any(|w| candidate.objects.has(w));
-                if candidate.verbs.has(word) && object_near {
-                    current.actions |= 1 << index;
-                }
-            }
-        }
+        current.actions |= actions_at(words, at);
     }
     // The worst sentence decides.
     let framing_anywhere = flags.addressed || sentences.iter().any(|s| s.framing);
@@ -275,6 +274,9 @@ fn score_words(words: &[String], extra_phrases: &[Vec<String>], found: &mut Asse
     if flags.limitless {
         found.add(weight::WEAK, "a claim of no limits");
     }
+    if flags.dictates_output {
+        found.add(weight::WEAK, "dictates the agent's answer");
+    }
     if flags.announces {
         found.add(weight::ANNOUNCEMENT, "an announcement of new instructions");
         if framing_anywhere {
@@ -291,12 +293,29 @@ fn score_words(words: &[String], extra_phrases: &[Vec<String>], found: &mut Asse
     }
 }
 
+/// The sensitive actions whose verb is `words[at]`, one bit each, when an
+/// object of theirs is near and no negation comes just before.
+fn actions_at(words: &[Word], at: usize) -> u32 {
+    let verbs = ACTIONS.iter().enumerate().filter(|(_, action)| action.verbs.has(&words[at]));
+    let mut found = 0;
+    for (index, action) in verbs {
+        let object_near = word_within(&action.objects, words, at + 1, ACTION_WINDOW_WORDS)
+            || sentence_before(words, at, OBJECT_BEFORE_VERB_WORDS).iter().any(|w| action.objects.has(w));
+        if object_near {
+            found |= 1 << index;
+        }
+    }
+    let negated = || sentence_before(words, at, NEGATION_REACH_WORDS).iter().any(|w| lexicon::NEGATIONS.has(w));
+    if found != 0 && negated() { 0 } else { found }
+}
+
 /// What the word layers note across the whole text.
 #[derive(Default)]
 struct Flags {
     limitless: bool,
     persona: bool,
     addressed: bool,
+    dictates_output: bool,
     /// How many times the text asks to hide or to mislead.
     stealth_cues: u32,
     extraction: bool,
@@ -345,7 +364,7 @@ impl SentenceActions {
 /// everything above", "your earlier instructions are void": an override
 /// verb, or a word declaring instructions dead, with what it throws away
 /// and a word saying it is what came before.
-fn is_override(words: &[String], at: usize) -> bool {
+fn is_override(words: &[Word], at: usize) -> bool {
     if lexicon::OVERRIDE_STANDALONE.at(&words[at..]).is_some() {
         return true;
     }
@@ -376,7 +395,7 @@ fn is_override(words: &[String], at: usize) -> bool {
 }
 
 /// "ignore the above" on its own, not "ignore the above warning".
-fn is_ignore_the_above(words: &[String], at: usize) -> bool {
+fn is_ignore_the_above(words: &[Word], at: usize) -> bool {
     let next = sentence_from(words, at + 1, 3);
     let above = next.iter().position(|w| w == "above" || w == "foregoing");
     above.is_some_and(|position| {
@@ -391,13 +410,13 @@ fn is_ignore_the_above(words: &[String], at: usize) -> bool {
 }
 
 /// "do not tell the user", "without informing the operator".
-fn is_stealth_towards_people(words: &[String], at: usize) -> bool {
+fn is_stealth_towards_people(words: &[Word], at: usize) -> bool {
     is_negated_stealth_verb(words, at) && word_within(&lexicon::STEALTH_OBJECTS, words, at + 1, 5)
 }
 
 /// "keep this note secret from the operator", "hide the following from
 /// code reviewers".
-fn is_hiding_from_people(words: &[String], at: usize) -> bool {
+fn is_hiding_from_people(words: &[Word], at: usize) -> bool {
     if !lexicon::HIDING_VERBS.has(&words[at]) {
         return false;
     }
@@ -410,42 +429,42 @@ fn is_hiding_from_people(words: &[String], at: usize) -> bool {
 
 /// "never mention this note", "don't explain why": hiding the instruction
 /// itself, which aggravates whatever it asks for.
-fn is_stealth_about_itself(words: &[String], at: usize) -> bool {
+fn is_stealth_about_itself(words: &[Word], at: usize) -> bool {
     is_negated_stealth_verb(words, at) && word_within(&lexicon::STEALTH_SELF, words, at + 1, 4)
 }
 
-fn is_negated_stealth_verb(words: &[String], at: usize) -> bool {
+fn is_negated_stealth_verb(words: &[Word], at: usize) -> bool {
     lexicon::STEALTH_VERBS.has(&words[at]) && sentence_before(words, at, 3).iter().any(|w| lexicon::NEGATIONS.has(w))
 }
 
 /// Up to `limit` words before `end`, stopping at the sentence's start.
-fn sentence_before(words: &[String], end: usize, limit: usize) -> &[String] {
+fn sentence_before(words: &[Word], end: usize, limit: usize) -> &[Word] {
     let len = words[..end].iter().rev().take(limit).take_while(|w| !w.is_empty()).count();
     &words[end - len..end]
 }
 
 /// Up to `limit` words from `start`, stopping at the sentence's end.
-fn sentence_from(words: &[String], start: usize, limit: usize) -> &[String] {
+fn sentence_from(words: &[Word], start: usize, limit: usize) -> &[Word] {
     let rest = words.get(start..).unwrap_or_default();
     let len = rest.iter().take(limit).take_while(|w| !w.is_empty()).count();
     &rest[..len]
 }
 
-fn word_within(list: &Words, words: &[String], start: usize, limit: usize) -> bool {
+fn word_within(list: &Words, words: &[Word], start: usize, limit: usize) -> bool {
     sentence_from(words, start, limit).iter().any(|w| list.has(w))
 }
 
-fn phrase_within(list: &Phrases, words: &[String], start: usize, limit: usize) -> bool {
+fn phrase_within(list: &Phrases, words: &[Word], start: usize, limit: usize) -> bool {
     let len = sentence_from(words, start, limit).len();
     (start..start + len).any(|at| list.at(&words[at..]).is_some())
 }
 
-fn starts_with_words(words: &[String], phrase: &[String]) -> bool {
-    !phrase.is_empty() && words.len() >= phrase.len() && words.iter().zip(phrase).all(|(w, p)| w == p)
+fn starts_with_words(words: &[Word], phrase: &[String]) -> bool {
+    !phrase.is_empty() && words.len() >= phrase.len() && words.iter().zip(phrase).all(|(w, p)| w.as_str() == p)
 }
 
 /// Whether the note talks about attacks (and so may quote one).
-fn discusses_attacks(words: &[String]) -> bool {
+fn discusses_attacks(words: &[Word]) -> bool {
     words.iter().any(|word| lexicon::DISCUSSION_WORDS.has(word))
 }
 
@@ -478,8 +497,8 @@ fn without_quotes(text: &str) -> String {
 /// A text with common English words in ROT13 ("gur", "naq"): ROT13 of
 /// ordinary text is gibberish, so scoring it costs little and finds nothing
 /// unless something was encoded.
-fn has_rot13_words(words: &[String]) -> bool {
-    words.iter().filter(|w| lexicon::ROT13_COMMON_WORDS.contains(&w.as_str())).take(2).count() == 2
+fn has_rot13_words(words: &[Word]) -> bool {
+    words.iter().filter(|w| lexicon::ROT13_COMMON_WORDS.has(w)).take(2).count() == 2
 }
 
 #[cfg(test)]

@@ -12,12 +12,19 @@ use super::lexicon;
 
 /// Folded words of `text`; `""` marks a sentence boundary.
 pub(crate) fn words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
+    let mut words = Vec::with_capacity(text.len() / 5);
     let mut word = String::new();
     let mut mixed = WordScripts::default();
     let mut chars = text.chars().peekable();
     let mut previous = ' ';
     while let Some(c) = chars.next() {
+        if c.is_ascii_alphanumeric() {
+            // The common case, taken first: an ASCII letter or digit.
+            mixed.latin |= c.is_ascii_alphabetic();
+            word.push(c);
+            previous = c;
+            continue;
+        }
         let next = chars.peek().copied().unwrap_or(' ');
         if is_dropped_inside_word(c) {
             continue;
@@ -28,6 +35,7 @@ pub(crate) fn words(text: &str) -> Vec<String> {
             && next.is_alphanumeric();
         if c.is_alphanumeric() || is_inside_word_mark(c) || joins {
             mixed.note(c);
+            mixed.non_ascii |= !c.is_ascii();
             word.push(c);
         } else {
             finish(&mut words, &mut word, &mut mixed);
@@ -50,6 +58,7 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 struct WordScripts {
     latin: bool,
     lookalike: bool,
+    non_ascii: bool,
 }
 
 impl WordScripts {
@@ -61,6 +70,12 @@ impl WordScripts {
 
 fn finish(words: &mut Vec<String>, word: &mut String, scripts: &mut WordScripts) {
     if word.is_empty() {
+        return;
+    }
+    if !scripts.non_ascii && !word.contains('\'') {
+        word.make_ascii_lowercase();
+        push_hyphenated(words, std::mem::take(word));
+        *scripts = WordScripts::default();
         return;
     }
     let fold_lookalikes = scripts.latin && scripts.lookalike;
@@ -182,6 +197,9 @@ fn fold_char(c: char, fold_lookalikes: bool) -> Option<char> {
     Some(latin)
 }
 
+/// Words this long may be several glued together ("ignoreprevious").
+const MIN_GLUED_BYTES: usize = 12;
+
 /// Joins runs of one-letter words (`i g n o r e a l l`) and splits long
 /// words glued from known ones (`ignorepreviousinstructions`) into the
 /// words the layers know.
@@ -190,13 +208,13 @@ fn join_spread_letters(words: &mut Vec<String>) {
     let mut run = String::new();
     let mut run_len = 0;
     for word in words.drain(..) {
-        if word.chars().count() == 1 && word.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if word.len() == 1 && word.as_bytes()[0].is_ascii_alphanumeric() {
             run.push_str(&word);
             run_len += 1;
             continue;
         }
         flush_run(&mut out, &mut run, &mut run_len);
-        if word.len() >= 10 && word.bytes().all(|b| b.is_ascii_lowercase()) {
+        if word.len() >= MIN_GLUED_BYTES && word.bytes().all(|b| b.is_ascii_lowercase()) {
             segment(&mut out, word);
         } else {
             out.push(word);
