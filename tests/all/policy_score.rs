@@ -7,7 +7,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::util::{memwarden, repo, run, temp_dir};
+use crate::util::{default_pack, memwarden, proposal, repo, run, temp_dir};
 
 /// The shares CI holds the default pack to on the development corpus.
 const MIN_REJECT: &str = "0.97";
@@ -90,4 +90,23 @@ fn a_broken_corpus_is_refused_with_its_line() {
 
     let (output, _, stderr) = run(memwarden().args(["policy", "score", "--min-reject", "1.5"]).arg(&corpus));
     assert_eq!(output.status.code(), Some(2), "{stderr}");
+}
+
+/// The largest proposal the default pack admits (twenty changes of 8 KiB
+/// of honest prose) is judged by every module, not failed for running out
+/// of fuel: the scorer's cost grows with the text (#10).
+#[test]
+fn the_largest_proposal_the_default_pack_admits_is_judged_not_failed() {
+    let sentence = "Run the migrations before the deploy, then watch the error rate on the dashboard for ten minutes. ";
+    let body = sentence.repeat(8000 / sentence.len());
+    let changes: Vec<Value> = (0..20)
+        .map(|i| serde_json::json!({"op": "add", "name": format!("note-{i}"), "type": "project", "description": "Deploy lesson", "body": format!("{i}: {body}")}))
+        .collect();
+    let json = serde_json::json!({"reasoning": "r", "memory_changes": changes}).to_string();
+    let (context, index) = memwarden::policy::ContextFile::default().into_parts(0);
+    let record = default_pack().evaluate(&proposal(&json), &context, &index);
+    let failures: Vec<_> = record.modules.iter().filter_map(|m| m.failure.as_deref().map(|f| (&m.name, f))).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    let guard = record.modules.iter().find(|m| m.name == "content-guard").expect("content-guard ran");
+    println!("content-guard on {} KiB: {} µs, {}M fuel", 20 * body.len() / 1024, guard.elapsed_us, guard.fuel_used / 1_000_000);
 }

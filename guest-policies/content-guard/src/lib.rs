@@ -8,6 +8,8 @@
 //! Neither is a regex engine: a regex set would be compiled again in every
 //! fresh instance, on every proposal.
 
+#[cfg(target_arch = "wasm32")]
+mod bump;
 mod injection;
 mod invisible;
 mod secrets;

@@ -32,7 +32,11 @@ pub struct SandboxLimits {
 impl Default for SandboxLimits {
     fn default() -> Self {
         SandboxLimits {
-            fuel: 50_000_000,
+            // content-guard's scorer spends about a thousand instructions
+            // per byte of text; the largest proposal the default size-limits
+            // admit (20 changes of 8 KiB) needs ~150M. An endless loop still
+            // stops within about a quarter of a second.
+            fuel: 250_000_000,
             memory_bytes: 32 << 20,
             stack_bytes: 512 << 10,
             max_concurrent_instances: 256,

@@ -54,12 +54,12 @@ pub(crate) fn find(text: &str) -> Carriers {
             b'"' if found.role_marker.is_none() => found.role_marker = starts_with_any(&bytes[i..], JSON_ROLE_MARKERS),
             _ => {}
         }
-        if bytes[i..].starts_with(b"<!--") {
+        if b == b'<' && bytes[i..].starts_with(b"<!--") {
             let body = &text[i + 4..];
             let end = body.find("-->").unwrap_or(body.len());
             found.comments.push(body[..end].to_string());
         }
-        if bytes[i..].starts_with(b"](") && is_image(bytes, i) && exfiltrating_url(&text[i + 2..]) {
+        if b == b']' && bytes[i..].starts_with(b"](") && is_image(bytes, i) && exfiltrating_url(&text[i + 2..]) {
             found.image_exfiltration = true;
         }
         if b == b'<' {
@@ -89,6 +89,11 @@ pub(crate) fn find(text: &str) -> Carriers {
             {
                 found.decoded.push(decoded);
             }
+            // Nothing else starts inside a run of letters and digits: skip
+            // to its last byte (the run's own first byte was looked at).
+            let letters = bytes[i..i + run].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            i += letters.max(1);
+            continue;
         }
         i += 1;
     }

@@ -51,16 +51,19 @@ impl Word {
 pub(crate) struct Words {
     pub(crate) bit: u32,
     pub(crate) list: &'static [&'static str],
+    /// `1 << bit`, computed here: a 128-bit shift is a library call in
+    /// wasm32, and this test runs for every word and every list.
+    mask: Mask,
 }
 
 impl Words {
     pub(crate) const fn new(bit: u32, list: &'static [&'static str]) -> Words {
-        Words { bit, list }
+        Words { bit, list, mask: 1 << bit }
     }
 
     /// Whether `word` spells one of the list's words.
     pub(crate) fn has(&self, word: &Word) -> bool {
-        word.mask & (1 << self.bit) != 0
+        word.mask & self.mask != 0
     }
 }
 
@@ -68,17 +71,19 @@ impl Words {
 pub(crate) struct Phrases {
     pub(crate) bit: u32,
     pub(crate) list: &'static [&'static [&'static str]],
+    /// `1 << bit` (see [`Words`]).
+    mask: Mask,
 }
 
 impl Phrases {
     pub(crate) const fn new(bit: u32, list: &'static [&'static [&'static str]]) -> Phrases {
-        Phrases { bit, list }
+        Phrases { bit, list, mask: 1 << bit }
     }
 
     /// The phrase that starts at `words[0]`, if one does; a sentence
     /// boundary (`""`) ends every phrase.
     pub(crate) fn at(&self, words: &[Word]) -> Option<&'static [&'static str]> {
-        if words.first()?.mask & (1 << self.bit) == 0 {
+        if words.first()?.mask & self.mask == 0 {
             return None;
         }
         self.list.iter().copied().find(|phrase| {

@@ -15,17 +15,23 @@ pub(crate) fn words(text: &str) -> Vec<String> {
     let mut words = Vec::with_capacity(text.len() / 5);
     let mut word = String::new();
     let mut mixed = WordScripts::default();
-    let mut chars = text.chars().peekable();
+    let mut chars = text.char_indices().peekable();
     let mut previous = ' ';
-    while let Some(c) = chars.next() {
+    while let Some((at, c)) = chars.next() {
         if c.is_ascii_alphanumeric() {
-            // The common case, taken first: an ASCII letter or digit.
-            mixed.latin |= c.is_ascii_alphabetic();
-            word.push(c);
-            previous = c;
+            // The common case, taken first: a run of ASCII letters and
+            // digits, copied at once.
+            let run = text.as_bytes()[at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            let slice = &text[at..at + run];
+            mixed.latin |= slice.bytes().any(|b| b.is_ascii_alphabetic());
+            word.push_str(slice);
+            for _ in 1..run {
+                chars.next();
+            }
+            previous = char::from(text.as_bytes()[at + run - 1]);
             continue;
         }
-        let next = chars.peek().copied().unwrap_or(' ');
+        let next = chars.peek().map_or(' ', |&(_, c)| c);
         if is_dropped_inside_word(c) {
             continue;
         }
@@ -74,7 +80,8 @@ fn finish(words: &mut Vec<String>, word: &mut String, scripts: &mut WordScripts)
     }
     if !scripts.non_ascii && !word.contains('\'') {
         word.make_ascii_lowercase();
-        push_hyphenated(words, std::mem::take(word));
+        // A fresh buffer of a typical word's size: one allocation per word.
+        push_hyphenated(words, std::mem::replace(word, String::with_capacity(WORD_CAPACITY)));
         *scripts = WordScripts::default();
         return;
     }
@@ -196,6 +203,9 @@ fn fold_char(c: char, fold_lookalikes: bool) -> Option<char> {
     };
     Some(latin)
 }
+
+/// Bytes a word buffer starts with; most words fit.
+const WORD_CAPACITY: usize = 16;
 
 /// Words this long may be several glued together ("ignoreprevious").
 const MIN_GLUED_BYTES: usize = 12;

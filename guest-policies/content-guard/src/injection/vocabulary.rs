@@ -189,8 +189,13 @@ fn unleet<'a>(bytes: &'a [u8], buffer: &'a mut [u8; MAX_WORD_BYTES]) -> &'a [u8]
         b'|' => Some(b'l'),
         _ => None,
     };
-    let letters = bytes.iter().any(u8::is_ascii_lowercase);
-    if !letters || !bytes.iter().any(|&b| leet(b).is_some()) || !bytes.is_ascii() {
+    let (mut letters, mut leets, mut ascii) = (false, false, true);
+    for &b in bytes {
+        letters |= b.is_ascii_lowercase();
+        leets |= !b.is_ascii_lowercase() && leet(b).is_some();
+        ascii &= b.is_ascii();
+    }
+    if !(letters && leets && ascii) {
         return bytes;
     }
     for (out, &b) in buffer.iter_mut().zip(bytes) {
