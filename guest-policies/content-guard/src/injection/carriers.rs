@@ -189,25 +189,9 @@ fn readable(bytes: Vec<u8>) -> Option<String> {
 }
 
 fn base64_decode(run: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(run.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &b in run.iter().take_while(|&&b| b != b'=') {
-        let value = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
+    let mut out = vec![0; run.len() * 3 / 4 + 3];
+    let len = crate::secrets::checksum::base64_decode(run, &mut out)?.len();
+    out.truncate(len);
     Some(out)
 }
 

@@ -100,7 +100,7 @@ pub(super) fn bech32_checksum(hrp: &[u8], data: &[u8]) -> Option<[u8; 6]> {
 
 /// Decodes base64 in either alphabet (`+/` or `-_`), padding optional, into
 /// `out`. `None` on a foreign character or when `out` is too small.
-pub(super) fn base64_decode<'a>(input: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
+pub(crate) fn base64_decode<'a>(input: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
     let input = input.strip_suffix(b"==").or_else(|| input.strip_suffix(b"=")).unwrap_or(input);
     let (mut bits, mut count, mut written) = (0u32, 0u32, 0usize);
     for &c in input {

@@ -22,7 +22,7 @@
 
 mod assignment;
 mod catalogue;
-mod checksum;
+pub(crate) mod checksum;
 mod class;
 mod command;
 mod connection;
