@@ -110,3 +110,22 @@ fn the_largest_proposal_the_default_pack_admits_is_judged_not_failed() {
     let guard = record.modules.iter().find(|m| m.name == "content-guard").expect("content-guard ran");
     println!("content-guard on {} KiB: {} µs, {}M fuel", 20 * body.len() / 1024, guard.elapsed_us, guard.fuel_used / 1_000_000);
 }
+
+/// A proposal the host refuses whole, before any module, counts as
+/// rejected with the host's code.
+#[test]
+fn a_proposal_refused_whole_counts_as_rejected() {
+    let dir = temp_dir();
+    let removals: Vec<Value> =
+        (0..300).map(|i| serde_json::json!({"op": "remove", "name": format!("entry-{i}")})).collect();
+    let case = serde_json::json!({
+        "id": "flood-1", "expect": "reject", "family": "flood", "note": "300 removals",
+        "proposal": {"reasoning": "r", "memory_changes": removals},
+    });
+    let corpus = dir.path().join("flood.jsonl");
+    fs::write(&corpus, format!("{case}\n")).expect("write corpus");
+    let (output, stdout, stderr) = run(memwarden().args(["policy", "score", "--min-reject", "1"]).arg(&corpus));
+    assert!(output.status.success(), "{stderr}\n{stdout}");
+    assert!(stdout.contains("hostile rejected 1/1 (100.0%)"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("flood") && l.contains("over_hard_limit 1")), "{stdout}");
+}

@@ -222,32 +222,25 @@ fn for_each_case(path: &Path, mut each: impl FnMut(&Case) -> anyhow::Result<()>)
 
 impl Report {
     fn record(&mut self, case: &Case, record: &DecisionRecord) {
-        let rejections: Vec<String> = record
-            .memory
-            .iter()
-            .chain(record.piece.iter())
-            .flat_map(|decision| &decision.rejections)
-            .map(|r| format!("{} {}: {}", r.module, r.code, r.message))
-            .collect();
-        let rejected = record.memory.iter().chain(record.piece.iter()).any(|decision| !decision.accepted);
+        // A proposal refused whole (over the host's ceiling) has no
+        // per-change verdicts: its one refusal counts.
+        let rejected = record.accepted_count() < record.proposed_count();
         let score = self.families.entry((case.family.clone(), case.expect)).or_default();
         score.cases += 1;
-        for decision in record.memory.iter().chain(record.piece.iter()) {
-            for rejection in &decision.rejections {
-                *score.codes.entry(rejection.code.clone()).or_default() += 1;
-            }
+        for rejection in record.all_rejections() {
+            *score.codes.entry(rejection.code.clone()).or_default() += 1;
         }
         if rejected == (case.expect == Expect::Reject) {
             score.correct += 1;
-        } else {
-            self.misses.push(Miss {
-                id: case.id.clone(),
-                family: case.family.clone(),
-                expect: case.expect,
-                note: case.note.clone(),
-                rejections,
-            });
+            return;
         }
+        self.misses.push(Miss {
+            id: case.id.clone(),
+            family: case.family.clone(),
+            expect: case.expect,
+            note: case.note.clone(),
+            rejections: record.all_rejections().map(|r| format!("{} {}: {}", r.module, r.code, r.message)).collect(),
+        });
     }
 
     fn overall(&self, expect: Expect) -> Overall {
