@@ -84,7 +84,7 @@ async fn rig(postgres: Option<&str>, latency: Duration, concurrency: usize, work
         None => format!("sqlite://{}/jobs.db", dir.path().display()),
     };
     let yaml = format!(
-        "data_dir: {}\ndatabase: \"{database}\"\nllm: {{base_url: \"{llm}\", api_key_env: MEMWARDEN_BENCH_NO_KEY, timeout_seconds: 30}}\nworker: {{poll_millis: 10, lease_seconds: 60}}\nconsolidation: {{enabled: false}}\n",
+        "data_dir: {}\ndatabase: \"{database}\"\nllm: {{base_url: \"{llm}\", api_key_env: MEMWARDEN_BENCH_NO_KEY, timeout_seconds: 30}}\nworker: {{poll_millis: 10, lease_seconds: 60}}\nconsolidation: {{enabled: false}}\ndata_dir_shared: true\n",
         dir.path().join("data").display()
     );
     let config: RawConfig = serde_norway::from_str(&yaml).unwrap_or_else(|err| panic!("config: {err}"));
@@ -98,6 +98,9 @@ async fn rig(postgres: Option<&str>, latency: Duration, concurrency: usize, work
         max_attempts: 3,
         consolidation_attempts: 3,
         max_body_bytes: 1 << 20,
+        shard: None,
+        gate: config.serve.gate(),
+        http: config.serve.http_limits(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|err| panic!("bind: {err}"));
     let base = format!("http://{}", listener.local_addr().unwrap_or_else(|err| panic!("addr: {err}")));

@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::consolidation::{Consolidator, InputLimits, Settings as ConsolidationSettings, WindowLimits};
-use crate::jobs::AnyJobStore;
+use crate::jobs::{AnyJobStore, Shard, ShardError};
 use crate::llm::{LlmClient, OpenAiClient, OpenAiConfig, ScriptedProvider};
 use crate::policy::{HostRules, PackMap, PolicyEngine, RulePack, SandboxLimits};
 use crate::reflection::{PromptLimits, Reflector, Settings};
@@ -48,6 +48,22 @@ pub struct RawConfig {
     pub consolidation: ConsolidationSection,
     /// `memwarden serve`.
     pub serve: ServeSection,
+    /// The tenants this host owns, when hosts share the job database but
+    /// each has a data directory of its own (issue 9, item 3).
+    pub shard: Option<ShardSection>,
+    /// Whether every worker on the job database uses this same data
+    /// directory (a shared mount, or a single host). With PostgreSQL and
+    /// no `shard`, it must be `true`, or the host refuses to start.
+    pub data_dir_shared: Option<bool>,
+}
+
+/// `shard:`: the tenants a host owns. Its workers claim only their jobs;
+/// its API answers `421 wrong_shard` for the others.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardSection {
+    /// The owned tenants.
+    pub tenants: Vec<String>,
 }
 
 /// `policy:`: the operator's switches over every rule pack (issue 9).
@@ -81,16 +97,49 @@ pub struct ServeSection {
     pub max_body_bytes: usize,
     /// Run a worker in the same process.
     pub workers: bool,
+    /// Connections open at once; at the cap, new ones wait.
+    pub max_connections: usize,
+    /// Time a connection has to send a whole request head.
+    pub header_read_timeout_seconds: u64,
+    /// Time to answer a request, reading its body included.
+    pub request_timeout_seconds: u64,
+    /// Evaluations and tenant-store requests in flight in the process;
+    /// more are `503 server_busy`.
+    pub max_blocking: usize,
+    /// The same for one tenant; more are `429 tenant_busy`.
+    pub max_blocking_per_tenant: usize,
 }
 
 impl Default for ServeSection {
     fn default() -> Self {
+        let http = crate::serve::HttpLimits::default();
         ServeSection {
             listen: "127.0.0.1:8080".to_string(),
             admin_key_env: "MEMWARDEN_ADMIN_KEY".to_string(),
             max_body_bytes: 1024 * 1024,
             workers: true,
+            max_connections: http.max_connections,
+            header_read_timeout_seconds: http.header_read_timeout.as_secs(),
+            request_timeout_seconds: http.request_timeout.as_secs(),
+            max_blocking: 32,
+            max_blocking_per_tenant: 8,
         }
+    }
+}
+
+impl ServeSection {
+    /// The listener's bounds.
+    pub fn http_limits(&self) -> crate::serve::HttpLimits {
+        crate::serve::HttpLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+        }
+    }
+
+    /// The gate on blocking work.
+    pub fn gate(&self) -> crate::serve::Gate {
+        crate::serve::Gate::new(self.max_blocking, self.max_blocking_per_tenant)
     }
 }
 
@@ -201,6 +250,8 @@ impl Default for RawConfig {
             reflection: ReflectionSection::default(),
             consolidation: ConsolidationSection::default(),
             serve: ServeSection::default(),
+            shard: None,
+            data_dir_shared: None,
         }
     }
 }
@@ -273,6 +324,12 @@ pub mod limits {
     pub const DAY_SECONDS: u64 = 24 * 60 * 60;
     /// Most attempts per job.
     pub const ATTEMPTS_MAX: u32 = 100;
+    /// Largest `serve.max_connections`.
+    pub const CONNECTIONS_MAX: usize = 65_536;
+    /// Largest `serve.max_blocking` and `serve.max_blocking_per_tenant`.
+    pub const BLOCKING_MAX: usize = 4096;
+    /// Longest `serve.header_read_timeout_seconds`.
+    pub const HEADER_READ_MAX_SECONDS: u64 = 300;
 }
 
 /// Why a configuration is refused: one line naming the setting.
@@ -289,6 +346,18 @@ pub enum ConfigError {
         /// What it must be, e.g. `between 1 and 1024`.
         expected: String,
     },
+    /// `shard.tenants` is empty or names an unsafe tenant.
+    #[error("`shard.tenants`: {0}")]
+    Shard(#[from] ShardError),
+    /// A worker would apply other hosts' tenants to its own data directory:
+    /// PostgreSQL, no shard, and a data directory not declared shared.
+    #[error(
+        "the job database is PostgreSQL, which other hosts may share, but no `shard` is set and \
+         `data_dir_shared` is not true: a worker here would apply other hosts' tenants to this data \
+         directory; set `shard.tenants` to the tenants this host owns, or `data_dir_shared: true` if \
+         every host on this database uses this data directory"
+    )]
+    PrivateDataDirUnsharded,
 }
 
 impl ConfigError {
@@ -403,6 +472,32 @@ impl RawConfig {
         in_range("consolidation.max_attempts", consolidation.max_attempts, 1, ATTEMPTS_MAX)?;
         in_range("consolidation.retry_delay_seconds", consolidation.retry_delay_seconds, 0, DAY_SECONDS)?;
         in_range("serve.max_body_bytes", self.serve.max_body_bytes, BODY_MIN_BYTES, BODY_MAX_BYTES)?;
+        let serve = &self.serve;
+        in_range("serve.max_connections", serve.max_connections, 1, CONNECTIONS_MAX)?;
+        in_range("serve.header_read_timeout_seconds", serve.header_read_timeout_seconds, 1, HEADER_READ_MAX_SECONDS)?;
+        in_range("serve.request_timeout_seconds", serve.request_timeout_seconds, 1, DAY_SECONDS)?;
+        in_range("serve.max_blocking", serve.max_blocking, 1, BLOCKING_MAX)?;
+        in_range("serve.max_blocking_per_tenant", serve.max_blocking_per_tenant, 1, serve.max_blocking)?;
+        self.shard()?;
+        Ok(())
+    }
+
+    /// The shard this host owns, if `shard` is set.
+    pub fn shard(&self) -> Result<Option<Shard>, ConfigError> {
+        self.shard.as_ref().map(|section| Shard::new(section.tenants.iter().cloned())).transpose().map_err(Into::into)
+    }
+
+    /// Refuses the one layout that splits a tenant across hosts (issue 9,
+    /// item 3): a job database other hosts may share (PostgreSQL), no
+    /// shard, and a data directory not declared shared — its workers would
+    /// claim any tenant's job and apply it to this host's directory.
+    /// SQLite serves one machine, so any layout is safe with it.
+    pub fn check_layout(&self) -> Result<(), ConfigError> {
+        let url = self.database_url();
+        let shared_database = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if shared_database && self.shard.is_none() && self.data_dir_shared != Some(true) {
+            return Err(ConfigError::PrivateDataDirUnsharded);
+        }
         Ok(())
     }
 
@@ -428,10 +523,12 @@ impl RawConfig {
     pub async fn resolve(&self) -> anyhow::Result<Reflector<AnyJobStore>> {
         // Again: flags and callers may have changed it since `load`.
         self.validate().context("the configuration is not valid")?;
+        self.check_layout().context("the configuration is not valid")?;
         let data = DataDir::open(&self.data_dir)
             .with_context(|| format!("cannot open the data directory `{}`", self.data_dir.display()))?;
         let url = self.database_url();
         let jobs = AnyJobStore::open(&url).await.with_context(|| format!("cannot open the job store `{url}`"))?;
+        let jobs = jobs.with_shard(self.shard()?);
         let cache = self.module_cache.clone().unwrap_or_else(|| self.data_dir.join("cache").join("modules"));
         let engine = PolicyEngine::with_options(SandboxLimits::default(), Some(&cache))
             .context("cannot start the policy engine")?;

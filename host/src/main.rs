@@ -19,7 +19,8 @@ fn main() -> ExitCode {
                 .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
                 .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
             if !broken_pipe {
-                eprintln!("memwarden: {} [{}]", cli::one_line(&err), cli::error_code(&err));
+                // The chain may quote LLM or file text: escape it (issue 9).
+                eprintln!("memwarden: {} [{}]", cli::printable(&cli::one_line(&err)), cli::error_code(&err));
             }
             ExitCode::from(2)
         }

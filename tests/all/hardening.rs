@@ -312,6 +312,8 @@ async fn issue9_item19_the_bearer_scheme_is_case_insensitive_and_the_admin_key_t
     let dir = temp_dir();
     let config = write_config(dir.path(), &llm, &format!("sqlite://{}/jobs.db", dir.path().display()));
     let acme = add_key(&config, "acme");
+    // Reads of a tenant with no data are 404 (item 17): give acme a directory.
+    memwarden::store::DataDir::open(&dir.path().join("data")).expect("data dir").tenant("acme").expect("acme");
     let server = Server::start_with_admin_key(&config, &format!("  {ADMIN_KEY}\n"));
     let http = client();
     let memory = format!("{}/v1/tenants/acme/memory", server.url);

@@ -4,6 +4,8 @@
 //! real compiled components.
 
 mod consolidation;
+mod decision_output;
+mod fuzz;
 mod hardening;
 mod job_store;
 mod llm_server;
@@ -16,6 +18,7 @@ mod policy_hardening;
 mod policy_score;
 mod reflection;
 mod serve;
+mod serve_hardening;
 mod store_hardening;
 mod tenant_store;
 mod util;

@@ -31,6 +31,11 @@ async fn two_hosts_share_the_work_and_survive_a_sigkill() {
     }))]);
     let dir = temp_dir();
     let config = write_config(dir.path(), &llm, &schema.url());
+    // Both hosts use this one data dir; without saying so, a host on a
+    // shared database refuses to start (issue 9, item 3).
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str("data_dir_shared: true\n");
+    std::fs::write(&config, text).expect("config");
     let mut a = Server::start(&config);
     let b = Server::start(&config);
     let http = client();

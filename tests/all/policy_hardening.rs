@@ -85,7 +85,7 @@ fn issue_9_item_4_audit_is_per_module_and_the_rest_enforces() {
     assert!(codes_of(&record.memory[1]).contains(&("content-guard", "secret_detected", false)), "{record:#?}");
     assert!(!record.applies_memory(1));
     // Modules not in audit enforce as before.
-    assert_eq!(codes_of(&record.memory[2]), [("schema", "name_not_slug", false)]);
+    assert_eq!(codes_of(&record.memory[2]), [("host", "unsafe_name", false), ("schema", "name_not_slug", false)]);
     assert!(!record.applies_memory(2));
     let audited: Vec<&str> = record.modules.iter().filter(|m| m.audit).map(|m| m.name.as_str()).collect();
     assert_eq!(audited, ["content-guard", "merge-rules"]);

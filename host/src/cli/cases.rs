@@ -55,9 +55,14 @@ pub(crate) fn test(engine: &PolicyEngine, args: &TestArgs) -> anyhow::Result<Exi
                 passed += 1;
             } else {
                 failed += 1;
-                writeln!(out, "FAIL {}: {}", path.display(), case.name)?;
+                writeln!(
+                    out,
+                    "FAIL {}: {}",
+                    super::printable(&path.display().to_string()),
+                    super::printable(&case.name)
+                )?;
                 for line in mismatches {
-                    writeln!(out, "{line}")?;
+                    writeln!(out, "{}", super::printable(&line))?;
                 }
             }
         }

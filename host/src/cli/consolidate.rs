@@ -1,5 +1,6 @@
 //! `memwarden consolidate`: one consolidation of one tenant, in the
-//! foreground, with its progress.
+//! foreground, with its progress. What it reports may hold LLM text; it is
+//! printed through [`printable`] (issue 9).
 
 use std::process::ExitCode;
 
@@ -10,6 +11,7 @@ use memwarden::jobs::JobStore;
 use memwarden::reflection::now_ms;
 
 use super::policy::print_table;
+use super::printable;
 
 #[derive(Debug, Args)]
 pub(crate) struct ConsolidateArgs {
@@ -28,7 +30,7 @@ pub(crate) async fn consolidate(config: &RawConfig, args: &ConsolidateArgs) -> a
         let attempts = config.consolidation.max_attempts.max(1);
         consolidator.jobs.enqueue_consolidation(&args.tenant, now_ms(), attempts, now_ms()).await?;
     }
-    let report = consolidator.run(&args.tenant, &|event| println!("{event}")).await;
+    let report = consolidator.run(&args.tenant, &|event| println!("{}", printable(&event.to_string()))).await;
     print_report(&report, &config.data_dir);
     Ok(match report.status {
         Status::Failed { .. } => ExitCode::from(1),
@@ -42,13 +44,15 @@ pub(crate) fn print_report(report: &Report, data_dir: &std::path::Path) {
         let mut out = std::io::stdout().lock();
         let _ = print_table(&mut out, &recorded.decision);
         for skipped in &recorded.plan.skipped {
-            println!("skipped {}: {} ({})", skipped.name, skipped.message, skipped.code);
+            let (name, message, code) = (&skipped.name, &skipped.message, &skipped.code);
+            println!("skipped {}: {} ({})", printable(name), printable(message), printable(code));
         }
     }
     if let Status::Failed { message, retrying, .. } = &report.status {
-        println!("{message}{}", if *retrying { " (will be retried)" } else { "" });
+        println!("{}{}", printable(message), if *retrying { " (will be retried)" } else { "" });
     }
     if let Some(id) = &report.snapshot_id {
-        println!("snapshot {}", data_dir.join("tenants").join(&report.tenant).join("snapshots").join(id).display());
+        let path = data_dir.join("tenants").join(&report.tenant).join("snapshots").join(id);
+        println!("snapshot {}", printable(&path.display().to_string()));
     }
 }

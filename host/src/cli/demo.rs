@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::consolidate::print_report as print_consolidation;
 use super::jobs::print_report;
+use super::printable;
 
 const RUNS: &str = include_str!("demo.yaml");
 
@@ -103,14 +104,17 @@ pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     println!("── consolidation: {}", demo.consolidation.title);
-    let report = config.consolidator(&reflector).run(&demo.tenant, &|event| println!("{event}")).await;
+    let report =
+        config.consolidator(&reflector).run(&demo.tenant, &|event| println!("{}", printable(&event.to_string()))).await;
     print_consolidation(&report, &config.data_dir);
     println!();
 
     let tenant = reflector.data.tenant(&demo.tenant)?;
     println!("memory of `{}` now:", demo.tenant);
     for stored in tenant.entries()? {
-        println!("  {:<20} {:<9} {}", stored.entry.name, stored.entry.entry_type, stored.entry.description);
+        let entry = &stored.entry;
+        let (name, entry_type) = (printable(&entry.name), printable(&entry.entry_type));
+        println!("  {name:<20} {entry_type:<9} {}", printable(&entry.description));
     }
     println!("\nsnapshots: {}", config.data_dir.join("tenants").join(&demo.tenant).join("snapshots").display());
     println!("explore:   memwarden --config {} history {}", config_path.display(), demo.tenant);

@@ -1,5 +1,7 @@
 //! `memwarden history` and `memwarden show`: what changed a tenant's store,
-//! and the diff of one change.
+//! and the diff of one change. A snapshot holds LLM text (reasoning, model
+//! name, entry bodies, messages): everything printed from it goes through
+//! [`printable`], so no escape sequence reaches the terminal (issue 9).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,6 +12,8 @@ use memwarden::config::RawConfig;
 use memwarden::jobs::{AnyJobStore, JobStore};
 use memwarden::store::DataDir;
 use similar::TextDiff;
+
+use super::printable;
 
 #[derive(Debug, Args)]
 pub(crate) struct HistoryArgs {
@@ -39,12 +43,12 @@ pub(crate) fn history(config: &RawConfig, args: &HistoryArgs) -> anyhow::Result<
         writeln!(
             out,
             "{:<36} {:<13} {:>8} {:>8} {:>5}  {}",
-            line.id,
-            line.kind,
+            printable(&line.id),
+            printable(&line.kind),
             line.accepted,
             line.rejected,
             line.files,
-            line.pieces.join(", ")
+            printable(&line.pieces.join(", "))
         )?;
     }
     Ok(ExitCode::SUCCESS)
@@ -54,19 +58,30 @@ pub(crate) fn show(config: &RawConfig, args: &ShowArgs) -> anyhow::Result<ExitCo
     let tenant = open(config, &args.tenant)?;
     let (meta, changes) = tenant.read_snapshot(&args.snapshot)?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "snapshot {} ({}, {})", meta.id, meta.kind, meta.job_id)?;
+    writeln!(out, "snapshot {} ({}, {})", printable(&meta.id), printable(&meta.kind), printable(&meta.job_id))?;
     writeln!(
         out,
         "model    {} ({} tokens in, {} out)",
-        meta.model.as_deref().unwrap_or("-"),
+        printable(meta.model.as_deref().unwrap_or("-")),
         meta.tokens_in,
         meta.tokens_out
     )?;
-    writeln!(out, "reason   {}", meta.reasoning)?;
+    writeln!(out, "reason   {}", printable(&meta.reasoning))?;
     if let Some(restores) = &meta.restores {
-        writeln!(out, "restores {restores}")?;
+        writeln!(out, "restores {}", printable(restores))?;
     }
     if let Some(decision) = &meta.decision {
+        if let Some(refused) = decision["refused"].as_object() {
+            let text = |key: &str| refused.get(key).and_then(|v| v.as_str()).unwrap_or("?");
+            let changes = refused.get("changes").and_then(|v| v.as_u64()).unwrap_or(0);
+            writeln!(
+                out,
+                "refused  all {changes} changes: {} {} ({})",
+                printable(text("module")),
+                printable(text("code")),
+                printable(text("message"))
+            )?;
+        }
         for change in decision["memory"]
             .as_array()
             .into_iter()
@@ -89,9 +104,10 @@ pub(crate) fn show(config: &RawConfig, args: &ShowArgs) -> anyhow::Result<ExitCo
             };
             writeln!(
                 out,
-                "change   {} {}: {verdict}",
-                change["op"].as_str().unwrap_or("piece"),
-                change["name"].as_str().unwrap_or("?")
+                "change   {} {}: {}",
+                printable(change["op"].as_str().unwrap_or("piece")),
+                printable(change["name"].as_str().unwrap_or("?")),
+                printable(&verdict)
             )?;
         }
     }
@@ -100,7 +116,8 @@ pub(crate) fn show(config: &RawConfig, args: &ShowArgs) -> anyhow::Result<ExitCo
         let (before, after) = (change.before.as_deref().unwrap_or(""), change.after.as_deref().unwrap_or(""));
         let old = if change.before.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
         let new = if change.after.is_some() { format!("b/{path}") } else { "/dev/null".to_string() };
-        write!(out, "{}", TextDiff::from_lines(before, after).unified_diff().header(&old, &new))?;
+        let diff = TextDiff::from_lines(before, after).unified_diff().header(&old, &new).to_string();
+        write!(out, "{}", printable(&diff))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -120,15 +137,15 @@ pub(crate) async fn rollback(config: &RawConfig, args: &RollbackArgs) -> anyhow:
     let _db_lock = jobs.lock_tenant(&args.tenant).await?;
     let done = memwarden::rollback::rollback(&tenant, &args.snapshot, memwarden::reflection::now_ms())?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "undid {} snapshots: {}", done.undone.len(), done.undone.join(", "))?;
+    writeln!(out, "undid {} snapshots: {}", done.undone.len(), printable(&done.undone.join(", ")))?;
     for change in &done.changes {
         let what = match (&change.before, &change.after) {
             (Some(_), None) => "removed",
             (None, Some(_)) => "restored",
             _ => "reverted",
         };
-        writeln!(out, "{what:<9} {}", change.file.path())?;
+        writeln!(out, "{what:<9} {}", printable(&change.file.path()))?;
     }
-    writeln!(out, "recorded as snapshot {}", done.snapshot_id)?;
+    writeln!(out, "recorded as snapshot {}", printable(&done.snapshot_id))?;
     Ok(ExitCode::SUCCESS)
 }

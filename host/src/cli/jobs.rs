@@ -1,4 +1,5 @@
-//! `memwarden enqueue`, `reflect` and `worker`.
+//! `memwarden enqueue`, `reflect` and `worker`. What a job reports may hold
+//! LLM text; it is printed through [`printable`] (issue 9).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use memwarden::reflection::{self, Report, ReportOutcome, now_ms};
 use memwarden::worker::{self, Finished};
 
 use super::policy::print_table;
+use super::printable;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum EnqueueCommand {
@@ -109,7 +111,8 @@ pub(crate) fn print_report(report: &Report, data_dir: &std::path::Path) {
         let mut out = std::io::stdout().lock();
         let _ = print_table(&mut out, &recorded.decision);
         for skipped in &recorded.plan.skipped {
-            println!("skipped {}: {} ({})", skipped.name, skipped.message, skipped.code);
+            let (name, message, code) = (&skipped.name, &skipped.message, &skipped.code);
+            println!("skipped {}: {} ({})", printable(name), printable(message), printable(code));
         }
     }
     let line = match &report.outcome {
@@ -124,9 +127,10 @@ pub(crate) fn print_report(report: &Report, data_dir: &std::path::Path) {
         }
         ReportOutcome::LostOwnership => "lost ownership: another worker took the job over".to_string(),
     };
-    println!("{} ({} ms): {line}", report.job, report.elapsed.as_millis());
+    println!("{} ({} ms): {}", report.job, report.elapsed.as_millis(), printable(&line));
     if let Some(id) = &report.snapshot_id {
-        println!("snapshot {}", data_dir.join("tenants").join(&report.tenant).join("snapshots").join(id).display());
+        let path = data_dir.join("tenants").join(&report.tenant).join("snapshots").join(id);
+        println!("snapshot {}", printable(&path.display().to_string()));
     }
 }
 
@@ -168,18 +172,19 @@ pub(crate) fn print_summary(finished: Finished<'_>) {
         Finished::Consolidation(report) => {
             let applied = report.recorded.as_ref().map_or(0, |r| r.plan.memory_applied);
             let (tenant, status, ms) = (&report.tenant, report.status.label(), report.elapsed.as_millis());
-            println!("consolidation {tenant}: {status}, {applied} changes, {ms} ms");
+            println!("consolidation {}: {}, {applied} changes, {ms} ms", printable(tenant), printable(&status));
             return;
         }
     };
     let detail = match &report.outcome {
         ReportOutcome::Failed { code, retrying, .. } => {
-            format!("failed [{code}]{}", if *retrying { ", will retry" } else { "" })
+            format!("failed [{}]{}", printable(code), if *retrying { ", will retry" } else { "" })
         }
         other => other.as_str().to_string(),
     };
     let changes = report.recorded.as_ref().map_or(0, |r| r.plan.changes.len());
-    println!("{} {}: {detail}, {changes} files, {} ms", report.job, report.tenant, report.elapsed.as_millis());
+    let (job, tenant, ms) = (report.job, printable(&report.tenant), report.elapsed.as_millis());
+    println!("{job} {tenant}: {detail}, {changes} files, {ms} ms");
 }
 
 pub(crate) async fn wait_for_signal() {

@@ -11,7 +11,7 @@ use memwarden::policy::{
     builtin_module_names, codes,
 };
 
-use super::{Format, now_ms};
+use super::{Format, now_ms, printable};
 
 #[derive(Debug, Args)]
 pub(crate) struct EvalArgs {
@@ -72,38 +72,58 @@ pub(crate) fn read_context(path: &Path) -> anyhow::Result<ContextFile> {
         .with_context(|| format!("context `{}` is not valid", path.display()))
 }
 
+/// The decision table. Every name, code and message may come from an LLM
+/// or a module, so each goes through [`printable`]: an escape sequence in a
+/// proposal must not reach the operator's terminal (issue 9).
 pub(crate) fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
-    let total = record.memory.len() + usize::from(record.piece.is_some());
     writeln!(
         out,
-        "pack {} (revision {}, {}): {} of {total} changes accepted in {} µs",
-        record.pack.name,
-        record.pack.revision,
+        "pack {} (revision {}, {}): {} of {} changes accepted in {} µs",
+        printable(&record.pack.name),
+        printable(&record.pack.revision),
         record.mode,
         record.accepted_count(),
+        record.proposed_count(),
         record.elapsed_us
     )?;
     writeln!(out, "{:<28} {:<7} {:<8} {:<14} {:<26} MESSAGE", "CHANGE", "OP", "VERDICT", "MODULE", "CODE")?;
+    if let Some(refusal) = &record.refused {
+        let rejection = &refusal.rejection;
+        writeln!(
+            out,
+            "{:<28} {:<7} {:<8} {:<14} {:<26} {}",
+            format!("(all {} changes)", refusal.changes),
+            "-",
+            "reject",
+            printable(&rejection.module),
+            printable(&rejection.code),
+            printable(&rejection.message)
+        )?;
+    }
     let rows = record
         .memory
         .iter()
         .map(|d| (d, d.op.map_or("edit", |op| op.as_str())))
         .chain(record.piece.iter().map(|d| (d, "piece")));
     for (decision, op) in rows {
+        let name = printable(&decision.name);
         if decision.accepted {
-            writeln!(out, "{:<28} {op:<7} accept", decision.name)?;
+            writeln!(out, "{name:<28} {op:<7} accept")?;
         }
         for rejection in &decision.rejections {
             let verdict = if rejection.advisory { "advisory" } else { "reject" };
             writeln!(
                 out,
-                "{:<28} {op:<7} {verdict:<8} {:<14} {:<26} {}",
-                decision.name, rejection.module, rejection.code, rejection.message
+                "{name:<28} {op:<7} {verdict:<8} {:<14} {:<26} {}",
+                printable(&rejection.module),
+                printable(&rejection.code),
+                printable(&rejection.message)
             )?;
         }
     }
     for module in record.modules.iter().filter(|m| m.failure.is_some()) {
-        writeln!(out, "module {} failed: {}", module.name, module.failure.as_deref().unwrap_or_default())?;
+        let failure = module.failure.as_deref().unwrap_or_default();
+        writeln!(out, "module {} failed: {}", printable(&module.name), printable(failure))?;
     }
     Ok(())
 }

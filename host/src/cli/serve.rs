@@ -41,6 +41,9 @@ pub(crate) async fn serve(config: &RawConfig, args: &ServeArgs) -> anyhow::Resul
         max_attempts: config.max_attempts(),
         consolidation_attempts: config.consolidation.max_attempts.max(1),
         max_body_bytes: config.serve.max_body_bytes,
+        shard: config.shard()?,
+        gate: config.serve.gate(),
+        http: config.serve.http_limits(),
     });
     let listen = args.listen.clone().unwrap_or_else(|| config.serve.listen.clone());
     let listener =

@@ -241,7 +241,8 @@ impl<S: JobStore> Consolidator<S> {
             Status::SkippedRunning => emit(Event::AlreadyRunning),
             Status::Succeeded | Status::SucceededNoInput => {
                 let applied = recorded.as_ref().map_or(0, |r| r.plan.memory_applied);
-                let rejected = recorded.as_ref().map_or(0, |r| r.decision.memory.len() - r.decision.accepted_count());
+                let rejected =
+                    recorded.as_ref().map_or(0, |r| r.decision.proposed_count() - r.decision.accepted_count());
                 emit(Event::Complete { applied, rejected });
             }
             Status::Failed { code, message, retrying } => {
@@ -379,7 +380,7 @@ impl<S: JobStore> Consolidator<S> {
             _ => ("succeeded", None),
         };
         let mut rejections = std::collections::BTreeMap::new();
-        for (_, rejection) in recorded.iter().flat_map(|r| r.decision.rejections()) {
+        for rejection in recorded.iter().flat_map(|r| r.decision.all_rejections()) {
             *rejections.entry(rejection.code.clone()).or_default() += 1;
         }
         let row = MetricsRow {

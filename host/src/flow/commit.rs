@@ -34,7 +34,7 @@ pub fn commit(
         restores: None,
     };
     let accepted = recorded.decision.accepted_count();
-    let proposed = recorded.decision.memory.len() + usize::from(recorded.decision.piece.is_some());
+    let proposed = recorded.decision.proposed_count();
     let verdicts = VerdictCounts { accepted, rejected: proposed - accepted };
     tenant.commit(lock, &meta, &recorded.plan.changes, verdicts)?;
     Ok(id)

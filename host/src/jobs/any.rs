@@ -3,7 +3,7 @@
 
 use super::{
     Claim, ConsolidationClaim, ConsolidationState, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus,
-    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, PgJobStore, SqliteJobStore, TenantDbLock,
+    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, PgJobStore, Shard, SqliteJobStore, TenantDbLock,
 };
 
 /// Either backend, chosen at start from the configured URL.
@@ -27,6 +27,15 @@ impl AnyJobStore {
             )));
         }
         SqliteJobStore::open(url).await.map(AnyJobStore::Sqlite)
+    }
+
+    /// This store, claiming only the jobs of `shard`'s tenants (issue 9,
+    /// item 3); `None` claims for every tenant.
+    pub fn with_shard(self, shard: Option<Shard>) -> AnyJobStore {
+        match self {
+            AnyJobStore::Sqlite(store) => AnyJobStore::Sqlite(store.with_shard(shard)),
+            AnyJobStore::Postgres(store) => AnyJobStore::Postgres(store.with_shard(shard)),
+        }
     }
 
     /// `sqlite` or `postgres`.

@@ -17,6 +17,7 @@ pub mod consolidation;
 pub mod idempotency;
 mod postgres;
 mod rows;
+mod shard;
 mod sql;
 mod sqlite;
 
@@ -28,6 +29,7 @@ pub use any::AnyJobStore;
 pub use consolidation::{ConsolidationClaim, ConsolidationLease, ConsolidationState};
 pub use idempotency::{IdempotencyKey, IdempotencyKeyError};
 pub use postgres::PgJobStore;
+pub use shard::{Shard, ShardError};
 pub use sqlite::SqliteJobStore;
 
 use crate::policy::RunOutcome;

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::{JobStoreError, TenantDbLock};
+use super::{JobStoreError, Shard, TenantDbLock};
 
 /// A job store in a PostgreSQL database.
 #[derive(Clone)]
@@ -19,6 +19,8 @@ pub struct PgJobStore {
     /// Sessions that hold tenant locks. Apart from `pool`, so lock holders
     /// waiting for a query connection can never starve each other.
     locks: PgPool,
+    /// The tenants this store claims for; `None` for all.
+    shard: Option<Shard>,
 }
 
 impl PgJobStore {
@@ -37,7 +39,12 @@ impl PgJobStore {
             .await
             .map_err(|err| JobStoreError::Database(err.to_string()))?;
         let locks = PgPoolOptions::new().max_connections(16).min_connections(0).connect_lazy_with(options);
-        Ok(PgJobStore { pool, locks })
+        Ok(PgJobStore { pool, locks, shard: None })
+    }
+
+    /// This store, claiming only the jobs of `shard`'s tenants.
+    pub fn with_shard(self, shard: Option<Shard>) -> PgJobStore {
+        PgJobStore { shard, ..self }
     }
 
     /// Whether the database answers.

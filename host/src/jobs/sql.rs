@@ -4,7 +4,9 @@
 //! them, stamped out per backend by [`job_store_impl!`]. A backend brings
 //! its pool, its error mapping (`database`), the lock clause of a claim
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers
-//! anyway) and its tenant lock (`hold_tenant_lock`).
+//! anyway) and its tenant lock (`hold_tenant_lock`). Every store carries
+//! an optional [`Shard`]: claims, lease reaping, due consolidations and the
+//! queue depth see only the shard's tenants (issue 9, item 3).
 //!
 //! The consolidation claim is three statements, each atomic on its own and
 //! safe to interleave with another worker's: fail an expired lease, take
@@ -14,6 +16,7 @@
 //! `dead`), then take the oldest queued row.
 //!
 //! [`JobStore`]: super::JobStore
+//! [`Shard`]: super::Shard
 
 /// Milliseconds as the databases store them.
 pub(super) fn ms(value: u64) -> i64 {
@@ -30,16 +33,19 @@ macro_rules! job_store_impl {
         use crate::jobs::{OWNER_GONE,
             Claim, ConsolidationClaim, ConsolidationLease, ConsolidationState, Enqueued, FailOutcome, JobId,
             JobKind, JobOutcome, JobStatus, JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection,
-            TenantDbLock, new_token, rows,
+            TenantDbLock, new_token, rows, shard,
         };
 
-        /// A claim: the oldest due queued row (`$5` picks kind or id) gets a
-        /// fresh token and lease, and counts an attempt. A row whose lease
-        /// expired is claimable only once `REAP_*` requeued it.
+        /// A claim: the oldest due queued row (`$5` picks kind or id) of a
+        /// tenant the store's shard owns (`$6`, `NULL` for all; see
+        /// `Shard::sql_list`) gets a fresh token and lease, and counts an
+        /// attempt. A row whose lease expired is claimable only once `REAP_*`
+        /// requeued it.
         const CLAIM_BY_KIND: &str = concat!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
                  attempts = attempts + 1, updated_at_ms = $3
              WHERE id = (SELECT id FROM jobs WHERE kind = $5 AND run_after_ms <= $3 AND status = 'queued'
+                 AND (CAST($6 AS TEXT) IS NULL OR LENGTH(REPLACE($6, ',' || tenant || ',', '')) < LENGTH($6))
                  ORDER BY run_after_ms, id LIMIT 1 ",
             $claim_lock,
             ") RETURNING id, tenant, payload, attempts, recorded"
@@ -48,6 +54,7 @@ macro_rules! job_store_impl {
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
                  attempts = attempts + 1, updated_at_ms = $3
              WHERE id = (SELECT id FROM jobs WHERE id = CAST($5 AS BIGINT) AND run_after_ms <= $3 AND status = 'queued'
+                 AND (CAST($6 AS TEXT) IS NULL OR LENGTH(REPLACE($6, ',' || tenant || ',', '')) < LENGTH($6))
                  ORDER BY run_after_ms, id LIMIT 1 ",
             $claim_lock,
             ") RETURNING id, tenant, payload, attempts, recorded"
@@ -58,7 +65,8 @@ macro_rules! job_store_impl {
         /// retry, exactly as `fail` with a zero delay would: requeued while
         /// retries are left, dead with outcome `failed` once they are spent.
         /// The recorded decision is kept for the next owner. At most 100 rows
-        /// a call; on PostgreSQL rows another session holds are skipped.
+        /// a call, of the shard's tenants (`$4`); on PostgreSQL rows another
+        /// session holds are skipped.
         const REAP_BY_KIND: &str = concat!(
             "UPDATE jobs SET
                  retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
@@ -68,6 +76,7 @@ macro_rules! job_store_impl {
                  last_error = 'the worker holding the lease stopped renewing it: ' || COALESCE(lease_owner, 'unknown'),
                  lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $1
              WHERE id IN (SELECT id FROM jobs WHERE kind = $3 AND status = 'running' AND lease_expires_ms <= $1
+                 AND (CAST($4 AS TEXT) IS NULL OR LENGTH(REPLACE($4, ',' || tenant || ',', '')) < LENGTH($4))
                  ORDER BY id LIMIT 100 ",
             $claim_lock,
             ") RETURNING id, tenant, status, kind"
@@ -81,6 +90,7 @@ macro_rules! job_store_impl {
                  last_error = 'the worker holding the lease stopped renewing it: ' || COALESCE(lease_owner, 'unknown'),
                  lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $1
              WHERE id IN (SELECT id FROM jobs WHERE id = CAST($3 AS BIGINT) AND status = 'running' AND lease_expires_ms <= $1
+                 AND (CAST($4 AS TEXT) IS NULL OR LENGTH(REPLACE($4, ',' || tenant || ',', '')) < LENGTH($4))
                  ORDER BY id LIMIT 100 ",
             $claim_lock,
             ") RETURNING id, tenant, status, kind"
@@ -114,6 +124,7 @@ macro_rules! job_store_impl {
                     ClaimTarget::Kind(kind) => query.bind(kind.as_str()),
                     ClaimTarget::Id(id) => query.bind(id.0.to_string()),
                 };
+                let query = query.bind(shard::sql_param(self.shard.as_ref()));
                 let row = query.fetch_optional(&self.pool).await.map_err(database)?;
                 row.map(|row| rows::claim(&row, token)).transpose()
             }
@@ -131,6 +142,7 @@ macro_rules! job_store_impl {
                     ClaimTarget::Kind(kind) => query.bind(kind.as_str()),
                     ClaimTarget::Id(id) => query.bind(id.0.to_string()),
                 };
+                let query = query.bind(shard::sql_param(self.shard.as_ref()));
                 let reaped = query.fetch_all(&self.pool).await.map_err(database)?;
                 for row in &reaped {
                     let (id, tenant, status, kind): (i64, String, String, String) =
@@ -161,9 +173,14 @@ macro_rules! job_store_impl {
         }
 
 
-        /// Fails every expired lease (of `tenant`, or of all tenants) as
-        /// [`OWNER_GONE`], spending one retry.
-        async fn fail_expired(pool: &$pool, tenant: Option<&str>, now_ms: u64) -> Result<Vec<String>, JobStoreError> {
+        /// Fails every expired lease (of `tenant`, or of all tenants the
+        /// shard `$4` owns) as [`OWNER_GONE`], spending one retry.
+        async fn fail_expired(
+            pool: &$pool,
+            tenant: Option<&str>,
+            shard: Option<String>,
+            now_ms: u64,
+        ) -> Result<Vec<String>, JobStoreError> {
             let rows = sqlx::query(
                 "UPDATE consolidations SET
                      retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
@@ -171,11 +188,13 @@ macro_rules! job_store_impl {
                      last_error_code = $3, last_error = 'the worker holding the lease stopped renewing it: ' || lease_owner,
                      lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $2
                  WHERE lease_token IS NOT NULL AND lease_expires_ms <= $2 AND (CAST($1 AS TEXT) IS NULL OR tenant = $1)
+                     AND (CAST($4 AS TEXT) IS NULL OR LENGTH(REPLACE($4, ',' || tenant || ',', '')) < LENGTH($4))
                  RETURNING tenant",
             )
             .bind(tenant)
             .bind(ms(now_ms))
             .bind(OWNER_GONE)
+            .bind(shard)
             .fetch_all(pool)
             .await
             .map_err(database)?;
@@ -449,7 +468,8 @@ macro_rules! job_store_impl {
                 now_ms: u64,
             ) -> Result<ConsolidationClaim, JobStoreError> {
                 let pool = &self.pool;
-                for gone in fail_expired(pool, Some(tenant), now_ms).await? {
+                let shard = shard::sql_param(self.shard.as_ref());
+                for gone in fail_expired(pool, Some(tenant), shard.clone(), now_ms).await? {
                     tracing::warn!(tenant = %gone, "consolidation lease expired; its attempt is counted as failed");
                 }
                 let token = new_token();
@@ -459,6 +479,7 @@ macro_rules! job_store_impl {
                          claimed_watermark = input_watermark, runs = runs + 1, last_started_ms = $4, updated_at_ms = $4
                      WHERE tenant = $1 AND lease_token IS NULL AND input_watermark > success_watermark
                            AND retries_left > 0 AND next_attempt_ms <= $4
+                           AND (CAST($6 AS TEXT) IS NULL OR LENGTH(REPLACE($6, ',' || tenant || ',', '')) < LENGTH($6))
                      RETURNING input_watermark, notes_cursor, runs",
                 )
                 .bind(tenant)
@@ -466,6 +487,7 @@ macro_rules! job_store_impl {
                 .bind(&token.0)
                 .bind(ms(now_ms))
                 .bind(ms(lease_ms))
+                .bind(shard)
                 .fetch_optional(pool)
                 .await
                 .map_err(database)?;
@@ -576,7 +598,7 @@ macro_rules! job_store_impl {
 
             async fn fail_abandoned_consolidations(&self, now_ms: u64) -> Result<Vec<String>, JobStoreError> {
                 let pool = &self.pool;
-                fail_expired(pool, None, now_ms).await
+                fail_expired(pool, None, shard::sql_param(self.shard.as_ref()), now_ms).await
             }
 
             async fn due_consolidations(
@@ -591,11 +613,13 @@ macro_rules! job_store_impl {
                      WHERE input_watermark > success_watermark AND retries_left > 0 AND next_attempt_ms <= $1
                            AND (lease_token IS NULL OR lease_expires_ms <= $1)
                            AND COALESCE(last_started_ms, 0) + $2 <= $1
+                           AND (CAST($4 AS TEXT) IS NULL OR LENGTH(REPLACE($4, ',' || tenant || ',', '')) < LENGTH($4))
                      ORDER BY COALESCE(last_started_ms, 0), tenant LIMIT $3",
                 )
                 .bind(ms(now_ms))
                 .bind(ms(min_interval_ms))
                 .bind(i64::from(limit))
+                .bind(shard::sql_param(self.shard.as_ref()))
                 .fetch_all(pool)
                 .await
                 .map_err(database)?;
@@ -616,14 +640,17 @@ macro_rules! job_store_impl {
                 Ok(row.as_ref().map(rows::consolidation_state))
             }
 
-            /// Query behavior: counts reflection rows that will run: queued, or
-            /// with an expired lease that leaves a retry once it is spent.
+            /// Query behavior: counts the shard's reflection rows that will run:
+            /// queued, or with an expired lease that leaves a retry once it is
+            /// spent.
             async fn queue_depth(&self, now_ms: u64) -> Result<u64, JobStoreError> {
                 let row = sqlx::query(
                     "SELECT COUNT(*) FROM jobs WHERE kind = 'reflection'
-                         AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $1 AND retries_left > 1))",
+                         AND (status = 'queued' OR (status = 'running' AND lease_expires_ms <= $1 AND retries_left > 1))
+                         AND (CAST($2 AS TEXT) IS NULL OR LENGTH(REPLACE($2, ',' || tenant || ',', '')) < LENGTH($2))",
                 )
                 .bind(ms(now_ms))
+                .bind(shard::sql_param(self.shard.as_ref()))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(database)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{JobStoreError, TenantDbLock};
+use super::{JobStoreError, Shard, TenantDbLock};
 
 /// How long a writer waits for SQLite's lock before reporting busy.
 const BUSY_TIMEOUT_SECONDS: u64 = 10;
@@ -17,6 +17,8 @@ const BUSY_TIMEOUT_SECONDS: u64 = 10;
 #[derive(Clone)]
 pub struct SqliteJobStore {
     pool: SqlitePool,
+    /// The tenants this store claims for; `None` for all.
+    shard: Option<Shard>,
 }
 
 impl SqliteJobStore {
@@ -44,7 +46,12 @@ impl SqliteJobStore {
             .run(&pool)
             .await
             .map_err(|err| JobStoreError::Database(err.to_string()))?;
-        Ok(SqliteJobStore { pool })
+        Ok(SqliteJobStore { pool, shard: None })
+    }
+
+    /// This store, claiming only the jobs of `shard`'s tenants.
+    pub fn with_shard(self, shard: Option<Shard>) -> SqliteJobStore {
+        SqliteJobStore { shard, ..self }
     }
 
     /// One host: the tenant store's file lock is the lock.

@@ -33,7 +33,7 @@ pub mod codes {
         (INCOMPLETE_CHANGE, "an add lacks its description, type or body"),
         (
             OVER_HARD_LIMIT,
-            "over a host ceiling no pack can raise (256 changes, 256 KiB body, 4 KiB description, 64 KiB piece)",
+            "over a host ceiling no pack can raise (256 KiB body, 4 KiB description, 64 KiB piece; over 256 changes refuses the whole proposal)",
         ),
         (
             CONTROL_CHARACTER,
@@ -81,7 +81,14 @@ pub struct DecisionRecord {
     /// `enforce`, or `audit` when the whole pack is advisory (an operator
     /// switch); modules in audit mode are listed in [`ModuleRun::audit`].
     pub mode: Mode,
-    /// One verdict per memory change, in proposal order.
+    /// Set when the host refused the proposal as a whole, before any module
+    /// ran (over the change ceiling): then `memory`, `piece` and `modules`
+    /// are empty, nothing is applied, and this one rejection stands for
+    /// every change, so the record stays small (issue 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
+    /// One verdict per memory change, in proposal order (none when
+    /// `refused`).
     pub memory: Vec<ChangeDecision>,
     /// The verdict on the piece edit, if the proposal has one.
     pub piece: Option<ChangeDecision>,
@@ -130,6 +137,17 @@ pub struct RejectionRecord {
     pub advisory: bool,
 }
 
+/// The host's refusal of a whole proposal: one rejection for all its changes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Refusal {
+    /// Always from [`HOST_MODULE`], never advisory.
+    #[serde(flatten)]
+    pub rejection: RejectionRecord,
+    /// Changes the proposal held, memory changes and piece edit together;
+    /// none is listed and none is applied.
+    pub changes: usize,
+}
+
 /// What one module did during an evaluation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleRun {
@@ -164,13 +182,29 @@ impl DecisionRecord {
         self.piece.as_ref().is_some_and(|d| d.accepted)
     }
 
+    /// Number of changes (memory and piece) the proposal held, including
+    /// those of a proposal refused as a whole.
+    pub fn proposed_count(&self) -> usize {
+        match &self.refused {
+            Some(refusal) => refusal.changes,
+            None => self.memory.len() + usize::from(self.piece.is_some()),
+        }
+    }
+
     /// Number of changes (memory and piece) that will be applied.
     pub fn accepted_count(&self) -> usize {
         self.memory.iter().chain(&self.piece).filter(|d| d.accepted).count()
     }
 
-    /// Every rejection with the change it refers to.
+    /// Every rejection with the change it refers to; a refusal of the
+    /// whole proposal is in [`DecisionRecord::refused`] instead.
     pub fn rejections(&self) -> impl Iterator<Item = (&ChangeDecision, &RejectionRecord)> {
         self.memory.iter().chain(&self.piece).flat_map(|d| d.rejections.iter().map(move |r| (d, r)))
+    }
+
+    /// Every rejection: the refusal of the whole proposal, if any, then
+    /// those of each change. What counters and metrics rows count.
+    pub fn all_rejections(&self) -> impl Iterator<Item = &RejectionRecord> {
+        self.refused.iter().map(|refusal| &refusal.rejection).chain(self.rejections().map(|(_, r)| r))
     }
 }

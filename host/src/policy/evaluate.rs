@@ -4,6 +4,10 @@
 //! with its reason, and evaluation goes on (fail closed). A module in audit
 //! mode has its rejections recorded as advisory, unless they are core
 //! guards.
+//!
+//! The record is bounded whatever the proposal: a proposal over the change
+//! ceiling gets one refusal and no module runs; names and messages are cut
+//! so that all the messages of one record share a fixed budget (issue 9).
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +15,7 @@ use std::time::Instant;
 
 use super::TenantIndex;
 use super::decision::{
-    ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes, is_core_guard,
+    ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal, RejectionRecord, codes, is_core_guard,
 };
 use super::engine::describe_failure;
 use super::host_checks;
@@ -19,31 +23,62 @@ use super::model::{Context, Proposal};
 use super::pack::{PackModule, RulePack};
 use super::wit::{self, wit as types};
 
-/// Longest rejection message kept from a module, in bytes.
-const MAX_MESSAGE_BYTES: usize = 1024;
+/// How much text one decision record keeps (issue 9).
+mod record_limits {
+    /// Longest rejection message kept, in bytes.
+    pub const MAX_MESSAGE_BYTES: usize = 1024;
+    /// Shortest share of the budget a message gets, in bytes.
+    pub const MIN_MESSAGE_BYTES: usize = 80;
+    /// Bytes of all rejection messages of one record together; each
+    /// possible message (changes × (modules + host)) gets an equal share.
+    pub const MESSAGE_BUDGET_BYTES: usize = 128 * 1024;
+    /// Longest change name kept, in bytes: longer names are unsafe and
+    /// refused anyway (`crate::names::MAX_NAME_BYTES`).
+    pub const MAX_NAME_BYTES: usize = crate::names::MAX_NAME_BYTES;
+}
+
+use record_limits::*;
 
 impl RulePack {
     /// Decides on every change of `proposal`. Same inputs, same verdicts.
     pub fn evaluate(&self, proposal: &Proposal, context: &Context, index: &TenantIndex) -> DecisionRecord {
         let started = Instant::now();
+        // 1. A proposal over a ceiling of the whole is refused whole, with
+        //    one rejection, before any module runs.
+        if let Some((code, message)) = host_checks::check_whole(proposal, &self.rules) {
+            let rejection = RejectionRecord {
+                module: HOST_MODULE.to_string(),
+                code: code.to_string(),
+                message: truncate(message, MAX_MESSAGE_BYTES),
+                advisory: false,
+            };
+            let changes = proposal.memory_changes.len() + usize::from(proposal.piece_edit.is_some());
+            let refused = Some(Refusal { rejection, changes });
+            return self.record(context, refused, Vec::new(), None, Vec::new(), started);
+        }
+
         let mut memory: Vec<ChangeDecision> = proposal
             .memory_changes
             .iter()
             .map(|change| ChangeDecision {
-                name: change.name.clone(),
+                name: truncate(change.name.clone(), MAX_NAME_BYTES),
                 op: Some(change.op),
                 accepted: true,
                 rejections: Vec::new(),
             })
             .collect();
         let mut piece = proposal.piece_edit.as_ref().map(|edit| ChangeDecision {
-            name: edit.piece.clone(),
+            name: truncate(edit.piece.clone(), MAX_NAME_BYTES),
             op: None,
             accepted: true,
             rejections: Vec::new(),
         });
+        let cap = message_cap(memory.len() + usize::from(piece.is_some()), self.modules.len());
+        let reject = |decision: &mut ChangeDecision, module: &str, code: &str, message: String, advisory: bool| {
+            reject(decision, module, code, truncate(message, cap), advisory)
+        };
 
-        // 1. Host-level checks, which no pack can switch off.
+        // 2. Host-level checks of each change, which no pack can switch off.
         // INVARIANT: host rejections are never advisory, whatever the mode.
         let host = host_checks::check(proposal, context, &self.rules);
         for (decision, rejection) in memory.iter_mut().zip(host.memory) {
@@ -55,7 +90,7 @@ impl RulePack {
             reject(decision, HOST_MODULE, code, message, false);
         }
 
-        // 2. Every module, in pack order, on the whole proposal.
+        // 3. Every module, in pack order, on the whole proposal.
         let wit_proposal = wit::proposal(proposal, index);
         let wit_context = wit::context(context);
         let mut modules = Vec::with_capacity(self.modules.len());
@@ -68,7 +103,7 @@ impl RulePack {
                     {
                         if let types::Verdict::Reject(rejection) = verdict {
                             let advisory = pack_module.audit && !is_core_guard(&run.name, &rejection.code);
-                            reject(decision, &run.name, &rejection.code, truncate(rejection.message), advisory);
+                            reject(decision, &run.name, &rejection.code, rejection.message, advisory);
                         }
                     }
                 }
@@ -84,13 +119,27 @@ impl RulePack {
             modules.push(run);
         }
 
-        // 3. The record.
+        // 4. The record.
+        self.record(context, None, memory, piece, modules, started)
+    }
+
+    /// The record of an evaluation, logged and counted.
+    fn record(
+        &self,
+        context: &Context,
+        refused: Option<Refusal>,
+        memory: Vec<ChangeDecision>,
+        piece: Option<ChangeDecision>,
+        modules: Vec<ModuleRun>,
+        started: Instant,
+    ) -> DecisionRecord {
         let record = DecisionRecord {
             decision_id: next_decision_id(),
             tenant: context.tenant.clone(),
             job_id: context.job_id.clone(),
             pack: PackRef { name: self.name.clone(), revision: self.revision.clone() },
             mode: self.mode,
+            refused,
             memory,
             piece,
             modules,
@@ -103,11 +152,16 @@ impl RulePack {
             pack = %record.pack.name,
             revision = %record.pack.revision,
             accepted = record.accepted_count(),
-            rejections = record.rejections().count(),
+            proposed = record.proposed_count(),
+            rejections = record.all_rejections().count(),
             elapsed_us = record.elapsed_us,
             "policy decision"
         );
         super::metrics::record(&record);
+        if let Some(refusal) = &record.refused {
+            let rejection = &refusal.rejection;
+            tracing::debug!(decision_id = %record.decision_id, tenant = %record.tenant, code = %rejection.code, changes = refusal.changes, "proposal refused whole");
+        }
         for (change, rejection) in record.rejections() {
             tracing::debug!(decision_id = %record.decision_id, tenant = %record.tenant, change = %change.name, module = %rejection.module, code = %rejection.code, "change rejected");
         }
@@ -146,7 +200,7 @@ impl RulePack {
             elapsed_us: started.elapsed().as_micros() as u64,
             fuel_used,
             audit: pack_module.audit,
-            failure: answer.as_ref().err().cloned(),
+            failure: answer.as_ref().err().map(|failure| truncate(failure.clone(), MAX_MESSAGE_BYTES)),
         };
         (run, answer)
     }
@@ -185,16 +239,33 @@ fn reject(decision: &mut ChangeDecision, module: &str, code: &str, message: Stri
     decision.rejections.push(rejection);
 }
 
-fn truncate(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE_BYTES {
-        let mut end = MAX_MESSAGE_BYTES;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push('…');
+/// Each message's share of [`MESSAGE_BUDGET_BYTES`], for `changes`
+/// changes each of which the host and every one of `modules` may reject.
+fn message_cap(changes: usize, modules: usize) -> usize {
+    let messages = changes.saturating_mul(modules.saturating_add(1)).max(1);
+    (MESSAGE_BUDGET_BYTES / messages).clamp(MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES)
+}
+
+/// `text` cut to at most `max` bytes as the record stores it — JSON, in
+/// which a control character takes six — on a character boundary, with `…`
+/// when cut. Counting the escaped size keeps a name of control characters
+/// from growing sixfold in the record (issue 9).
+fn truncate(mut text: String, max: usize) -> String {
+    let stored = |c: char| match c {
+        '\u{0}'..='\u{1f}' => 6,
+        '"' | '\\' => 2,
+        c => c.len_utf8(),
+    };
+    let mut size = 0;
+    let cut = text.char_indices().find_map(|(at, c)| {
+        size += stored(c);
+        (size > max).then_some(at)
+    });
+    if let Some(end) = cut {
+        text.truncate(end);
+        text.push('…');
     }
-    message
+    text
 }
 
 /// A process-unique id: a random per-process seed mixed with a counter.
@@ -204,4 +275,28 @@ fn next_decision_id() -> String {
     let mut hasher = SEED.get_or_init(RandomState::new).build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     format!("dec-{:016x}", hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_counts_bytes_as_json_stores_them() {
+        assert_eq!(truncate("short".to_string(), 80), "short");
+        assert_eq!(truncate("abcdef".to_string(), 3), "abc…");
+        // Six bytes a control character: two fit in twelve, not three.
+        assert_eq!(truncate("\u{1}\u{1}\u{1}".to_string(), 12), "\u{1}\u{1}…");
+        // Never inside a character.
+        assert_eq!(truncate("ééé".to_string(), 3), "é…");
+    }
+
+    #[test]
+    fn every_message_gets_a_share_of_the_budget() {
+        assert_eq!(message_cap(1, 6), MAX_MESSAGE_BYTES);
+        assert_eq!(message_cap(0, 0), MAX_MESSAGE_BYTES);
+        assert_eq!(message_cap(256, 6), MIN_MESSAGE_BYTES);
+        let cap = message_cap(32, 6);
+        assert!(cap * 32 * 7 <= MESSAGE_BUDGET_BYTES && cap > MIN_MESSAGE_BYTES, "{cap}");
+    }
 }

@@ -1,8 +1,10 @@
 //! Checks the host makes before any module runs, which no rule pack can
 //! switch off: names that are safe as file names, known entry types, the
 //! fields apply cannot do without, descriptions on one line, a piece edit
-//! only of the run's own piece, and hard size ceilings. [`HostRules`] holds
-//! what the operator may set about them; packs cannot.
+//! only of the run's own piece, and hard size ceilings. A proposal over the
+//! change ceiling is refused whole ([`check_whole`]); the rest is checked
+//! per change ([`check`]). [`HostRules`] holds what the operator may set
+//! about them; packs cannot.
 
 use super::decision::codes;
 use super::model::{Context, MemoryChange, Op, Proposal};
@@ -62,21 +64,23 @@ pub(crate) struct HostVerdicts {
     pub piece: Option<HostRejection>,
 }
 
+/// The refusal of `proposal` as a whole, when it is over a ceiling that
+/// concerns the whole: more memory changes than the host takes. Checked
+/// before anything else, so that such a proposal costs one rejection, not
+/// one per change and module (issue 9: 35,000 removals made a 29 MB record).
+pub(crate) fn check_whole(proposal: &Proposal, rules: &HostRules) -> Option<HostRejection> {
+    let (count, max) = (proposal.memory_changes.len(), rules.limits.max_changes);
+    (count > max).then(|| {
+        let message =
+            format!("{count} memory changes in one proposal, over the host ceiling of {max}; none is applied");
+        (codes::OVER_HARD_LIMIT, message)
+    })
+}
+
+/// Per-change host verdicts, for a proposal [`check_whole`] let through.
 pub(crate) fn check(proposal: &Proposal, context: &Context, rules: &HostRules) -> HostVerdicts {
     let limits = &rules.limits;
-    let count = proposal.memory_changes.len();
-    let memory = proposal
-        .memory_changes
-        .iter()
-        .map(|change| {
-            if count > limits.max_changes {
-                let message =
-                    format!("{count} changes in one proposal, over the host ceiling of {}", limits.max_changes);
-                return Some((codes::OVER_HARD_LIMIT, message));
-            }
-            check_change(change, limits)
-        })
-        .collect();
+    let memory = proposal.memory_changes.iter().map(|change| check_change(change, limits)).collect();
     let piece = proposal.piece_edit.as_ref().and_then(|edit| {
         if let Some(problem) = name_problem(&edit.piece) {
             return Some((codes::UNSAFE_NAME, format!("piece name `{}` {problem}", edit.piece.escape_debug())));
@@ -137,8 +141,14 @@ fn check_change(change: &MemoryChange, limits: &HardLimits) -> Option<HostReject
 }
 
 /// Byte position of the first character that breaks a one-line text: a
-/// control character (newline, tab, escape, DEL, C1) or a Unicode line or
-/// paragraph separator.
+/// control character (newline, tab, escape, DEL, C1), a Unicode line or
+/// paragraph separator, or a noncharacter (U+FFFE, U+FDD0, …). YAML refuses
+/// U+FFFE and U+FFFF: an entry whose description held one was written but
+/// could not be read back, failing every later job of the tenant (found by
+/// the fuzzer, issue 9 item 25).
 fn control_character(text: &str) -> Option<usize> {
-    text.char_indices().find(|(_, c)| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')).map(|(at, _)| at)
+    let noncharacter = |c: char| matches!(c, '\u{FDD0}'..='\u{FDEF}') || (c as u32) & 0xFFFE == 0xFFFE;
+    text.char_indices()
+        .find(|&(_, c)| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || noncharacter(c))
+        .map(|(at, _)| at)
 }

@@ -22,11 +22,11 @@ use super::DecisionRecord;
 pub(crate) fn record(decision: &DecisionRecord) {
     let pack = decision.pack.name.clone();
     metrics::counter!(EVALUATIONS, "pack" => pack.clone()).increment(1);
-    let total = decision.memory.len() + usize::from(decision.piece.is_some());
+    let total = decision.proposed_count();
     let accepted = decision.accepted_count();
     metrics::counter!(CHANGES, "pack" => pack.clone(), "outcome" => "accepted").increment(accepted as u64);
     metrics::counter!(CHANGES, "pack" => pack.clone(), "outcome" => "rejected").increment((total - accepted) as u64);
-    for (_, rejection) in decision.rejections() {
+    for rejection in decision.all_rejections() {
         let name = if rejection.advisory { ADVISORY_REJECTIONS } else { REJECTIONS };
         metrics::counter!(name, "module" => rejection.module.clone(), "code" => rejection.code.clone()).increment(1);
     }

@@ -28,7 +28,7 @@ mod world;
 pub use builtin::{module as builtin_module, module_names as builtin_module_names};
 pub use context_file::ContextFile;
 pub use decision::{
-    CORE_GUARDS, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, RejectionRecord, codes,
+    CORE_GUARDS, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal, RejectionRecord, codes,
 };
 pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
 pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules};

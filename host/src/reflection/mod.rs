@@ -322,7 +322,7 @@ impl<S: JobStore> Reflector<S> {
             _ => None,
         };
         let mut rejections: BTreeMap<String, u32> = BTreeMap::new();
-        for (_, rejection) in recorded.iter().flat_map(|r| r.decision.rejections()) {
+        for rejection in recorded.iter().flat_map(|r| r.decision.all_rejections()) {
             *rejections.entry(rejection.code.clone()).or_default() += 1;
         }
         let row = MetricsRow {

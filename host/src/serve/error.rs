@@ -4,10 +4,11 @@
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::{gate, listener};
 use crate::flow::FlowError;
 use crate::jobs::{IdempotencyKeyError, JobStoreError};
 use crate::store::StoreError;
@@ -43,11 +44,21 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // A full server or a request out of time is load, not a failure to
+        // investigate (issue 9); the refusal counter counts it.
+        let load = matches!(self.code, gate::codes::SERVER_BUSY | listener::REQUEST_TIMEOUT);
+        if self.status.is_server_error() && !load {
             tracing::error!(code = self.code, error = %self.message, "request failed");
+        } else if load {
+            tracing::debug!(code = self.code, error = %self.message, "request refused");
         }
         let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        // Busy and at capacity pass: say when to come back.
+        if matches!(self.status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 

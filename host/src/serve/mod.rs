@@ -3,9 +3,16 @@
 //! checks needs an API key ([`auth`]); every failure is one JSON error
 //! ([`error`]). The routes, as [`router`] lists them, are described in
 //! `host/openapi.yaml`, and a test holds the two together.
+//!
+//! Bounds (issue 9): the [`listener`] caps connections and times request
+//! heads and requests; the [`gate`] caps blocking work per process and per
+//! tenant; a sharded host answers only for the tenants it owns
+//! (`421 wrong_shard`), and reads never create a tenant.
 
 pub mod auth;
 mod error;
+pub mod gate;
+pub mod listener;
 mod ops;
 mod tenants;
 
@@ -19,9 +26,11 @@ use tokio::sync::watch;
 
 pub use auth::{Caller, given_key, key_from_env, key_sha256, new_key};
 pub use error::ApiError;
+pub use gate::Gate;
+pub use listener::HttpLimits;
 
 use crate::consolidation::Consolidator;
-use crate::jobs::JobStore;
+use crate::jobs::{JobStore, Shard};
 use crate::reflection::Reflector;
 use crate::worker;
 
@@ -41,6 +50,13 @@ pub struct Api<S> {
     pub consolidation_attempts: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The tenants this host owns; the others are `421 wrong_shard`.
+    /// `None`: every tenant.
+    pub shard: Option<Shard>,
+    /// Bounds on evaluations and tenant-store work in flight.
+    pub gate: Gate,
+    /// The listener's connection cap and timeouts.
+    pub http: HttpLimits,
 }
 
 /// Every route of the API, as `host/openapi.yaml` must describe it.
@@ -61,7 +77,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The API, on [`ROUTES`].
 pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
-    let limit = api.max_body_bytes;
+    let (limit, timeout) = (api.max_body_bytes, api.http.request_timeout);
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz::<S>))
@@ -77,14 +93,27 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         .route("/v1/tenants/{tenant}/snapshots/{id}/rollback", post(tenants::rollback::<S>))
         .fallback(ops::no_route)
         .layer(DefaultBodyLimit::max(limit))
+        // The last layer is the outermost: the timeout covers reading the
+        // body as well as the handler.
+        .layer(axum::middleware::from_fn_with_state(timeout, listener::request_timeout))
         .with_state(api)
 }
 
-/// Runs blocking tenant-store work off the async runtime.
-async fn blocking<T: Send + 'static>(
+/// Runs blocking work of `tenant` (an evaluation, tenant-store reads and
+/// writes) off the async runtime, under the [`Gate`]: refused with `429` or
+/// `503` when too much is in flight. The permit lives as long as the work.
+async fn gated<S, T: Send + 'static>(
+    api: &Api<S>,
+    tenant: &str,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|err| {
+    let permit = api.gate.enter(tenant)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|err| {
         ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a task failed: {err}"))
     })?
 }
@@ -103,12 +132,8 @@ pub async fn run<S: JobStore + 'static>(
         let (reflector, consolidator) = (api.reflector.clone(), api.consolidator.clone());
         tokio::spawn(worker::run(reflector, consolidator, options, stop.clone(), on_finished))
     });
-    let mut shutdown = stop.clone();
-    axum::serve(listener, router(api))
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await?;
+    let limits = api.http;
+    listener::serve(listener, router(api), limits, stop.clone()).await?;
     if let Some(working) = working
         && let Err(err) = working.await
     {

@@ -11,13 +11,17 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Api, ApiError, Caller, blocking};
+use super::tenants::{check_tenant, existing_tenant};
+use super::{Api, ApiError, Caller, gated};
 use crate::flow::Recorded;
 use crate::flow::context::{RunView, policy_view};
 use crate::jobs::{JobId, JobStore};
-use crate::policy::{Proposal, RunOutcome};
+use crate::policy::{HardLimits, Proposal, RunOutcome};
 use crate::reflection::now_ms;
-use crate::store::safe_name_of;
+
+/// Code of a proposal refused whole before evaluation: over the host's
+/// change or piece ceiling.
+pub const PROPOSAL_TOO_LARGE: &str = "proposal_too_large";
 
 pub async fn healthz() -> &'static str {
     "ok\n"
@@ -84,21 +88,43 @@ pub struct EvalRequest {
     outcome: RunOutcome,
 }
 
+/// Refuses a proposal over the host's ceilings as a whole, from the request
+/// as parsed, before it is rebuilt or any module runs (issue 9, item 8):
+/// one compact error, not a rejection per change.
+fn within_ceilings(proposal: &Value) -> Result<(), ApiError> {
+    let limits = HardLimits::default();
+    let too_large = |message: String| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, PROPOSAL_TOO_LARGE, message);
+    let changes = proposal.get("memory_changes").and_then(Value::as_array).map_or(0, Vec::len);
+    if changes > limits.max_changes {
+        return Err(too_large(format!("{changes} memory changes, over the host ceiling of {}", limits.max_changes)));
+    }
+    let piece = proposal.pointer("/piece_edit/yaml").and_then(Value::as_str).map_or(0, str::len);
+    if piece > limits.max_piece_bytes {
+        return Err(too_large(format!(
+            "a piece of {piece} bytes, over the host ceiling of {}",
+            limits.max_piece_bytes
+        )));
+    }
+    Ok(())
+}
+
 /// Evaluates a proposal against the tenant's pack and its store as it is
-/// now, writing nothing.
+/// now, writing nothing; under the gate, as the evaluation holds the
+/// proposal and the tenant's index in memory.
 pub async fn policy_eval<S: JobStore>(
     State(api): State<Arc<Api<S>>>,
     caller: Caller,
     body: Result<Json<EvalRequest>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(request) = body?;
-    caller.may_act_for(&request.tenant)?;
-    safe_name_of("tenant", &request.tenant)?;
+    check_tenant(&api, &caller, &request.tenant)?;
+    within_ceilings(&request.proposal)?;
     let proposal = Proposal::from_json(&request.proposal.to_string())
         .map_err(|err| ApiError::unprocessable("invalid_proposal", err.to_string()))?;
     let (data, packs) = (api.reflector.data.clone(), api.reflector.packs.clone());
-    let decision = blocking(move || {
-        let tenant = data.tenant(&request.tenant)?;
+    let gate_tenant = request.tenant.clone();
+    let decision = gated(&api, &gate_tenant, move || {
+        let tenant = existing_tenant(&data, &request.tenant)?;
         let (entries, history) = (tenant.entries()?, tenant.snapshots()?);
         let run = RunView { piece: &request.piece, outcome: request.outcome, job_id: "dry-run", now_ms: now_ms() };
         let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());

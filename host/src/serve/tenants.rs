@@ -1,5 +1,9 @@
 //! The routes under `/v1/tenants/{tenant}`: enqueue a reflection, request
 //! a consolidation, read memory and snapshots, roll back.
+//!
+//! Every route first checks the caller, the name and the shard
+//! ([`check_tenant`]); the routes that read or change a tenant's files
+//! need it to exist and create nothing ([`with_tenant`], issue 9, item 17).
 
 use std::sync::Arc;
 
@@ -11,12 +15,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use similar::TextDiff;
 
-use super::{Api, ApiError, Caller, blocking};
+use super::{Api, ApiError, Caller, gated};
 use crate::jobs::idempotency::INVALID_IDEMPOTENCY_KEY;
 use crate::jobs::{JobStore, ReflectionPayload};
 use crate::policy::RunOutcome;
 use crate::reflection::{self, now_ms};
-use crate::store::{TenantDir, safe_name_of};
+use crate::store::{DataDir, TenantDir, pieces, safe_name_of};
+
+/// Codes of the tenant checks.
+pub mod codes {
+    /// A sharded host was asked about a tenant of another shard: 421.
+    pub const WRONG_SHARD: &str = "wrong_shard";
+    /// The tenant has no directory on this host: 404.
+    pub const TENANT_NOT_FOUND: &str = "tenant_not_found";
+}
 
 /// `POST …/reflections`.
 #[derive(Debug, Deserialize)]
@@ -36,13 +48,50 @@ pub struct Enqueued {
     created: bool,
 }
 
-/// Checks the caller may act for `tenant` and opens its directory.
-async fn tenant_dir<S: JobStore>(api: &Arc<Api<S>>, caller: &Caller, tenant: &str) -> Result<TenantDir, ApiError> {
+/// Checks the caller may act for `tenant` (`403`), that the name is safe
+/// (`400`), and that this host owns it (`421 wrong_shard`, issue 9, item
+/// 3): a sharded host's data directory holds only its own tenants.
+pub(super) fn check_tenant<S>(api: &Api<S>, caller: &Caller, tenant: &str) -> Result<(), ApiError> {
     caller.may_act_for(tenant)?;
     safe_name_of("tenant", tenant)?;
-    let data = api.reflector.data.clone();
-    let tenant = tenant.to_string();
-    blocking(move || Ok(data.tenant(&tenant)?)).await
+    match &api.shard {
+        Some(shard) if !shard.owns(tenant) => Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            codes::WRONG_SHARD,
+            format!("this host's shard does not own `{tenant}`; send it to the host whose shard does"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `tenant` has a directory. Blocking; creates nothing.
+// `DataDir::tenant` creates what it opens, so existence is read from the
+// listing of `tenants/` (one readdir); a non-creating open in the store
+// would make this one lookup.
+fn tenant_exists(data: &DataDir, tenant: &str) -> Result<bool, ApiError> {
+    Ok(data.tenant_names()?.iter().any(|name| name == tenant))
+}
+
+/// The directory of `tenant` if it exists, else `404 tenant_not_found`:
+/// a read never creates a tenant (issue 9, item 17). Blocking.
+pub(super) fn existing_tenant(data: &DataDir, tenant: &str) -> Result<TenantDir, ApiError> {
+    if !tenant_exists(data, tenant)? {
+        return Err(ApiError::not_found(codes::TENANT_NOT_FOUND, format!("there is no tenant `{tenant}`")));
+    }
+    Ok(data.tenant(tenant)?)
+}
+
+/// Checks the tenant ([`check_tenant`]), then runs `work` on its existing
+/// directory on a blocking thread, under the gate.
+async fn with_tenant<S: JobStore, T: Send + 'static>(
+    api: &Arc<Api<S>>,
+    caller: &Caller,
+    tenant: &str,
+    work: impl FnOnce(TenantDir) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    check_tenant(api, caller, tenant)?;
+    let (data, name) = (api.reflector.data.clone(), tenant.to_string());
+    gated(api, tenant, move || work(existing_tenant(&data, &name)?)).await
 }
 
 pub async fn enqueue_reflection<S: JobStore>(
@@ -52,14 +101,25 @@ pub async fn enqueue_reflection<S: JobStore>(
     headers: HeaderMap,
     body: Result<Json<ReflectionRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Enqueued>), ApiError> {
-    let dir = tenant_dir(&api, &caller, &tenant).await?;
+    check_tenant(&api, &caller, &tenant)?;
     let Json(request) = body?;
     if request.outcome == RunOutcome::Consolidation {
         return Err(ApiError::unprocessable("invalid_outcome", "outcome must be succeeded, failed or aborted"));
     }
     let key = idempotency_key(&headers, request.idempotency_key.as_deref())?;
-    let piece = request.piece.clone();
-    if blocking(move || Ok(dir.piece(&piece)?)).await?.is_none() {
+    safe_name_of("piece", &request.piece)?;
+    // A tenant without a directory yet runs the built-in pieces; its first
+    // job makes the directory, this request does not.
+    // Not gated: an enqueue reads one small file and queues; the flood it
+    // could make is bounded by the connection cap and the request timeout.
+    let (data, name, piece) = (api.reflector.data.clone(), tenant.clone(), request.piece.clone());
+    let known = tokio::task::spawn_blocking(move || match tenant_exists(&data, &name)? {
+        true => Ok::<_, ApiError>(data.tenant(&name)?.piece(&piece)?.is_some()),
+        false => Ok(pieces::builtin(&piece).is_some()),
+    })
+    .await
+    .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a task failed: {err}")))??;
+    if !known {
         return Err(ApiError::unprocessable("unknown_piece", format!("there is no piece `{}`", request.piece)));
     }
     let payload =
@@ -95,7 +155,7 @@ pub async fn consolidate<S: JobStore>(
     caller: Caller,
     Path(tenant): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    tenant_dir(&api, &caller, &tenant).await?;
+    with_tenant(&api, &caller, &tenant, |_| Ok(())).await?;
     let watermark =
         api.reflector.jobs.enqueue_consolidation(&tenant, now_ms(), api.consolidation_attempts, now_ms()).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "tenant": tenant, "input_watermark": watermark }))))
@@ -106,8 +166,7 @@ pub async fn memory<S: JobStore>(
     caller: Caller,
     Path(tenant): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let dir = tenant_dir(&api, &caller, &tenant).await?;
-    let entries = blocking(move || Ok(dir.entries()?)).await?;
+    let entries = with_tenant(&api, &caller, &tenant, |dir| Ok(dir.entries()?)).await?;
     let entries: Vec<Value> = entries
         .iter()
         .map(|stored| {
@@ -127,9 +186,10 @@ pub async fn entry<S: JobStore>(
     caller: Caller,
     Path((tenant, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let dir = tenant_dir(&api, &caller, &tenant).await?;
+    // Refused before any I/O; the store checks it again.
+    safe_name_of("entry", &name)?;
     let wanted = name.clone();
-    let stored = blocking(move || Ok(dir.entry(&wanted)?)).await?;
+    let stored = with_tenant(&api, &caller, &tenant, move |dir| Ok(dir.entry(&wanted)?)).await?;
     let stored = stored.ok_or_else(|| ApiError::not_found("entry_not_found", format!("no entry `{name}`")))?;
     Ok(Json(json!({
         "name": stored.entry.name,
@@ -145,8 +205,7 @@ pub async fn snapshots<S: JobStore>(
     caller: Caller,
     Path(tenant): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let dir = tenant_dir(&api, &caller, &tenant).await?;
-    let lines = blocking(move || Ok(dir.snapshots()?)).await?;
+    let lines = with_tenant(&api, &caller, &tenant, |dir| Ok(dir.snapshots()?)).await?;
     Ok(Json(json!({ "tenant": tenant, "snapshots": lines })))
 }
 
@@ -155,8 +214,7 @@ pub async fn snapshot<S: JobStore>(
     caller: Caller,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let dir = tenant_dir(&api, &caller, &tenant).await?;
-    let (meta, changes) = blocking(move || Ok(dir.read_snapshot(&id)?)).await?;
+    let (meta, changes) = with_tenant(&api, &caller, &tenant, move |dir| Ok(dir.read_snapshot(&id)?)).await?;
     let files: Vec<Value> = changes
         .iter()
         .map(|change| {
@@ -176,10 +234,11 @@ pub async fn rollback<S: JobStore>(
     caller: Caller,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let dir = tenant_dir(&api, &caller, &tenant).await?;
+    check_tenant(&api, &caller, &tenant)?;
     // Hosts sharing the data directory exclude each other here.
     let db_lock = api.reflector.jobs.lock_tenant(&tenant).await?;
-    let done = blocking(move || Ok(crate::rollback::rollback(&dir, &id, now_ms())?)).await?;
+    let done =
+        with_tenant(&api, &caller, &tenant, move |dir| Ok(crate::rollback::rollback(&dir, &id, now_ms())?)).await?;
     drop(db_lock);
     let files: Vec<String> = done.changes.iter().map(|change| change.file.path()).collect();
     Ok(Json(json!({ "snapshot_id": done.snapshot_id, "undone": done.undone, "files": files })))

@@ -6,7 +6,7 @@
 
 use memwarden::jobs::{
     FailOutcome, IdempotencyKey, JobKind, JobOutcome, JobStore, JobStoreError, MetricsRow, NewReflection, OWNER_GONE,
-    ReflectionPayload, SqliteJobStore,
+    ReflectionPayload, Shard, SqliteJobStore,
 };
 use memwarden::policy::RunOutcome;
 
@@ -317,6 +317,53 @@ macro_rules! conformance {
             store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").expect("job");
             assert_eq!(store.queue_depth(T0).await.expect("depth"), 2);
             assert_eq!(store.queue_depth(T0 + LEASE).await.expect("depth"), 3, "an expired lease is claimable");
+        }
+
+        /// Issue 9, item 3: a sharded store claims, reaps, counts and
+        /// consolidates only its own tenants — `a_b` owns no `axb`, though
+        /// `_` is a wildcard to `LIKE`.
+        #[tokio::test]
+        async fn issue9_a_sharded_store_sees_only_its_tenants() {
+            let Some((_guard, store)) = $open.await else { return };
+            let mine = store.clone().with_shard(Some(Shard::new(["acme", "a_b"]).expect("shard")));
+            let theirs = store.clone().with_shard(Some(Shard::new(["beta"]).expect("shard")));
+            let acme = store.enqueue_reflection(&reflection("acme", None, 3), T0).await.expect("enqueue");
+            let axb = store.enqueue_reflection(&reflection("axb", None, 3), T0).await.expect("enqueue");
+            let beta = store.enqueue_reflection(&reflection("beta", None, 3), T0).await.expect("enqueue");
+            let depths = (
+                mine.queue_depth(T0).await.expect("depth"),
+                theirs.queue_depth(T0).await.expect("depth"),
+                store.queue_depth(T0).await.expect("depth"),
+            );
+            assert_eq!(depths, (1, 1, 3));
+
+            let claim = theirs.claim(JobKind::Reflection, "b", LEASE, T0).await.expect("claim").expect("beta's job");
+            assert_eq!(claim.id, beta.id);
+            let claim = mine.claim(JobKind::Reflection, "a", LEASE, T0).await.expect("claim").expect("acme's job");
+            assert_eq!(claim.id, acme.id);
+            assert!(mine.claim(JobKind::Reflection, "a", LEASE, T0).await.expect("claim").is_none(), "not axb");
+            assert!(mine.claim_id(axb.id, "a", LEASE, T0).await.expect("claim").is_none(), "not by id either");
+
+            // Both leases expire; each shard takes over only its own.
+            let later = T0 + LEASE;
+            let again = mine.claim(JobKind::Reflection, "a", LEASE, later).await.expect("claim").expect("acme again");
+            assert_eq!((again.id, again.attempt), (acme.id, 2));
+            let status = store.job(beta.id).await.expect("job").expect("exists");
+            assert_eq!((status.status.as_str(), status.attempts), ("running", 1), "another shard's lease is left");
+            let again = theirs.claim(JobKind::Reflection, "b", LEASE, later).await.expect("claim").expect("beta again");
+            assert_eq!((again.id, again.attempt), (beta.id, 2));
+            let status = store.job(axb.id).await.expect("job").expect("exists");
+            assert_eq!((status.status.as_str(), status.attempts), ("queued", 0), "nobody's tenant waits");
+
+            // Consolidations likewise.
+            for tenant in ["acme", "beta"] {
+                store.enqueue_consolidation(tenant, 1, 3, T0).await.expect("dirty");
+            }
+            assert_eq!(mine.due_consolidations(0, 10, T0).await.expect("due"), ["acme"]);
+            let claimed = mine.claim_consolidation("beta", "a", LEASE, T0).await.expect("claim");
+            assert_eq!(claimed, memwarden::jobs::ConsolidationClaim::SkippedNotDirty);
+            let claimed = theirs.claim_consolidation("beta", "b", LEASE, T0).await.expect("claim");
+            assert!(matches!(claimed, memwarden::jobs::ConsolidationClaim::Claimed(_)), "{claimed:?}");
         }
     };
 }
