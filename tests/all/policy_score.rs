@@ -108,7 +108,12 @@ fn the_largest_proposal_the_default_pack_admits_is_judged_not_failed() {
     let failures: Vec<_> = record.modules.iter().filter_map(|m| m.failure.as_deref().map(|f| (&m.name, f))).collect();
     assert!(failures.is_empty(), "{failures:?}");
     let guard = record.modules.iter().find(|m| m.name == "content-guard").expect("content-guard ran");
-    println!("content-guard on {} KiB: {} µs, {}M fuel", 20 * body.len() / 1024, guard.elapsed_us, guard.fuel_used / 1_000_000);
+    println!(
+        "content-guard on {} KiB: {} µs, {}M fuel",
+        20 * body.len() / 1024,
+        guard.elapsed_us,
+        guard.fuel_used / 1_000_000
+    );
 }
 
 /// A proposal the host refuses whole, before any module, counts as

@@ -209,7 +209,9 @@ fn for_each_case(path: &Path, mut each: impl FnMut(&Case) -> anyhow::Result<()>)
             return Ok(());
         }
         if read > limits::MAX_CASE_BYTES {
-            return Err(error(Some(number), format!("over the {}-byte limit of one case", limits::MAX_CASE_BYTES)).into());
+            return Err(
+                error(Some(number), format!("over the {}-byte limit of one case", limits::MAX_CASE_BYTES)).into()
+            );
         }
         if line.trim().is_empty() {
             continue;
@@ -218,7 +220,6 @@ fn for_each_case(path: &Path, mut each: impl FnMut(&Case) -> anyhow::Result<()>)
         each(&case)?;
     }
 }
-
 
 impl Report {
     fn record(&mut self, case: &Case, record: &DecisionRecord) {
