@@ -131,7 +131,7 @@ pub(crate) const OVERRIDE_VERB_PHRASES: Phrases = Phrases::new(1, &[
 pub(crate) const OVERRIDE_TARGETS: Words = Words::new(2, &[
     "instruction*", "rule", "rules", "guideline*", "direction*", "directive*", "prompt*", "context", "constraint*",
     "restriction*", "guardrail*", "polic*", "programming", "guidance", "safeguard*", "filter*", "training",
-    "preamble", "briefing", "limitation*", "message*", "everything", "anything", "all",
+    "preamble", "briefing", "limitation*", "everything", "anything", "all",
 ]);
 
 /// Words that make an override about what came before, not about a test
@@ -313,6 +313,8 @@ pub(crate) const ADDRESSING_AI: Phrases = Phrases::new(22, &[
     &["assistant", "must"], &["the", "assistant", "answers", "to"], &["to", "you", "ai"], &["you", "ai", "assistant"],
     &["message", "for", "the", "ai"], &["message", "for", "the", "assistant"], &["message", "to", "the", "ai"],
     &["important", "message", "from"], &["ai", "assistant", "reading"], &["language", "model", "reading"],
+    &["hi", "chatgpt"], &["hey", "chatgpt"], &["hello", "chatgpt"], &["dear", "chatgpt"], &["hi", "claude"],
+    &["hey", "claude"], &["hello", "claude"], &["hi", "gemini"], &["hey", "gemini"], &["hi", "copilot"],
 ]);
 
 // ---- stealth -------------------------------------------------------------
@@ -502,7 +504,7 @@ pub(crate) const DISCUSSION_WORDS: Words = Words::new(48, &[
     "classifier*", "blocked", "waf", "redteam*", "eval", "evals", "evaluation*", "benchmark*", "sample*", "slide*",
     "training", "awareness", "quoted", "quote*", "threat*", "mitigat*", "sanitiz*", "sanitis*", "strip*",
     "vulnerab*", "owasp", "scanner*", "spoof*", "forge", "forged", "forgery", "forging", "escap*", "tokeniz*", "delimiter*", "assert*",
-    "untrusted", "jailbreak*",
+    "untrusted", "jailbreak*", "phrase*", "wording", "meaning", "typed", "typing",
 ]);
 
 /// Words that say a text is written backwards or in ROT13.
