@@ -45,6 +45,12 @@ impl Word {
     pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// Whether any of the lists in `lists` (a union of their masks) holds
+    /// this word: one test that lets most words skip a family of lists.
+    pub(crate) fn in_any(&self, lists: Mask) -> bool {
+        self.mask & lists != 0
+    }
 }
 
 /// A list of words; a `*` at the end of one matches any ending.
@@ -64,6 +70,11 @@ impl Words {
     /// Whether `word` spells one of the list's words.
     pub(crate) fn has(&self, word: &Word) -> bool {
         word.mask & self.mask != 0
+    }
+
+    /// The list's bit, to build unions with [`Word::in_any`].
+    pub(crate) const fn mask(&self) -> Mask {
+        self.mask
     }
 }
 
@@ -375,6 +386,17 @@ const SENSITIVE_DATA: &[&str] = &[
     "card*", "ssn", "shadow", "kubeconfig", "keychain", "memory", "memories", "prompt*", "pii", "messages", "mails",
     "clipboard", "netrc", "authorization", "headers", "variables",
 ];
+
+/// Every action verb list, as one mask.
+pub(crate) const ANY_ACTION_VERB: Mask = {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < ACTIONS.len() {
+        mask |= ACTIONS[i].verbs.mask();
+        i += 1;
+    }
+    mask
+};
 
 pub(crate) const ACTIONS: &[Action] = &[
     Action {

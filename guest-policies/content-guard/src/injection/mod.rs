@@ -31,6 +31,7 @@ mod normalise;
 mod vocabulary;
 
 use lexicon::{ACTIONS, Phrases, Word, Words};
+use vocabulary::Mask;
 
 /// How much each finding weighs; the pack's threshold defaults to 1.0.
 mod weight {
@@ -209,6 +210,13 @@ fn score_words(words: &[Word], extra_phrases: &[Vec<String>], found: &mut Assess
             sentences.push(std::mem::take(&mut current));
             continue;
         };
+        // An e-mail address keeps its `@` through folding.
+        current.outside |= word.contains('@');
+        if !word.in_any(Mask::MAX) && extra_phrases.is_empty() {
+            // In no list and starting no phrase: every layer below starts
+            // from the word's lists, so none can fire here.
+            continue;
+        }
         let rest = &words[at..];
         if is_override(words, at) {
             found.add(weight::STRONG, "an instruction override");
@@ -240,8 +248,7 @@ fn score_words(words: &[Word], extra_phrases: &[Vec<String>], found: &mut Assess
         flags.follow |= lexicon::FOLLOW_VERBS.has(word);
         current.framing |= lexicon::FRAMING_PHRASES.at(rest).is_some()
             || (lexicon::EVERY_WORDS.has(word) && word_within(&lexicon::RUN_NOUNS, words, at + 1, 2));
-        // An e-mail address keeps its `@` through folding.
-        current.outside |= lexicon::OUTSIDE_WORDS.has(word) || word.contains('@');
+        current.outside |= lexicon::OUTSIDE_WORDS.has(word);
         current.actions |= actions_at(words, at);
     }
     // The worst sentence decides.
@@ -296,6 +303,9 @@ fn score_words(words: &[Word], extra_phrases: &[Vec<String>], found: &mut Assess
 /// The sensitive actions whose verb is `words[at]`, one bit each, when an
 /// object of theirs is near and no negation comes just before.
 fn actions_at(words: &[Word], at: usize) -> u32 {
+    if !words[at].in_any(lexicon::ANY_ACTION_VERB) {
+        return 0;
+    }
     let verbs = ACTIONS.iter().enumerate().filter(|(_, action)| action.verbs.has(&words[at]));
     let mut found = 0;
     for (index, action) in verbs {

@@ -9,6 +9,7 @@
 //! have no spaces, on the lowercased text.
 
 use super::lexicon::{Word, Words};
+use super::vocabulary::Mask;
 
 /// One language's override vocabulary.
 pub(crate) struct Language {
@@ -265,7 +266,7 @@ const UNSPACED_SPAN_BYTES: usize = 60;
 
 /// Whether the folded `words` hold an override in a spaced language.
 pub(crate) fn spaced_override(words: &[Word]) -> bool {
-    words.iter().enumerate().any(|(at, word)| {
+    words.iter().enumerate().filter(|(_, word)| word.in_any(ANY_VERB)).any(|(at, word)| {
         SPACED.iter().any(|language| {
             language.verbs.has(word) && {
                 let sentence = sentence_around(words, at);
@@ -274,6 +275,17 @@ pub(crate) fn spaced_override(words: &[Word]) -> bool {
         })
     })
 }
+
+/// Every language's verb list, as one mask.
+const ANY_VERB: Mask = {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < SPACED.len() {
+        mask |= SPACED[i].verbs.mask();
+        i += 1;
+    }
+    mask
+};
 
 /// Up to `WINDOW_WORDS` words either side of `at`, within its sentence.
 fn sentence_around(words: &[Word], at: usize) -> &[Word] {
