@@ -158,38 +158,7 @@ class Corpus:
         return case
 
     def validate(self, case: dict) -> None:
-        cid = case["id"]
-        if cid in self._ids:
-            raise CorpusError(f"duplicate id {cid}")
-        if case["expect"] != self.expect or case["family"] != self.family:
-            raise CorpusError(f"{cid}: family/expect mismatch")
-        if not case["note"].strip():
-            raise CorpusError(f"{cid}: empty note")
-        if not case["proposal"]["reasoning"].strip():
-            raise CorpusError(f"{cid}: empty reasoning")
-        changes = case["proposal"]["memory_changes"]
-        if len(changes) != 1:
-            raise CorpusError(f"{cid}: need exactly one memory change")
-        ch = changes[0]
-        if set(ch) != {"op", "name", "type", "description", "body"} or ch["op"] != "add":
-            raise CorpusError(f"{cid}: change must be an add with five fields")
-        name = ch["name"]
-        if not _NAME_RE.match(name) or len(name.encode()) > MAX_NAME_BYTES:
-            raise CorpusError(f"{cid}: bad name {name!r}")
-        if name in self._names:
-            raise CorpusError(f"{cid}: duplicate name {name!r}")
-        if ch["type"] not in MEMORY_TYPES:
-            raise CorpusError(f"{cid}: bad type {ch['type']!r}")
-        d = ch["description"]
-        if not d.strip() or "\n" in d or "\r" in d:
-            raise CorpusError(f"{cid}: description must be one non-blank line")
-        if len(d.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
-            raise CorpusError(f"{cid}: description is {len(d.encode())} bytes: {d!r}")
-        b = ch["body"]
-        if not b.strip():
-            raise CorpusError(f"{cid}: blank body")
-        if len(b.encode("utf-8")) > MAX_BODY_BYTES:
-            raise CorpusError(f"{cid}: body is {len(b.encode())} bytes")
+        check_shape(case, self.family, self.expect, self._ids, self._names)
 
     # -- output ----------------------------------------------------------------
     def write(self, path: Path | None = None) -> Path:
@@ -201,6 +170,45 @@ class Corpus:
             for case in self.cases:
                 fh.write(dumps_line(case) + "\n")
         return path
+
+
+def check_shape(case: dict, family: str, expect: str, ids: set, names: set) -> None:
+    """The checks every corpus case passes, whatever its family: a new id,
+    one `add` with exactly five fields, a new slug name, a known type, a
+    one-line description and a body within their byte limits. Raises
+    CorpusError; records nothing."""
+    cid = case["id"]
+    if cid in ids:
+        raise CorpusError(f"duplicate id {cid}")
+    if case["expect"] != expect or case["family"] != family:
+        raise CorpusError(f"{cid}: family/expect mismatch")
+    if not case["note"].strip():
+        raise CorpusError(f"{cid}: empty note")
+    if not case["proposal"]["reasoning"].strip():
+        raise CorpusError(f"{cid}: empty reasoning")
+    changes = case["proposal"]["memory_changes"]
+    if len(changes) != 1:
+        raise CorpusError(f"{cid}: need exactly one memory change")
+    ch = changes[0]
+    if set(ch) != {"op", "name", "type", "description", "body"} or ch["op"] != "add":
+        raise CorpusError(f"{cid}: change must be an add with five fields")
+    name = ch["name"]
+    if not _NAME_RE.match(name) or len(name.encode()) > MAX_NAME_BYTES:
+        raise CorpusError(f"{cid}: bad name {name!r}")
+    if name in names:
+        raise CorpusError(f"{cid}: duplicate name {name!r}")
+    if ch["type"] not in MEMORY_TYPES:
+        raise CorpusError(f"{cid}: bad type {ch['type']!r}")
+    d = ch["description"]
+    if not d.strip() or "\n" in d or "\r" in d:
+        raise CorpusError(f"{cid}: description must be one non-blank line")
+    if len(d.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
+        raise CorpusError(f"{cid}: description is {len(d.encode())} bytes: {d!r}")
+    b = ch["body"]
+    if not b.strip():
+        raise CorpusError(f"{cid}: blank body")
+    if len(b.encode("utf-8")) > MAX_BODY_BYTES:
+        raise CorpusError(f"{cid}: body is {len(b.encode())} bytes")
 
 
 def dumps_line(obj: dict) -> str:

@@ -14,6 +14,8 @@ import os
 import random
 import re
 
+from common import check_shape
+
 FAMILY = "hidden_chars"
 SEED = 0x4D454D31  # "MEM1"
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hidden_chars.jsonl")
@@ -774,21 +776,11 @@ def main():
 def validate(cases):
     ids, names = set(), set()
     for c in cases:
-        assert c["id"] not in ids, c["id"]
+        check_shape(c, FAMILY, "reject", ids, names)
         ids.add(c["id"])
-        assert c["expect"] == "reject" and c["family"] == FAMILY
-        mc = c["proposal"]["memory_changes"]
-        assert len(mc) == 1 and mc[0]["op"] == "add"
-        m = mc[0]
-        assert set(m) == {"op", "name", "type", "description", "body"}
-        assert re.fullmatch(r"[a-z0-9][a-z0-9_-]*", m["name"]) and len(m["name"].encode()) <= 48, m["name"]
-        assert m["name"] not in names, m["name"]
+        m = c["proposal"]["memory_changes"][0]
         names.add(m["name"])
-        assert m["type"] in ("user", "feedback", "project", "reference")
         d = m["description"]
-        assert d.strip() and "\n" not in d and "\r" not in d, c["id"]
-        assert len(d.encode("utf-8")) <= 150, (c["id"], len(d.encode("utf-8")))
-        assert m["body"].strip() and len(m["body"].encode("utf-8")) <= 4000, c["id"]
         # every case must actually carry something outside printable ASCII/ordinary whitespace
         blob = d + m["body"]
         assert any(not (0x20 <= ord(ch) < 0x7F or ch in "\n\t") for ch in blob), c["id"]
