@@ -23,6 +23,51 @@ pub(super) fn ms(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// The claim statement, for the rows `$target` picks (by kind or by id):
+/// the oldest due queued row of a tenant the store's shard owns (`$6`,
+/// `NULL` for all) gets a fresh token and lease, and counts an attempt.
+macro_rules! claim_sql {
+    ($target:literal, $lock:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
+                 attempts = attempts + 1, updated_at_ms = $3
+             WHERE id = (SELECT id FROM jobs WHERE ",
+            $target,
+            " AND run_after_ms <= $3 AND status = 'queued'
+                 AND (CAST($6 AS TEXT) IS NULL OR LENGTH(REPLACE($6, ',' || tenant || ',', '')) < LENGTH($6))
+                 ORDER BY run_after_ms, id LIMIT 1 ",
+            $lock,
+            ") RETURNING id, tenant, payload, attempts, recorded"
+        )
+    };
+}
+
+/// The reap statement, for the running rows `$target` picks whose lease
+/// expired: each attempt fails as `$2` (owner gone) and spends one retry,
+/// exactly as `fail` with a zero delay would (requeued while retries are
+/// left, dead with outcome `failed` once spent), keeping the recorded
+/// decision. At most 100 rows a call, of the shard's tenants (`$4`).
+macro_rules! reap_sql {
+    ($target:literal, $lock:literal) => {
+        concat!(
+            "UPDATE jobs SET
+                 retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
+                 status = CASE WHEN retries_left <= 1 THEN 'dead' ELSE 'queued' END,
+                 outcome = CASE WHEN retries_left <= 1 THEN 'failed' ELSE NULL END,
+                 last_error_code = $2,
+                 last_error = 'the worker holding the lease stopped renewing it: ' || COALESCE(lease_owner, 'unknown'),
+                 lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $1
+             WHERE id IN (SELECT id FROM jobs WHERE ",
+            $target,
+            " AND status = 'running' AND lease_expires_ms <= $1
+                 AND (CAST($4 AS TEXT) IS NULL OR LENGTH(REPLACE($4, ',' || tenant || ',', '')) < LENGTH($4))
+                 ORDER BY id LIMIT 100 ",
+            $lock,
+            ") RETURNING id, tenant, status, kind"
+        )
+    };
+}
+
 /// Implements `JobStore` for `$store`, whose `pool` field is a `$pool`.
 macro_rules! job_store_impl {
     ($store:ty, $pool:ty, $claim_lock:literal) => {
@@ -41,24 +86,8 @@ macro_rules! job_store_impl {
         /// `Shard::sql_list`) gets a fresh token and lease, and counts an
         /// attempt. A row whose lease expired is claimable only once `REAP_*`
         /// requeued it.
-        const CLAIM_BY_KIND: &str = concat!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
-                 attempts = attempts + 1, updated_at_ms = $3
-             WHERE id = (SELECT id FROM jobs WHERE kind = $5 AND run_after_ms <= $3 AND status = 'queued'
-                 AND (CAST($6 AS TEXT) IS NULL OR LENGTH(REPLACE($6, ',' || tenant || ',', '')) < LENGTH($6))
-                 ORDER BY run_after_ms, id LIMIT 1 ",
-            $claim_lock,
-            ") RETURNING id, tenant, payload, attempts, recorded"
-        );
-        const CLAIM_BY_ID: &str = concat!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_token = $2, lease_expires_ms = $3 + $4,
-                 attempts = attempts + 1, updated_at_ms = $3
-             WHERE id = (SELECT id FROM jobs WHERE id = CAST($5 AS BIGINT) AND run_after_ms <= $3 AND status = 'queued'
-                 AND (CAST($6 AS TEXT) IS NULL OR LENGTH(REPLACE($6, ',' || tenant || ',', '')) < LENGTH($6))
-                 ORDER BY run_after_ms, id LIMIT 1 ",
-            $claim_lock,
-            ") RETURNING id, tenant, payload, attempts, recorded"
-        );
+        const CLAIM_BY_KIND: &str = crate::jobs::sql::claim_sql!("kind = $5", $claim_lock);
+        const CLAIM_BY_ID: &str = crate::jobs::sql::claim_sql!("id = CAST($5 AS BIGINT)", $claim_lock);
 
         /// The attempt of every running row (`$3` picks kind or id) whose
         /// lease expired is failed as `$2` (owner gone) and spends one
@@ -67,34 +96,8 @@ macro_rules! job_store_impl {
         /// The recorded decision is kept for the next owner. At most 100 rows
         /// a call, of the shard's tenants (`$4`); on PostgreSQL rows another
         /// session holds are skipped.
-        const REAP_BY_KIND: &str = concat!(
-            "UPDATE jobs SET
-                 retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
-                 status = CASE WHEN retries_left <= 1 THEN 'dead' ELSE 'queued' END,
-                 outcome = CASE WHEN retries_left <= 1 THEN 'failed' ELSE NULL END,
-                 last_error_code = $2,
-                 last_error = 'the worker holding the lease stopped renewing it: ' || COALESCE(lease_owner, 'unknown'),
-                 lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $1
-             WHERE id IN (SELECT id FROM jobs WHERE kind = $3 AND status = 'running' AND lease_expires_ms <= $1
-                 AND (CAST($4 AS TEXT) IS NULL OR LENGTH(REPLACE($4, ',' || tenant || ',', '')) < LENGTH($4))
-                 ORDER BY id LIMIT 100 ",
-            $claim_lock,
-            ") RETURNING id, tenant, status, kind"
-        );
-        const REAP_BY_ID: &str = concat!(
-            "UPDATE jobs SET
-                 retries_left = CASE WHEN retries_left > 1 THEN retries_left - 1 ELSE 0 END,
-                 status = CASE WHEN retries_left <= 1 THEN 'dead' ELSE 'queued' END,
-                 outcome = CASE WHEN retries_left <= 1 THEN 'failed' ELSE NULL END,
-                 last_error_code = $2,
-                 last_error = 'the worker holding the lease stopped renewing it: ' || COALESCE(lease_owner, 'unknown'),
-                 lease_token = NULL, lease_owner = NULL, lease_expires_ms = NULL, updated_at_ms = $1
-             WHERE id IN (SELECT id FROM jobs WHERE id = CAST($3 AS BIGINT) AND status = 'running' AND lease_expires_ms <= $1
-                 AND (CAST($4 AS TEXT) IS NULL OR LENGTH(REPLACE($4, ',' || tenant || ',', '')) < LENGTH($4))
-                 ORDER BY id LIMIT 100 ",
-            $claim_lock,
-            ") RETURNING id, tenant, status, kind"
-        );
+        const REAP_BY_KIND: &str = crate::jobs::sql::reap_sql!("kind = $3", $claim_lock);
+        const REAP_BY_ID: &str = crate::jobs::sql::reap_sql!("id = CAST($3 AS BIGINT)", $claim_lock);
 
         /// Which jobs a claim may take.
         enum ClaimTarget {
@@ -694,4 +697,6 @@ macro_rules! job_store_impl {
         }
     };
 }
+pub(super) use claim_sql;
 pub(super) use job_store_impl;
+pub(super) use reap_sql;
