@@ -3,10 +3,12 @@
 //! per-tenant WebAssembly policy modules before anything is written.
 //!
 //! Layers, each ignorant of those above it:
-//! - [`policy`]: the policy runtime (WIT world, wasmtime, rule packs).
+//! - [`policy`]: the policy runtime, the `memwarden-policy` crate (WIT
+//!   world, wasmtime, rule packs), re-exported here.
 //! - [`store`]: the tenant store (cap-std directories, snapshots, lock).
 //! - [`jobs`]: the job store (leases, retries; SQLite).
-//! - [`names`]: which names are safe as file names, shared by all layers.
+//! - [`names`]: which names are safe as file names, shared by all layers
+//!   (it lives in the policy crate, the lowest layer).
 //!
 //! The `memwarden` binary is the face; see `README.md`.
 
@@ -17,11 +19,12 @@ pub mod consolidation;
 pub mod flow;
 pub mod jobs;
 pub mod llm;
-pub mod messages;
-pub mod names;
-pub mod policy;
 pub mod reflection;
 pub mod rollback;
 pub mod serve;
 pub mod store;
 pub mod worker;
+
+pub use memwarden_policy as policy;
+pub use memwarden_policy::for_each_standard_policy;
+pub use memwarden_policy::{messages, names};

@@ -5,6 +5,7 @@
 
 mod consolidation;
 mod decision_output;
+mod embedding;
 mod fuzz;
 mod hardening;
 mod job_store;

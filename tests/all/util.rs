@@ -48,7 +48,7 @@ pub fn default_pack() -> &'static RulePack {
 
 /// The hostile test module's component file.
 pub fn hostile_module() -> &'static str {
-    env!("MEMWARDEN_TEST_MODULE_HOSTILE")
+    memwarden::policy::test_modules::HOSTILE
 }
 
 pub fn proposal(json: &str) -> Proposal {

@@ -1,14 +1,24 @@
-//! The policy runtime: loads policy components, checks them against the WIT
-//! world, and evaluates rule packs on proposals. Embeddable on its own.
+//! The memwarden policy runtime: loads policy components, checks them
+//! against the WIT world (`wit/policy.wit`), and evaluates rule packs on
+//! proposals. It is the part of memwarden other hosts embed.
 //!
 //! Read [`PolicyEngine`] first (one per process: engine, linker, limits,
 //! module cache), then [`RulePack::load`] (YAML → resolved modules) and
 //! [`RulePack::evaluate`] (proposal → [`DecisionRecord`], infallible, fail
-//! closed).
+//! closed). `examples/evaluate.rs` does all three in thirty lines.
 //!
-//! This layer knows nothing of jobs, LLMs or the tenant store: callers hand
-//! it a [`Proposal`], a [`Context`] and a [`TenantIndex`], and persist the
-//! record it returns themselves.
+//! What it does not do: it knows nothing of jobs, LLMs, async runtimes or
+//! the tenant store, and writes nothing but its compiled-module cache.
+//! Callers hand it a [`Proposal`], a [`Context`] and a [`TenantIndex`], and
+//! persist the record it returns themselves. Its dependencies are wasmtime,
+//! serde and a few small crates; a test keeps tokio, sqlx, axum and reqwest
+//! out of its tree.
+//!
+//! The six standard modules (`schema`, `size-limits`, `cooldown`,
+//! `merge-rules`, `content-guard`, `piece-guard`) and the `default` pack are
+//! built from `guest-policies/` by `build.rs` and embedded.
+
+#![deny(missing_docs)]
 
 mod builtin;
 mod cache;
@@ -24,6 +34,16 @@ mod pack;
 mod sandbox;
 mod wit;
 mod world;
+
+pub mod messages;
+pub mod names;
+
+/// Paths of components only the test suites load (a hostile module that
+/// tries every escape the sandbox must stop).
+#[doc(hidden)]
+pub mod test_modules {
+    include!(concat!(env!("OUT_DIR"), "/test_modules.rs"));
+}
 
 pub use builtin::{module as builtin_module, module_names as builtin_module_names};
 pub use context_file::ContextFile;

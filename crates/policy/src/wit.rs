@@ -5,7 +5,7 @@ use super::index::TenantIndex;
 use super::model::{Context, MemoryChange, Op, Proposal, RunOutcome};
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../../wit",
     world: "policy-module",
 });
 

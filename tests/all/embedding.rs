@@ -1,0 +1,46 @@
+//! The policy runtime as other programs embed it: the `memwarden-policy`
+//! crate on its own (issue 11).
+
+use std::path::Path;
+use std::process::Command;
+
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent")
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+#[test]
+fn the_policy_runtime_depends_on_no_async_runtime_database_or_web_stack() {
+    let output = Command::new(cargo())
+        .args(["tree", "--locked", "--offline", "-p", "memwarden-policy", "-e", "normal", "--prefix", "none"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("run cargo tree");
+    assert!(output.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+    let tree = String::from_utf8_lossy(&output.stdout);
+    let crates: Vec<&str> = tree.lines().filter_map(|line| line.split_whitespace().next()).collect();
+    assert!(crates.contains(&"wasmtime"), "the tree lists the runtime's own dependencies:\n{tree}");
+    for banned in ["tokio", "sqlx", "axum", "reqwest", "hyper", "memwarden"] {
+        assert!(!crates.contains(&banned), "memwarden-policy depends on {banned}:\n{tree}");
+    }
+}
+
+#[test]
+fn the_embedding_example_evaluates_the_default_pack() {
+    // `cargo test --workspace` has built it already; a filtered run has not.
+    let output = Command::new(cargo())
+        .args(["run", "--locked", "--offline", "-q", "-p", "memwarden-policy", "--example", "evaluate"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("run the example");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "example failed: {}{stdout}", String::from_utf8_lossy(&output.stderr));
+    let verdicts: Vec<Vec<&str>> = stdout.lines().map(|line| line.split_whitespace().collect()).collect();
+    assert_eq!(verdicts[0][..2], ["flaky-test", "accepted"], "{stdout}");
+    assert_eq!(verdicts[1][..2], ["deploy-key", "rejected"], "{stdout}");
+    assert!(verdicts[1][2].contains("secret"), "the credential is refused as a secret: {stdout}");
+    assert!(verdicts[2][0] == "decision", "{stdout}");
+}
