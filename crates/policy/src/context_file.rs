@@ -22,8 +22,10 @@ pub struct ContextFile {
     pub run_outcome: RunOutcome,
     /// The job's clock in ms; the caller picks a default (the CLI uses now).
     pub now_ms: Option<u64>,
-    /// The tenant's entries, bodies included.
-    pub entries: Vec<IndexEntry>,
+    /// The tenant's entries, bodies included. Each may also carry the
+    /// index fields a decision or `tenant-index` shows (`body_bytes`,
+    /// `body_hash`, `fingerprint`); they are checked against the body.
+    pub entries: Vec<ContextEntry>,
     /// The tenant's current pieces: name → YAML.
     pub pieces: BTreeMap<String, String>,
     /// Past piece edits.
@@ -55,6 +57,87 @@ impl ContextFile {
             piece_edits: self.piece_edits,
             recent_writes: self.recent_writes,
         };
-        (context, TenantIndex::new(self.entries, self.pieces))
+        let entries = self.entries.into_iter().map(|entry| entry.0).collect();
+        (context, TenantIndex::new(entries, self.pieces))
+    }
+}
+
+/// One entry of a context file: an [`IndexEntry`] whose optional index
+/// fields, when given, agree with its body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "EntryFields")]
+pub struct ContextEntry(pub IndexEntry);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryFields {
+    name: String,
+    #[serde(rename = "type")]
+    entry_type: String,
+    description: String,
+    body: String,
+    #[serde(default)]
+    updated_at_ms: u64,
+    body_bytes: Option<u64>,
+    body_hash: Option<u64>,
+    fingerprint: Option<u64>,
+}
+
+impl TryFrom<EntryFields> for ContextEntry {
+    type Error = String;
+
+    fn try_from(fields: EntryFields) -> Result<ContextEntry, String> {
+        let summary = super::index::summarise(&fields.body);
+        let given = [
+            ("body_bytes", fields.body_bytes, summary.body_bytes),
+            ("body_hash", fields.body_hash, summary.body_hash),
+            ("fingerprint", fields.fingerprint, summary.fingerprint),
+        ];
+        for (field, given, actual) in given {
+            if let Some(given) = given.filter(|given| *given != actual) {
+                return Err(format!(
+                    "entry `{}`: {field} is {given} but its body gives {actual} (copied from an older body? drop the field to have it computed)",
+                    crate::messages::parse_error(&fields.name)
+                ));
+            }
+        }
+        Ok(ContextEntry(IndexEntry {
+            name: fields.name,
+            entry_type: fields.entry_type,
+            description: fields.description,
+            body: fields.body,
+            updated_at_ms: fields.updated_at_ms,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = "Run the slow suite before a release.";
+
+    fn parse(extra: &str) -> Result<ContextFile, serde_norway::Error> {
+        let yaml = format!("entries:\n  - {{name: release, type: project, description: d, body: \"{BODY}\"{extra}}}\n");
+        serde_norway::from_str(&yaml)
+    }
+
+    #[test]
+    fn index_fields_copied_from_a_decision_are_accepted_when_they_match() {
+        let summary = super::super::index::summarise(BODY);
+        let extra = format!(
+            ", body_bytes: {}, body_hash: {}, fingerprint: {}",
+            summary.body_bytes, summary.body_hash, summary.fingerprint
+        );
+        let file = parse(&extra).expect("matching index fields are accepted");
+        assert_eq!(file.entries[0].0.body, BODY);
+        assert!(parse("").is_ok(), "index fields are optional");
+    }
+
+    #[test]
+    fn an_index_field_that_disagrees_with_the_body_is_a_clear_error() {
+        let err = parse(", body_bytes: 3").expect_err("a stale size is refused").to_string();
+        assert!(err.contains("entry `release`: body_bytes is 3 but its body gives 36"), "{err}");
+        assert!(parse(", unknown: 1").is_err(), "unknown fields are still refused");
     }
 }

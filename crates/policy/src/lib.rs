@@ -46,13 +46,13 @@ pub mod test_modules {
 }
 
 pub use builtin::{module as builtin_module, module_names as builtin_module_names};
-pub use context_file::ContextFile;
+pub use context_file::{ContextEntry, ContextFile};
 pub use decision::{
     CORE_GUARDS, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal, RejectionRecord, codes,
 };
 pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
 pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules};
-pub use index::{IndexEntry, TenantIndex};
+pub use index::{EntryRef, IndexEntry, TenantIndex};
 pub use model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
 pub use pack::{Mode, ModuleSpec, PackFile, PackMap, RulePack};
 
