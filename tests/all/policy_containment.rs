@@ -100,6 +100,50 @@ fn a_piece_verdict_without_a_piece_edit_is_malformed() {
 }
 
 #[test]
+fn a_code_the_module_never_declared_is_a_policy_error() {
+    assert_contained(
+        &evaluate(&hostile("undeclared_code"), PROPOSAL),
+        "returned the code `never_declared`, which it does not declare",
+    );
+}
+
+/// A pack file in a temporary directory, loaded.
+fn load_pack(yaml: &str) -> Result<RulePack, memwarden::policy::PackError> {
+    let dir = temp_dir();
+    let pack_path = dir.path().join("pack.yaml");
+    std::fs::write(&pack_path, yaml).expect("write pack");
+    RulePack::load(engine(), pack_path.to_str().expect("utf-8 path"))
+}
+
+#[test]
+fn a_module_listed_twice_is_refused_unless_each_entry_has_an_id() {
+    let twice = "modules:\n  - module: size-limits\n  - module: schema\n  - module: size-limits\n    config: { max_body_bytes: 10 }\n";
+    let err = load_pack(twice).err().expect("refused");
+    assert_eq!(err.code(), "pack_invalid", "{err}");
+    assert!(err.to_string().contains("module `size-limits` is listed twice; to run it twice"), "{err}");
+
+    // With an id on each, both run: one strict and audited, one enforced.
+    let with_ids = "modules:\n  - module: size-limits\n    id: normal\n  - module: size-limits\n    id: strict\n    mode: audit\n    config: { max_body_bytes: 10 }\n";
+    let pack = load_pack(with_ids).expect("two ids load");
+    let record = evaluate(&pack, PROPOSAL);
+    let ids: Vec<Option<&str>> = record.modules.iter().map(|m| m.id.as_deref()).collect();
+    assert_eq!(ids, [Some("normal"), Some("strict")]);
+    assert_eq!(evaluate(&pack, PROPOSAL).decision_id, record.decision_id, "the same inputs give the same id");
+    let json = serde_json::to_string(&record).expect("record serialises");
+    assert!(json.contains(r#""id":"strict""#), "{json}");
+
+    let same_id = with_ids.replace("id: strict", "id: normal");
+    let err = load_pack(&same_id).err().expect("refused");
+    assert!(err.to_string().contains("with id `normal` is listed twice"), "{err}");
+    let err = load_pack("modules:\n  - module: schema\n    id: ../x\n").err().expect("refused");
+    assert!(err.to_string().contains("unusable id"), "{err}");
+
+    // A child pack naming a parent's module still replaces its entry.
+    let child = "extends: default\nmodules:\n  - module: size-limits\n    config: { max_body_bytes: 10 }\n";
+    assert_eq!(load_pack(child).expect("override loads").modules().count(), 6);
+}
+
+#[test]
 fn reading_the_index_repeatedly_is_harmless() {
     assert_eq!(evaluate(&hostile("index_flood"), PROPOSAL).accepted_count(), 4);
 }

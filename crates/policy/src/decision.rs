@@ -153,6 +153,9 @@ pub struct Refusal {
 pub struct ModuleRun {
     /// The module's name, from its `info()`.
     pub name: String,
+    /// The pack's `id:` for this entry, when the pack runs the module twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The module's version, from its `info()`.
     pub version: String,
     /// SHA-256 of the component, hex.

@@ -9,15 +9,15 @@
 //! ceiling gets one refusal and no module runs; names and messages are cut
 //! so that all the messages of one record share a fixed budget (issue 9).
 
-use std::hash::{BuildHasher, Hasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use sha2::{Digest, Sha256};
 
 use super::TenantIndex;
 use super::decision::{
     ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal, RejectionRecord, codes, is_core_guard,
 };
-use super::engine::describe_failure;
+use super::engine::{LoadedModule, describe_failure};
 use super::host_checks;
 use super::model::{Context, Proposal};
 use super::pack::{PackModule, RulePack};
@@ -54,7 +54,8 @@ impl RulePack {
             };
             let changes = proposal.memory_changes.len() + usize::from(proposal.piece_edit.is_some());
             let refused = Some(Refusal { rejection, changes });
-            return self.record(context, refused, Vec::new(), None, Vec::new(), started);
+            let id = decision_id(&self.revision, proposal, context, index);
+            return self.record(id, context, refused, Vec::new(), None, Vec::new(), started);
         }
 
         let mut memory: Vec<ChangeDecision> = proposal
@@ -120,12 +121,15 @@ impl RulePack {
         }
 
         // 4. The record.
-        self.record(context, None, memory, piece, modules, started)
+        let id = decision_id(&self.revision, proposal, context, index);
+        self.record(id, context, None, memory, piece, modules, started)
     }
 
     /// The record of an evaluation, logged and counted.
+    #[allow(clippy::too_many_arguments)] // the record's parts, each computed by one step
     fn record(
         &self,
+        decision_id: String,
         context: &Context,
         refused: Option<Refusal>,
         memory: Vec<ChangeDecision>,
@@ -134,7 +138,7 @@ impl RulePack {
         started: Instant,
     ) -> DecisionRecord {
         let record = DecisionRecord {
-            decision_id: next_decision_id(),
+            decision_id,
             tenant: context.tenant.clone(),
             job_id: context.job_id.clone(),
             pack: PackRef { name: self.name.clone(), revision: self.revision.clone() },
@@ -191,10 +195,11 @@ impl RulePack {
                 )
             })
             .map_err(|err| describe_failure(&err))
-            .and_then(|answer| check_shape(answer, proposal));
+            .and_then(|answer| check_shape(answer, proposal, module));
         let fuel_used = self.engine.limits().fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let run = ModuleRun {
             name: module.name().to_string(),
+            id: pack_module.id.clone(),
             version: module.version().to_string(),
             sha256: module.sha256_hex(),
             elapsed_us: started.elapsed().as_micros() as u64,
@@ -206,8 +211,14 @@ impl RulePack {
     }
 }
 
-/// Refuses an answer with the wrong number of verdicts or malformed codes.
-fn check_shape(answer: types::Decision, proposal: &types::Proposal) -> Result<types::Decision, String> {
+/// Refuses an answer with the wrong number of verdicts, or with a code the
+/// module did not declare in its `info` (operators read the declared list in
+/// `policy inspect`; an undeclared code would be a verdict nobody can look up).
+fn check_shape(
+    answer: types::Decision,
+    proposal: &types::Proposal,
+    module: &LoadedModule,
+) -> Result<types::Decision, String> {
     let expected = proposal.memory_changes.len();
     if answer.memory.len() != expected {
         return Err(format!("returned {} memory verdicts for {expected} changes", answer.memory.len()));
@@ -227,6 +238,9 @@ fn check_shape(answer: types::Decision, proposal: &types::Proposal) -> Result<ty
             && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !snake {
             return Err(format!("returned the malformed code `{}`", code.escape_debug()));
+        }
+        if !module.codes().any(|(declared, _)| declared == code) {
+            return Err(format!("returned the code `{code}`, which it does not declare"));
         }
     }
     Ok(answer)
@@ -268,13 +282,21 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-/// A process-unique id: a random per-process seed mixed with a counter.
-fn next_decision_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
-    let mut hasher = SEED.get_or_init(RandomState::new).build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("dec-{:016x}", hasher.finish())
+/// The id of a decision, derived from everything that decides it — the
+/// pack revision, the proposal, the context (job id and clock included) and
+/// the index — so a replay of the same inputs has the same id, and a retried
+/// job that sees the same store records the same decision.
+fn decision_id(revision: &str, proposal: &Proposal, context: &Context, index: &TenantIndex) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(revision.as_bytes());
+    hasher.update([0]);
+    // INVARIANT: both are plain data (strings, numbers, enums) that
+    // serde_json always serialises.
+    hasher.update(serde_json::to_vec(proposal).unwrap_or_default());
+    hasher.update([0]);
+    hasher.update(serde_json::to_vec(context).unwrap_or_default());
+    hasher.update(index.digest().to_le_bytes());
+    format!("dec-{}", hex::encode(&hasher.finalize()[..8]))
 }
 
 #[cfg(test)]
@@ -289,6 +311,19 @@ mod tests {
         assert_eq!(truncate("\u{1}\u{1}\u{1}".to_string(), 12), "\u{1}\u{1}…");
         // Never inside a character.
         assert_eq!(truncate("ééé".to_string(), 3), "é…");
+    }
+
+    #[test]
+    fn decision_ids_follow_the_inputs() {
+        let proposal = Proposal::from_json(r#"{"reasoning": "r"}"#).expect("valid");
+        let context = Context { job_id: "job-1".to_string(), ..Context::default() };
+        let index = TenantIndex::default();
+        let id = decision_id("rev", &proposal, &context, &index);
+        assert_eq!(id, decision_id("rev", &proposal, &context, &index), "same inputs, same id");
+        assert!(id.starts_with("dec-") && id.len() == 20, "{id}");
+        let other_job = Context { job_id: "job-2".to_string(), ..Context::default() };
+        assert_ne!(id, decision_id("rev", &proposal, &other_job, &index));
+        assert_ne!(id, decision_id("rev2", &proposal, &context, &index));
     }
 
     #[test]

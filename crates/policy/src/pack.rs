@@ -67,6 +67,10 @@ pub struct ModuleSpec {
     /// excepted); absent means `enforce`.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// Tells apart two entries of the same module in one pack (say, one
+    /// config enforced and another audited); shown in decision records.
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// A resolved, ready-to-evaluate rule pack.
@@ -82,6 +86,8 @@ pub struct RulePack {
 /// One module of a resolved pack with its config.
 pub(crate) struct PackModule {
     pub(crate) module: Arc<LoadedModule>,
+    /// The pack's `id:` for this entry, if it gives one.
+    pub(crate) id: Option<String>,
     pub(crate) config_json: String,
     /// Its rejections are advisory, core guards excepted.
     pub(crate) audit: bool,
@@ -145,7 +151,7 @@ impl RulePack {
         base: &Path,
         config: serde_json::Value,
     ) -> Result<RulePack, PackError> {
-        let spec = ModuleSpec { module: module.to_string(), sha256: None, config, mode: None };
+        let spec = ModuleSpec { module: module.to_string(), sha256: None, config, mode: None, id: None };
         let source = Source::parse(module, base);
         RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module)
     }
@@ -214,7 +220,11 @@ impl RulePack {
             revision.update(&actual);
             revision.update(config_json.as_bytes());
             revision.update([0, u8::from(audit)]);
-            modules.push(PackModule { module, config_json, audit });
+            if let Some(id) = &spec.id {
+                revision.update(b"id:");
+                revision.update(id.as_bytes());
+            }
+            modules.push(PackModule { module, id: spec.id, config_json, audit });
         }
         Ok(RulePack {
             name,
@@ -268,12 +278,32 @@ fn resolve(
     if let Some(parent) = &file.extends {
         resolve(parent, &dir, chain, specs)?;
     }
+    let inherited = specs.len();
     for spec in file.modules {
         let source = Source::parse(&spec.module, &dir);
+        if let Some(id) = &spec.id
+            && let Some(problem) = crate::names::name_problem(id)
+        {
+            let message = format!("module `{}` has an unusable id: {problem}", spec.module);
+            return Err(PackError::Parse { origin, message });
+        }
+        let same = |(existing, other): &(Source, ModuleSpec)| *existing == source && other.id == spec.id;
+        // Listed twice in one file is a mistake a silent override would
+        // hide (issue 11); running a module twice takes an `id:` on each.
+        if specs[inherited..].iter().any(same) {
+            let message = match &spec.id {
+                Some(id) => format!("module `{}` with id `{id}` is listed twice", spec.module),
+                None => format!(
+                    "module `{}` is listed twice; to run it twice (say, with two configs), give each entry its own `id:`",
+                    spec.module
+                ),
+            };
+            return Err(PackError::Parse { origin, message });
+        }
         // A module the parent already has keeps its place; the child's
         // entry replaces its config, pin and mode.
-        match specs.iter_mut().find(|(existing, _)| *existing == source) {
-            Some(slot) => slot.1 = spec,
+        match specs[..inherited].iter().position(same) {
+            Some(at) => specs[at].1 = spec,
             None => specs.push((source, spec)),
         }
     }

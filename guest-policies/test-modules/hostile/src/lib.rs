@@ -37,6 +37,8 @@ enum Behaviour {
     ExtraPieceVerdict,
     /// Read the whole index over and over, then accept.
     IndexFlood,
+    /// Reject with a code `info` does not declare.
+    UndeclaredCode,
 }
 
 impl Policy for Hostile {
@@ -75,6 +77,7 @@ impl Policy for Hostile {
                 decision.memory.pop();
             }
             Behaviour::ExtraPieceVerdict => decision.piece = Some(Verdict::Accept),
+            Behaviour::UndeclaredCode => decision.memory.fill(Verdict::reject("never_declared", "a surprise")),
             Behaviour::IndexFlood => {
                 for _ in 0..1000 {
                     std::hint::black_box(index::entries());
