@@ -65,6 +65,7 @@ async fn run(concurrency: usize) -> (f64, Vec<Report>) {
         data: Arc::new(DataDir::open(&dir.path().join("data")).unwrap_or_else(|err| panic!("data: {err}"))),
         packs: Arc::new(PackMap::uniform(pack)),
         llm: Arc::new(LlmClient::OpenAi(OpenAiClient::new(config).unwrap_or_else(|err| panic!("client: {err}")))),
+        indexes: Default::default(),
         settings: Settings::default(),
     });
     for i in 0..JOBS {

@@ -558,7 +558,8 @@ impl RawConfig {
             keep_raw_output: self.reflection.keep_raw_output,
             consolidation_attempts: self.consolidation.max_attempts.max(1),
         };
-        Ok(Reflector { jobs, data: Arc::new(data), packs: Arc::new(packs), llm: Arc::new(llm), settings })
+        let indexes = Arc::default();
+        Ok(Reflector { jobs, data: Arc::new(data), packs: Arc::new(packs), llm: Arc::new(llm), indexes, settings })
     }
 
     /// The consolidation flow, sharing `reflector`'s store, packs and LLM.
@@ -583,6 +584,7 @@ impl RawConfig {
             data: reflector.data.clone(),
             packs: reflector.packs.clone(),
             llm: reflector.llm.clone(),
+            indexes: reflector.indexes.clone(),
             settings,
         }
     }

@@ -38,6 +38,7 @@ fn consolidator(h: &Harness, tweak: impl FnOnce(&mut Settings)) -> Consolidator<
         data: h.reflector.data.clone(),
         packs: h.reflector.packs.clone(),
         llm: h.reflector.llm.clone(),
+        indexes: h.reflector.indexes.clone(),
         settings,
     }
 }

@@ -53,6 +53,7 @@ pub async fn harness(script: Vec<Behaviour>, tweak: impl FnOnce(&mut OpenAiConfi
         data: Arc::new(DataDir::open(&dir.path().join("data")).expect("data dir")),
         packs: Arc::new(PackMap::uniform(RulePack::load(engine(), "default").expect("pack"))),
         llm: Arc::new(LlmClient::OpenAi(OpenAiClient::new(config).expect("client"))),
+        indexes: Default::default(),
         settings: Settings {
             heartbeat: Duration::from_millis(100),
             retry_delay: Duration::ZERO,

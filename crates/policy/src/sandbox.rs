@@ -53,7 +53,7 @@ impl tenant_index::Host for EvalState {
     }
 
     fn entries(&mut self) -> Vec<wit::EntrySummary> {
-        self.index.summaries().to_vec()
+        self.index.summaries()
     }
 
     fn fingerprints(&mut self) -> Vec<u64> {

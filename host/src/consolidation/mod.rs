@@ -22,7 +22,7 @@ use tracing::Instrument;
 pub use inputs::{InputLimits, Inputs, NoteChange, RawNote};
 pub use prompt::WindowLimits;
 
-use crate::flow::context::{RunView, policy_view};
+use crate::flow::context::{IndexCache, RunView, policy_view};
 use crate::flow::{FlowError, Recorded, commit, heartbeating, now_ms, plan, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{ConsolidationClaim, ConsolidationLease, FailOutcome, JobId, JobKind, JobStore, MetricsRow};
@@ -82,6 +82,8 @@ pub struct Consolidator<S> {
     pub packs: Arc<PackMap>,
     /// The LLM.
     pub llm: Arc<LlmClient>,
+    /// Each tenant's last policy index, shared with reflection.
+    pub indexes: Arc<IndexCache>,
     /// Knobs.
     pub settings: Settings,
 }
@@ -301,7 +303,7 @@ impl<S: JobStore> Consolidator<S> {
         let history = tenant.snapshots()?;
         let now = now_ms();
         let run = RunView { piece: "", outcome: RunOutcome::Consolidation, job_id: &job_id, now_ms: now };
-        let (context, index) = policy_view(&tenant, &entries, &history, &run, None)?;
+        let (context, index) = policy_view(&self.indexes, &tenant, &entries, &history, &run, None)?;
         let decision = self.packs.pack_for(&lease.tenant).evaluate(&proposal, &context, &index);
         // 8. Plan the writes (the entries and a regenerated `MEMORY.md`).
         let plan = plan::build(&tenant, &entries, &proposal, &decision)?;

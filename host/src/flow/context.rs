@@ -2,11 +2,12 @@
 //! clock, recent piece edits and writes, from the snapshot index) and the
 //! read-only index of entries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
 
 use super::FlowError;
 use crate::names::name_problem;
-use crate::policy::{Context, IndexEntry, PieceEditRecord, RunOutcome, TenantIndex};
+use crate::policy::{Context, EntryRef, PieceEditRecord, RunOutcome, TenantIndex};
 use crate::store::{SnapshotIndexLine, StoredEntry, TenantDir};
 
 /// Writes older than this do not count towards `recent_writes`.
@@ -25,12 +26,57 @@ pub struct RunView<'a> {
     pub now_ms: u64,
 }
 
+/// Tenants whose last index [`IndexCache`] keeps; each holds its entries'
+/// bodies, so this bounds the memory the cache takes.
+const MAX_CACHED_TENANTS: usize = 256;
+
+/// The last index built for each tenant, so that the next job hashes and
+/// fingerprints only the entries that changed since (issue 11). It cannot go
+/// stale: an entry is reused only when its text and time are unchanged, so
+/// writes by other processes or by hand are seen like any other.
+#[derive(Debug, Default)]
+pub struct IndexCache {
+    indexes: Mutex<HashMap<String, TenantIndex>>,
+}
+
+impl IndexCache {
+    /// The index of `entries` and `pieces` for `tenant`, built from its last one.
+    pub fn refresh(&self, tenant: &str, entries: &[StoredEntry], pieces: BTreeMap<String, String>) -> TenantIndex {
+        let previous = self.lock().get(tenant).cloned().unwrap_or_default();
+        let index = previous.refresh(entries.iter().map(entry_ref), pieces);
+        let mut indexes = self.lock();
+        if indexes.len() >= MAX_CACHED_TENANTS && !indexes.contains_key(tenant) {
+            let evicted = indexes.keys().next().cloned();
+            evicted.map(|tenant| indexes.remove(&tenant));
+        }
+        indexes.insert(tenant.to_string(), index.clone());
+        index
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, TenantIndex>> {
+        // A poisoned map only means a thread panicked between two whole
+        // inserts; every index in it is still whole.
+        self.indexes.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+fn entry_ref(stored: &StoredEntry) -> EntryRef<'_> {
+    EntryRef {
+        name: &stored.entry.name,
+        entry_type: &stored.entry.entry_type,
+        description: &stored.entry.description,
+        body: &stored.entry.body,
+        updated_at_ms: stored.updated_at_ms,
+    }
+}
+
 /// The context and index for `run` on a tenant with `entries` and
 /// `history`, with the current YAML of `edited_piece` if any. An unsafe
 /// `edited_piece` is not read: the host checks reject the edit as
 /// `unsafe_name`, and a name like `../../x` must not fail the whole job
 /// before they run (issue 9).
 pub fn policy_view(
+    indexes: &IndexCache,
     tenant: &TenantDir,
     entries: &[StoredEntry],
     history: &[SnapshotIndexLine],
@@ -59,21 +105,11 @@ pub fn policy_view(
         piece_edits,
         recent_writes,
     };
-    let entries = entries
-        .iter()
-        .map(|stored| IndexEntry {
-            name: stored.entry.name.clone(),
-            entry_type: stored.entry.entry_type.clone(),
-            description: stored.entry.description.clone(),
-            body: stored.entry.body.clone(),
-            updated_at_ms: stored.updated_at_ms,
-        })
-        .collect();
     let mut pieces = BTreeMap::new();
     if let Some(name) = edited_piece.filter(|name| name_problem(name).is_none())
         && let Some(yaml) = tenant.piece(name)?
     {
         pieces.insert(name.to_string(), yaml);
     }
-    Ok((context, TenantIndex::new(entries, pieces)))
+    Ok((context, indexes.refresh(tenant.name(), entries, pieces)))
 }

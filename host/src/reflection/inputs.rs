@@ -3,7 +3,7 @@
 //! policy context derived from them.
 
 use super::FlowError;
-use crate::flow::context::{RunView, policy_view};
+use crate::flow::context::{IndexCache, RunView, policy_view};
 use crate::jobs::ReflectionPayload;
 use crate::policy::{Context, RunOutcome, TenantIndex};
 use crate::store::{SnapshotIndexLine, StoredEntry, TenantDir};
@@ -54,12 +54,13 @@ impl Inputs {
     /// policies read, with the current YAML of `edited_piece` if any.
     pub fn policy_view(
         &self,
+        indexes: &IndexCache,
         tenant: &TenantDir,
         job_id: &str,
         now_ms: u64,
         edited_piece: Option<&str>,
     ) -> Result<(Context, TenantIndex), FlowError> {
         let run = RunView { piece: &self.piece_name, outcome: self.outcome, job_id, now_ms };
-        policy_view(tenant, &self.entries, &self.history, &run, edited_piece)
+        policy_view(indexes, tenant, &self.entries, &self.history, &run, edited_piece)
     }
 }

@@ -22,6 +22,7 @@ pub use crate::flow::{FlowError, Plan, Recorded, Skipped, now_ms};
 pub use inputs::Inputs;
 pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
+use crate::flow::context::IndexCache;
 use crate::flow::{commit, heartbeating, plan, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{
@@ -110,6 +111,8 @@ pub struct Reflector<S> {
     pub packs: Arc<PackMap>,
     /// The LLM.
     pub llm: Arc<LlmClient>,
+    /// Each tenant's last policy index, shared with consolidation.
+    pub indexes: Arc<IndexCache>,
     /// Knobs.
     pub settings: Settings,
 }
@@ -261,7 +264,7 @@ impl<S: JobStore> Reflector<S> {
                 let inputs = inputs::load(&tenant, &claim.payload)?;
                 let now = now_ms();
                 let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
-                let (context, index) = inputs.policy_view(&tenant, &job_id, now, edited)?;
+                let (context, index) = inputs.policy_view(&self.indexes, &tenant, &job_id, now, edited)?;
                 let decision = self.packs.pack_for(&claim.tenant).evaluate(&proposal, &context, &index);
                 // 6. Plan the writes and record everything before writing.
                 let plan = plan::build(&tenant, &inputs.entries, &proposal, &decision)?;

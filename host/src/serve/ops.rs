@@ -121,14 +121,15 @@ pub async fn policy_eval<S: JobStore>(
     within_ceilings(&request.proposal)?;
     let proposal = Proposal::from_json(&request.proposal.to_string())
         .map_err(|err| ApiError::unprocessable("invalid_proposal", err.to_string()))?;
-    let (data, packs) = (api.reflector.data.clone(), api.reflector.packs.clone());
+    let (data, packs, indexes) =
+        (api.reflector.data.clone(), api.reflector.packs.clone(), api.reflector.indexes.clone());
     let gate_tenant = request.tenant.clone();
     let decision = gated(&api, &gate_tenant, move || {
         let tenant = existing_tenant(&data, &request.tenant)?;
         let (entries, history) = (tenant.entries()?, tenant.snapshots()?);
         let run = RunView { piece: &request.piece, outcome: request.outcome, job_id: "dry-run", now_ms: now_ms() };
         let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
-        let (context, index) = policy_view(&tenant, &entries, &history, &run, edited)?;
+        let (context, index) = policy_view(&indexes, &tenant, &entries, &history, &run, edited)?;
         Ok(packs.pack_for(&request.tenant).evaluate(&proposal, &context, &index))
     })
     .await?;
