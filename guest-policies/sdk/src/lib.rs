@@ -3,6 +3,7 @@
 
 mod decision;
 pub mod index;
+pub mod matching;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 
@@ -95,6 +96,24 @@ macro_rules! export_policy {
 
     $crate::bindings::__export_policy_module!(Export with_types_in $crate::bindings);
         };
+    };
+}
+
+/// Declares a `static` [`matching::Patterns`] holding the set of that name
+/// that `memwarden-policy-sdk-build` compiled in the crate's `build.rs`:
+///
+/// ```ignore
+/// memwarden_policy_sdk::include_patterns!(pub(crate) SECRET_PREFIXES);
+/// ```
+///
+/// The generated code names this crate as `::memwarden_policy_sdk`, so
+/// depend on it under that name.
+#[macro_export]
+macro_rules! include_patterns {
+    ($(#[$attr:meta])* $vis:vis $name:ident) => {
+        $(#[$attr])*
+        $vis static $name: $crate::matching::Patterns =
+            include!(concat!(env!("OUT_DIR"), "/memwarden-patterns/", stringify!($name), ".rs"));
     };
 }
 
