@@ -6,7 +6,7 @@
 //! - [`policy`]: the policy runtime, the `memwarden-policy` crate (WIT
 //!   world, wasmtime, rule packs), re-exported here.
 //! - [`store`]: the tenant store (cap-std directories, snapshots, lock).
-//! - [`jobs`]: the job store (leases, retries; SQLite).
+//! - [`jobs`]: the job store (leases, retries; SQLite or PostgreSQL).
 //! - [`names`]: which names are safe as file names, shared by all layers
 //!   (it lives in the policy crate, the lowest layer).
 //!
