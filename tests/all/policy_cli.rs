@@ -1,6 +1,7 @@
 //! `memwarden policy …` through the real binary: eval in both formats, packs
 //! with `extends`, audit mode and tenant maps, inspect, codes, clear errors,
-//! and a scaffolded policy that builds and passes its own cases.
+//! a scaffolded policy that passes its own cases natively and as a component,
+//! and per-subcommand help.
 
 use std::fs;
 
@@ -105,6 +106,45 @@ fn a_pack_map_picks_the_pack_by_tenant() {
 }
 
 #[test]
+fn a_context_file_takes_the_index_fields_and_checks_them_against_the_body() {
+    use sha2::{Digest, Sha256};
+    let dir = temp_dir();
+    let body = "Always run migrations before the deploy.";
+    let digest = Sha256::digest(body.as_bytes());
+    let body_hash = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    let fingerprint = memwarden_similarity::fingerprint(body);
+    let entry = |body_bytes: usize| {
+        format!(
+            "entries:\n  - {{name: deploy-order, type: project, description: d, body: \"{body}\", body_bytes: {body_bytes}, body_hash: {body_hash}, fingerprint: {fingerprint}}}\n"
+        )
+    };
+    fs::write(dir.path().join("copied.yaml"), entry(body.len())).expect("write");
+    let record = eval_json(dir.path(), &["--context", dir.path().join("copied.yaml").to_str().expect("utf-8")]);
+    // The entry exists now, so adding it again is refused as a duplicate.
+    let codes: Vec<&str> = record["memory"][0]["rejections"]
+        .as_array()
+        .expect("rejections")
+        .iter()
+        .map(|r| r["code"].as_str().expect("code"))
+        .collect();
+    assert!(codes.contains(&"name_exists"), "{record:#}");
+
+    fs::write(dir.path().join("stale.yaml"), entry(3)).expect("write");
+    fs::write(dir.path().join("proposal.json"), PROPOSAL).expect("write");
+    let (output, _, stderr) = run(memwarden().current_dir(dir.path()).args([
+        "policy",
+        "eval",
+        "--proposal",
+        "proposal.json",
+        "--context",
+        "stale.yaml",
+    ]));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("entry `deploy-order`: body_bytes is 3 but its body gives 40"), "{stderr}");
+}
+
+#[test]
 fn bad_input_gets_one_clear_line_and_a_code() {
     let dir = temp_dir();
     let path = |name: &str| dir.path().join(name);
@@ -200,26 +240,122 @@ fn policy_test_fails_with_a_diff_and_exit_code_one() {
     assert_eq!(stdout.lines().last(), Some("1 passed, 1 failed"));
 }
 
+/// The value after `prefix` on the line that starts with it.
+fn line_value<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout.lines().find_map(|line| line.strip_prefix(prefix)).unwrap_or_else(|| panic!("no `{prefix}` in:\n{stdout}"))
+}
+
+/// Issue 11: a newcomer's crate tests natively with `cargo test`, and builds
+/// and tests from any directory with the target dir elsewhere, and `policy
+/// test` tests the component the last build wrote.
 #[test]
-fn a_new_policy_builds_and_passes_its_own_cases() {
+fn a_new_policy_passes_its_cases_natively_and_as_the_component_just_built() {
     let dir = temp_dir();
     let (output, stdout, stderr) = run(memwarden().current_dir(dir.path()).args(["policy", "new", "no-todos"]));
     assert!(output.status.success(), "{stdout}{stderr}");
     let crate_dir = dir.path().join("no-todos");
-    // Share compiled dependencies with the standard policies' build.
+    for file in [
+        ".cargo/config.toml",
+        "rustfmt.toml",
+        "CASES.md",
+        "tests/cases.rs",
+        "vendor/memwarden-policy-sdk/src/native.rs",
+    ] {
+        assert!(crate_dir.join(file).is_file(), "the scaffold has no `{file}`");
+    }
+    // A target dir outside the crate, shared between runs of this test so
+    // that dependencies compile once.
     let target = crate::util::repo().join("target").join("scaffold-test");
-    let (output, stdout, stderr) =
-        run(memwarden().current_dir(&crate_dir).env("CARGO_TARGET_DIR", &target).args(["policy", "build", "."]));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+
+    // 1. `cargo test` in the crate runs cases.yaml natively; a wrong
+    //    expectation fails it.
+    let cargo_test = || {
+        run(std::process::Command::new(&cargo).current_dir(&crate_dir).env("CARGO_TARGET_DIR", &target).args([
+            "test",
+            "--",
+            "--nocapture",
+        ]))
+    };
+    let (output, stdout, stderr) = cargo_test();
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("built no-todos 0.1.0"), "{stdout}");
-    // The cases file names the component under ./target; point it at the
-    // shared target dir instead.
-    let cases = fs::read_to_string(crate_dir.join("cases.yaml")).expect("cases");
-    let cases = cases.replace("module: target/", &format!("module: {}/", target.display()));
-    fs::write(crate_dir.join("cases.yaml"), cases).expect("write");
-    let (output, stdout, _) = run(memwarden().current_dir(&crate_dir).args(["policy", "test", "cases.yaml"]));
-    assert!(output.status.success(), "{stdout}");
-    assert_eq!(stdout.lines().last(), Some("3 passed, 0 failed"));
+    assert!(stdout.contains("4 passed, 0 failed (natively"), "{stdout}");
+    let cases_path = crate_dir.join("cases.yaml");
+    let cases = fs::read_to_string(&cases_path).expect("cases");
+    fs::write(&cases_path, cases.replacen("memory: [[banned_word]]", "memory: [accept]", 1)).expect("write");
+    let (output, stdout, stderr) = cargo_test();
+    assert!(!output.status.success(), "{stdout}{stderr}");
+    let report = format!("{stdout}{stderr}");
+    assert!(report.contains("FAIL a note with a banned word is rejected"), "{report}");
+    fs::write(&cases_path, &cases).expect("write");
+
+    // 2. From outside the crate, with CARGO_TARGET_DIR set: the build lands
+    //    in that target dir, with the crate's 256 KiB stack, and `policy
+    //    test` runs the very component it wrote.
+    let outside = temp_dir();
+    let memwarden_outside = || {
+        let mut command = memwarden();
+        command.current_dir(outside.path()).env("CARGO_TARGET_DIR", &target);
+        command
+    };
+    let build = || {
+        let (output, stdout, stderr) = run(memwarden_outside().args(["policy", "build"]).arg(&crate_dir));
+        assert!(output.status.success(), "{stdout}{stderr}");
+        let written = target.join("no_todos.component.wasm");
+        assert!(stdout.contains(&format!("built no-todos 0.1.0 → {}", written.display())), "{stdout}");
+        line_value(&stdout, "sha256 ").to_string()
+    };
+    let policy_test = || run(memwarden_outside().args(["policy", "test"]).arg(&cases_path));
+    let first = build();
+    // `i32.const 262144; end`: the initial stack pointer (the stack comes
+    // first in linear memory), 1 MiB without the crate's config.
+    let core = fs::read(target.join("wasm32-unknown-unknown/release/no_todos.wasm")).expect("core module");
+    assert!(core.windows(5).any(|w| w == [0x41, 0x80, 0x80, 0x10, 0x0b]), "the stack is not 256 KiB");
+    let (output, stdout, stderr) = policy_test();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert_eq!(line_value(&stdout, &format!("{}: module no-todos 0.1.0 sha256 ", cases_path.display())), first);
+    assert_eq!(stdout.lines().last(), Some("4 passed, 0 failed"));
+
+    // 3. A source change: `policy test` warns until the next build, which
+    //    it then tests (the new default bans a word of the first case).
+    let lib = crate_dir.join("src/lib.rs");
+    let source = fs::read_to_string(&lib).expect("lib.rs");
+    fs::write(&lib, source.replace(r#"vec!["todo".to_string()]"#, r#"vec!["deploy".to_string()]"#)).expect("write");
+    let (output, stdout, stderr) = policy_test();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("changed after the last build"), "{stderr}");
+    let second = build();
+    assert_ne!(first, second);
+    let (output, stdout, stderr) = policy_test();
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(line_value(&stdout, &format!("{}: module no-todos 0.1.0 sha256 ", cases_path.display())), second);
+    assert!(stdout.contains("FAIL") && stdout.contains("a finished note is accepted"), "{stdout}");
+}
+
+/// Issue 11: `--help` of a subcommand lists its own flags only, and the
+/// store flags work before the subcommand as after it.
+#[test]
+fn subcommand_help_shows_only_its_own_flags() {
+    let (output, stdout, _) = run(memwarden().args(["policy", "test", "--help"]));
+    assert!(output.status.success());
+    for absent in ["--db", "--data-dir", "--config"] {
+        assert!(!stdout.contains(absent), "`policy test --help` mentions `{absent}`:\n{stdout}");
+    }
+    for present in ["--cache-dir", "--no-cache", "docs/policy-cases.md"] {
+        assert!(stdout.contains(present), "`policy test --help` lacks `{present}`:\n{stdout}");
+    }
+    let (_, stdout, _) = run(memwarden().args(["policy", "new", "--help"]));
+    assert!(!stdout.contains("--cache-dir") && !stdout.contains("--db"), "{stdout}");
+    let (_, stdout, _) = run(memwarden().args(["history", "--help"]));
+    assert!(stdout.contains("--db") && stdout.contains("--data-dir") && !stdout.contains("--no-cache"), "{stdout}");
+
+    let dir = temp_dir();
+    for args in [&["--data-dir", "DATA", "history", "acme"][..], &["history", "--data-dir", "DATA", "acme"]] {
+        let args: Vec<String> = args.iter().map(|a| a.replace("DATA", &dir.path().display().to_string())).collect();
+        let (output, stdout, stderr) = run(memwarden().args(&args));
+        assert!(output.status.success(), "{args:?}: {stdout}{stderr}");
+    }
 }
 
 #[test]

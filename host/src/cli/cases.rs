@@ -1,7 +1,8 @@
 //! `memwarden policy test`: table-driven cases, like `opa test`. A cases
-//! file names a pack (or one module with a config), an optional default
-//! context, and cases of proposal → expected verdicts; every case runs
-//! through the compiled components.
+//! file names a pack, one module, or a policy crate (the component its last
+//! `policy build` made), an optional config and default context, and cases
+//! of proposal → expected verdicts; every case runs through the compiled
+//! components, host checks included. The format is `docs/policy-cases.md`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,9 +14,13 @@ use clap::Args;
 use memwarden::policy::{ChangeDecision, ContextFile, DecisionRecord, PolicyEngine, Proposal, RulePack};
 use serde::Deserialize;
 
+use super::scaffold::PolicyCrate;
+
 #[derive(Debug, Args)]
+#[command(after_help = "The cases format, with an example of every field: docs/policy-cases.md in the memwarden \
+repository, also copied as CASES.md into every crate `memwarden policy new` makes.")]
 pub(crate) struct TestArgs {
-    /// Cases files (YAML).
+    /// Cases files (YAML): `pack:`, `module:` or `crate:`, then `cases:`.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -34,13 +39,18 @@ pub(crate) fn test(engine: &PolicyEngine, args: &TestArgs) -> anyhow::Result<Exi
     for path in &args.files {
         let file = CasesFile::read(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let target = file.target(base).with_context(|| format!("cases file `{}`", path.display()))?;
         let mut packs: BTreeMap<String, RulePack> = BTreeMap::new();
         for case in &file.cases {
             let pack_key = case.config.as_ref().or(file.config.as_ref()).map_or(String::new(), |c| c.to_string());
             if !packs.contains_key(&pack_key) {
                 let pack = file
-                    .pack(engine, base, case.config.as_ref())
+                    .pack(engine, base, &target, case.config.as_ref())
                     .with_context(|| format!("cases file `{}`", path.display()))?;
+                if packs.is_empty() {
+                    // Which component ran, so a test can be tied to a build.
+                    writeln!(out, "{}: {}", super::printable(&path.display().to_string()), describe(&target, &pack))?;
+                }
                 packs.insert(pack_key.clone(), pack);
             }
             let pack = &packs[&pack_key];
@@ -120,37 +130,77 @@ impl CasesFile {
             path: path.display().to_string(),
             message: memwarden::messages::parse_error(&err),
         })?;
-        match (&file.pack, &file.module) {
-            (Some(_), None) | (None, Some(_)) => Ok(file),
+        match (&file.pack, &file.module, &file.krate) {
+            (Some(_), None, None) | (None, Some(_), None) | (None, None, Some(_)) => Ok(file),
             _ => Err(CasesError {
                 path: path.display().to_string(),
-                message: "name exactly one of `pack` and `module`".to_string(),
+                message: "name exactly one of `pack`, `module` and `crate`".to_string(),
             }
             .into()),
         }
+    }
+
+    /// What the cases run against, resolved against `base`, the file's
+    /// directory. A `crate:` becomes the component its last `policy build`
+    /// wrote, found as that build found its target dir.
+    fn target(&self, base: &Path) -> anyhow::Result<Target> {
+        Ok(match (&self.pack, &self.module, &self.krate) {
+            (Some(pack), _, _) => match pack.contains(['/', '\\']) || pack.ends_with(".yaml") {
+                true => Target::Pack(base.join(pack).display().to_string()),
+                false => Target::Pack(pack.clone()),
+            },
+            // `RulePack::single` resolves a module path against `base` itself.
+            (None, Some(module), _) => Target::Module(module.clone()),
+            (None, None, Some(krate)) => {
+                let policy_crate = PolicyCrate::locate(&base.join(krate))?;
+                let component = policy_crate.built_component()?;
+                if let Some(source) = policy_crate.newer_source(&component) {
+                    eprintln!(
+                        "memwarden: warning: `{}` changed after the last build; run `memwarden policy build` to test it",
+                        source.display()
+                    );
+                }
+                Target::Module(component.display().to_string())
+            }
+            (None, None, None) => unreachable!("checked in CasesFile::read"),
+        })
     }
 
     fn pack(
         &self,
         engine: &PolicyEngine,
         base: &Path,
+        target: &Target,
         case_config: Option<&serde_json::Value>,
     ) -> anyhow::Result<RulePack> {
-        let resolve = |reference: &str| match reference.contains(['/', '\\'])
-            || reference.ends_with(".yaml")
-            || reference.ends_with(".wasm")
-        {
-            true => base.join(reference).display().to_string(),
-            false => reference.to_string(),
-        };
-        Ok(match (&self.pack, &self.module) {
-            (Some(pack), _) => RulePack::load(engine, &resolve(pack))?,
-            (None, Some(module)) => {
+        Ok(match target {
+            Target::Pack(pack) => RulePack::load(engine, pack)?,
+            Target::Module(module) => {
                 let config = case_config.or(self.config.as_ref()).cloned().unwrap_or_default();
-                RulePack::single(engine, &resolve(module), base, config)?
+                RulePack::single(engine, module, base, config)?
             }
-            (None, None) => unreachable!("checked in CasesFile::read"),
         })
+    }
+}
+
+/// What a cases file runs against.
+#[derive(Debug)]
+enum Target {
+    /// A pack: a built-in name or a YAML path.
+    Pack(String),
+    /// One module: a built-in name, or a component path, absolute or
+    /// relative to the cases file.
+    Module(String),
+}
+
+/// One line naming what ran: the pack and its revision, or the module and
+/// the sha256 `policy build` printed.
+fn describe(target: &Target, pack: &RulePack) -> String {
+    match (target, pack.modules().next()) {
+        (Target::Module(_), Some(module)) => {
+            format!("module {} {} sha256 {}", module.name(), module.version(), module.sha256_hex())
+        }
+        _ => format!("pack {} revision {}", pack.name(), pack.revision()),
     }
 }
 
@@ -164,6 +214,10 @@ struct CasesFile {
     /// Or one module (built-in name or `.wasm` path relative to the file)…
     #[serde(default)]
     module: Option<String>,
+    /// …or the component `policy build` made of this crate (a directory
+    /// relative to the file)…
+    #[serde(default, rename = "crate")]
+    krate: Option<String>,
     /// …with this config (each case may replace it).
     #[serde(default)]
     config: Option<serde_json::Value>,

@@ -19,7 +19,7 @@ use super::printable;
 #[derive(Debug, Subcommand)]
 pub(crate) enum EnqueueCommand {
     /// Queue a reflection on one finished agent run.
-    Reflection(RunArgs),
+    Reflection(super::With<super::StoreArgs, RunArgs>),
 }
 
 /// An agent run to reflect on.
@@ -76,8 +76,7 @@ impl RunArgs {
     }
 }
 
-pub(crate) async fn enqueue(config: &RawConfig, command: &EnqueueCommand) -> anyhow::Result<ExitCode> {
-    let EnqueueCommand::Reflection(run) = command;
+pub(crate) async fn enqueue(config: &RawConfig, run: &RunArgs) -> anyhow::Result<ExitCode> {
     let jobs = AnyJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
     let enqueued = jobs.enqueue_reflection(&run.job(config)?, now_ms()).await?;
     match enqueued.created {

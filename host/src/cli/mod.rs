@@ -1,6 +1,7 @@
 //! Command-line arguments and dispatch. Each subcommand lives in its own
-//! file; this one owns the argument types, the error-to-code mapping and
-//! the shared engine setup.
+//! file; this one owns the top-level argument types, the flag groups the
+//! subcommands share (store, module cache), the error-to-code mapping and
+//! the shared engine setup. Read [`run`] first.
 
 mod cases;
 mod consolidate;
@@ -23,27 +24,84 @@ use memwarden::policy::{LoadError, PackError, PolicyEngine, ProposalError, Sandb
 /// memwarden: safe self-improvement for LLM agents.
 #[derive(Debug, Parser)]
 #[command(name = "memwarden", version, about, long_about = None)]
+#[command(after_help = "The store and cache flags may also follow the subcommand that uses them \
+(`memwarden history --data-dir D T`); there they win.")]
 pub(crate) struct Args {
     #[command(subcommand)]
     command: Command,
     /// Configuration file (YAML); environment variables override it.
-    #[arg(long, global = true, env = "MEMWARDEN_CONFIG")]
+    #[arg(long, env = "MEMWARDEN_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory (overrides the config).
-    #[arg(long, global = true)]
+    #[arg(long)]
     data_dir: Option<PathBuf>,
     /// The job store URL, e.g. `sqlite://jobs.db` (overrides the config).
-    #[arg(long, global = true)]
+    #[arg(long)]
     db: Option<String>,
     /// Where compiled policy modules are cached between runs.
-    #[arg(long, global = true, env = "MEMWARDEN_CACHE_DIR")]
+    #[arg(long, env = "MEMWARDEN_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
     /// Do not read or write the compiled-module cache.
-    #[arg(long, global = true)]
+    #[arg(long)]
     no_cache: bool,
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+}
+
+// Each subcommand declares the flags it uses, so that its `--help` shows
+// only those (issue 11): a subcommand's own arguments come with one of the
+// flag groups below through `With`. The environment variables are read by
+// the top-level flags alone, so that a flag after the subcommand beats a
+// flag before it, and both beat the environment.
+
+/// A subcommand's own arguments `T` plus the flag group `F` it takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct With<F: clap::Args, T: clap::Args> {
+    #[command(flatten)]
+    args: T,
+    #[command(flatten)]
+    flags: F,
+}
+
+/// Where the job store and the tenants' files are.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Store")]
+pub(crate) struct StoreArgs {
+    /// Configuration file (YAML; default `$MEMWARDEN_CONFIG`); environment
+    /// variables override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The data directory (overrides the config).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The job store URL, e.g. `sqlite://jobs.db` (overrides the config).
+    #[arg(long)]
+    db: Option<String>,
+}
+
+/// The store, for the commands that also run the rule packs.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunnerArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Where compiled policy modules are cached (default
+    /// `$MEMWARDEN_CACHE_DIR`, else the config's `module_cache`).
+    #[arg(long, help_heading = "Store")]
+    cache_dir: Option<PathBuf>,
+}
+
+/// The compiled-module cache of the `policy` commands.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Module cache")]
+pub(crate) struct CacheArgs {
+    /// Where compiled policy modules are cached between runs (default
+    /// `$MEMWARDEN_CACHE_DIR`, else `~/.cache/memwarden/modules`).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Do not read or write the compiled-module cache.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,22 +113,22 @@ enum Command {
     #[command(subcommand)]
     Enqueue(jobs::EnqueueCommand),
     /// Reflect on one run now, in the foreground, and print the decisions.
-    Reflect(jobs::RunArgs),
+    Reflect(With<RunnerArgs, jobs::RunArgs>),
     /// List the snapshots of a tenant, with verdict counts.
-    History(history::HistoryArgs),
+    History(With<StoreArgs, history::HistoryArgs>),
     /// Show one snapshot: its decisions and the diff of every file.
-    Show(history::ShowArgs),
+    Show(With<StoreArgs, history::ShowArgs>),
     /// Restore a tenant's memory and pieces to their state before a snapshot.
-    Rollback(history::RollbackArgs),
+    Rollback(With<StoreArgs, history::RollbackArgs>),
     /// Find the files that fail a tenant's jobs; `--fix` moves them aside.
-    Doctor(doctor::DoctorArgs),
+    Doctor(With<StoreArgs, doctor::DoctorArgs>),
     /// Consolidate one tenant's memory now, in the foreground.
-    Consolidate(consolidate::ConsolidateArgs),
+    Consolidate(With<RunnerArgs, consolidate::ConsolidateArgs>),
     /// Claim and run queued jobs until stopped (SIGINT/SIGTERM finish the
     /// jobs in flight first).
-    Worker(jobs::WorkerArgs),
+    Worker(With<RunnerArgs, jobs::WorkerArgs>),
     /// Serve the HTTP API, with a worker beside it, until SIGINT/SIGTERM.
-    Serve(serve::ServeArgs),
+    Serve(With<RunnerArgs, serve::ServeArgs>),
     /// Manage tenants' API keys.
     #[command(subcommand)]
     Tenant(serve::TenantCommand),
@@ -82,19 +140,19 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Print the verdict of a rule pack on every change of a proposal.
-    Eval(policy::EvalArgs),
+    Eval(With<CacheArgs, policy::EvalArgs>),
     /// Run table-driven cases against compiled modules.
-    Test(cases::TestArgs),
+    Test(With<CacheArgs, cases::TestArgs>),
     /// Describe a component and say whether it would load.
-    Inspect(policy::InspectArgs),
+    Inspect(With<CacheArgs, policy::InspectArgs>),
     /// Scaffold a new policy crate that builds and passes its own cases.
     New(scaffold::NewArgs),
     /// Build a policy crate into a component (cargo + componentize).
-    Build(scaffold::BuildArgs),
+    Build(With<CacheArgs, scaffold::BuildArgs>),
     /// List every rejection code: the host's and those of the built-in modules.
-    Codes,
+    Codes(CacheArgs),
     /// Run a labelled corpus through a pack and report how well it judges it.
-    Score(score::ScoreArgs),
+    Score(With<CacheArgs, score::ScoreArgs>),
 }
 
 /// How results are printed.
@@ -106,51 +164,74 @@ enum Format {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let engine = || engine(&args);
-    let config = || -> anyhow::Result<memwarden::config::RawConfig> {
-        let mut config = memwarden::config::RawConfig::load(args.config.as_deref())?;
-        if let Some(dir) = &args.data_dir {
-            config.data_dir = dir.clone();
-        }
-        if let Some(db) = &args.db {
-            config.database = Some(db.clone());
-        }
-        if let Some(cache) = &args.cache_dir {
-            config.module_cache = Some(cache.clone());
-        }
-        Ok(config)
-    };
     let runtime =
         || tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime");
     match &args.command {
         Command::Demo(demo) => runtime()?.block_on(demo::demo(demo)),
-        Command::Enqueue(enqueue) => runtime()?.block_on(jobs::enqueue(&config()?, enqueue)),
-        Command::Reflect(run) => runtime()?.block_on(jobs::reflect(&config()?, run)),
-        Command::Doctor(args) => runtime()?.block_on(doctor::doctor(&config()?, args)),
-        Command::Consolidate(args) => runtime()?.block_on(consolidate::consolidate(&config()?, args)),
-        Command::Worker(worker) => runtime()?.block_on(jobs::worker(&config()?, worker)),
-        Command::Serve(args) => runtime()?.block_on(serve::serve(&config()?, args)),
-        Command::Tenant(tenant) => runtime()?.block_on(serve::tenant(&config()?, tenant)),
-        Command::History(history) => history::history(&config()?, history),
-        Command::Show(show) => history::show(&config()?, show),
-        Command::Rollback(rollback) => runtime()?.block_on(history::rollback(&config()?, rollback)),
-        Command::Policy(PolicyCommand::Eval(eval)) => policy::eval(&engine()?, eval),
-        Command::Policy(PolicyCommand::Test(test)) => cases::test(&engine()?, test),
-        Command::Policy(PolicyCommand::Inspect(inspect)) => policy::inspect(&engine()?, inspect),
+        Command::Enqueue(jobs::EnqueueCommand::Reflection(run)) => {
+            runtime()?.block_on(jobs::enqueue(&args.host_config(&run.flags, None)?, &run.args))
+        }
+        Command::Reflect(run) => runtime()?.block_on(jobs::reflect(&args.runner_config(&run.flags)?, &run.args)),
+        Command::Doctor(cmd) => runtime()?.block_on(doctor::doctor(&args.host_config(&cmd.flags, None)?, &cmd.args)),
+        Command::Consolidate(cmd) => {
+            runtime()?.block_on(consolidate::consolidate(&args.runner_config(&cmd.flags)?, &cmd.args))
+        }
+        Command::Worker(cmd) => runtime()?.block_on(jobs::worker(&args.runner_config(&cmd.flags)?, &cmd.args)),
+        Command::Serve(cmd) => runtime()?.block_on(serve::serve(&args.runner_config(&cmd.flags)?, &cmd.args)),
+        Command::Tenant(serve::TenantCommand::AddKey(cmd)) => {
+            runtime()?.block_on(serve::add_key(&args.host_config(&cmd.flags, None)?, &cmd.args))
+        }
+        Command::History(cmd) => history::history(&args.host_config(&cmd.flags, None)?, &cmd.args),
+        Command::Show(cmd) => history::show(&args.host_config(&cmd.flags, None)?, &cmd.args),
+        Command::Rollback(cmd) => {
+            runtime()?.block_on(history::rollback(&args.host_config(&cmd.flags, None)?, &cmd.args))
+        }
+        Command::Policy(PolicyCommand::Eval(cmd)) => policy::eval(&args.engine(&cmd.flags)?, &cmd.args),
+        Command::Policy(PolicyCommand::Test(cmd)) => cases::test(&args.engine(&cmd.flags)?, &cmd.args),
+        Command::Policy(PolicyCommand::Inspect(cmd)) => policy::inspect(&args.engine(&cmd.flags)?, &cmd.args),
         Command::Policy(PolicyCommand::New(new)) => scaffold::new(new),
-        Command::Policy(PolicyCommand::Build(build)) => scaffold::build(&engine()?, build),
-        Command::Policy(PolicyCommand::Codes) => policy::codes(&engine()?),
-        Command::Policy(PolicyCommand::Score(args)) => score::score(&engine()?, args),
+        Command::Policy(PolicyCommand::Build(cmd)) => scaffold::build(&args.engine(&cmd.flags)?, &cmd.args),
+        Command::Policy(PolicyCommand::Codes(cache)) => policy::codes(&args.engine(cache)?),
+        Command::Policy(PolicyCommand::Score(cmd)) => score::score(&args.engine(&cmd.flags)?, &cmd.args),
     }
 }
 
-fn engine(args: &Args) -> anyhow::Result<PolicyEngine> {
-    let cache_dir = match (&args.cache_dir, args.no_cache) {
-        (_, true) => None,
-        (Some(dir), false) => Some(dir.clone()),
-        (None, false) => default_cache_dir(),
-    };
-    PolicyEngine::with_options(SandboxLimits::default(), cache_dir.as_deref()).context("cannot start the policy engine")
+impl Args {
+    /// The host config: the file, then the flags, those after the
+    /// subcommand (`store`, `cache_dir`) before those ahead of it.
+    fn host_config(
+        &self,
+        store: &StoreArgs,
+        cache_dir: Option<&PathBuf>,
+    ) -> anyhow::Result<memwarden::config::RawConfig> {
+        let mut config =
+            memwarden::config::RawConfig::load(store.config.as_ref().or(self.config.as_ref()).map(PathBuf::as_path))?;
+        if let Some(dir) = store.data_dir.as_ref().or(self.data_dir.as_ref()) {
+            config.data_dir = dir.clone();
+        }
+        if let Some(db) = store.db.as_ref().or(self.db.as_ref()) {
+            config.database = Some(db.clone());
+        }
+        if let Some(cache) = cache_dir.or(self.cache_dir.as_ref()) {
+            config.module_cache = Some(cache.clone());
+        }
+        Ok(config)
+    }
+
+    fn runner_config(&self, runner: &RunnerArgs) -> anyhow::Result<memwarden::config::RawConfig> {
+        self.host_config(&runner.store, runner.cache_dir.as_ref())
+    }
+
+    /// The policy engine of the `policy` commands, with its module cache.
+    fn engine(&self, cache: &CacheArgs) -> anyhow::Result<PolicyEngine> {
+        let cache_dir = match (cache.cache_dir.as_ref().or(self.cache_dir.as_ref()), cache.no_cache || self.no_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(dir.clone()),
+            (None, false) => default_cache_dir(),
+        };
+        PolicyEngine::with_options(SandboxLimits::default(), cache_dir.as_deref())
+            .context("cannot start the policy engine")
+    }
 }
 
 fn default_cache_dir() -> Option<PathBuf> {

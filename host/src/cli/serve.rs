@@ -64,7 +64,7 @@ pub(crate) async fn serve(config: &RawConfig, args: &ServeArgs) -> anyhow::Resul
 #[derive(Debug, Subcommand)]
 pub(crate) enum TenantCommand {
     /// Create an API key for a tenant; it is printed once and stored hashed.
-    AddKey(AddKeyArgs),
+    AddKey(super::With<super::StoreArgs, AddKeyArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -76,8 +76,7 @@ pub(crate) struct AddKeyArgs {
     label: Option<String>,
 }
 
-pub(crate) async fn tenant(config: &RawConfig, command: &TenantCommand) -> anyhow::Result<ExitCode> {
-    let TenantCommand::AddKey(args) = command;
+pub(crate) async fn add_key(config: &RawConfig, args: &AddKeyArgs) -> anyhow::Result<ExitCode> {
     memwarden::store::safe_name_of("tenant", &args.tenant)?;
     let jobs = AnyJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
     let key = serve::new_key();
