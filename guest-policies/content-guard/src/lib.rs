@@ -5,8 +5,9 @@
 //!
 //! Secret detection is a catalogue of anchored, structure-checked token
 //! formats; injection detection is a layered scorer (see `injection`).
-//! Neither is a regex engine: a regex set would be compiled again in every
-//! fresh instance, on every proposal.
+//! Neither compiles a regex at run time: it would be compiled again in every
+//! fresh instance, on every proposal. The role-marker lists are DFAs that
+//! `build.rs` compiles when the module is built.
 
 #[cfg(target_arch = "wasm32")]
 mod bump;

@@ -1,6 +1,6 @@
 //! Compiles the test sets the way a policy's `build.rs` would.
 
-use memwarden_policy_sdk_build::{MatchKind, PatternSet, Searches};
+use memwarden_policy_sdk_build::{MatchKind, PatternSet, Representation, Searches};
 
 #[path = "src/lists.rs"]
 mod lists;
@@ -13,5 +13,12 @@ fn main() {
     PatternSet::new("TOPICS")
         .regexes([r"(?i)pass(word|phrase)", r"(?i)password reset"])
         .match_kind(MatchKind::All)
+        .write();
+    // The labels again, as a sparse DFA searched both ways.
+    PatternSet::new("SPARSE_LABELS")
+        .literals(lists::LABELS)
+        .case_insensitive(true)
+        .searches(Searches::Both)
+        .representation(Representation::Sparse)
         .write();
 }

@@ -1,7 +1,8 @@
 //! From a [`PatternSet`] to serialised DFAs: each pattern becomes a `Hir`
 //! (literals directly, regexes through the parser), is checked, and all of
-//! them go through one Thompson NFA into a minimised dense DFA. Read
-//! [`compile`] first.
+//! them go through one Thompson NFA into a minimised dense DFA, which is
+//! converted to a sparse one when the set asks for it. Read [`compile`]
+//! first.
 //!
 //! A match's end comes from the forward DFA. Its start is the end minus the
 //! pattern's length when every pattern has a single length (all literal sets
@@ -13,7 +14,7 @@ use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_syntax::ParserBuilder;
 use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir};
 
-use crate::{MatchKind, Pattern, PatternSet, Searches};
+use crate::{MatchKind, Pattern, PatternSet, Representation, Searches, limit};
 
 /// A compiled set: what the generated file embeds.
 #[derive(Clone, Debug)]
@@ -23,11 +24,12 @@ pub struct Compiled {
     pub(crate) reverse: Option<Vec<u8>>,
     pub(crate) lengths: Vec<u32>,
     pub(crate) match_kind: MatchKind,
+    pub(crate) representation: Representation,
 }
 
 impl Compiled {
     /// The forward DFA, serialised little-endian, without leading padding:
-    /// it must be placed at a 4-byte-aligned address to be read.
+    /// a dense one must be placed at a 4-byte-aligned address to be read.
     pub fn forward(&self) -> &[u8] {
         &self.forward
     }
@@ -46,6 +48,11 @@ impl Compiled {
     /// How the set chooses among matches.
     pub fn match_kind(&self) -> MatchKind {
         self.match_kind
+    }
+
+    /// How the tables store transitions.
+    pub fn representation(&self) -> Representation {
+        self.representation
     }
 
     /// The tables' size, both directions: what the module grows by.
@@ -128,6 +135,7 @@ pub(crate) fn compile(set: &PatternSet) -> Result<Compiled, String> {
         reverse,
         lengths: lengths.unwrap_or_default(),
         match_kind: set.match_kind,
+        representation: set.representation,
     };
     if compiled.table_bytes() > set.max_bytes {
         return Err(too_big(set, &format!("its tables take {} bytes", compiled.table_bytes())));
@@ -143,10 +151,15 @@ fn build(set: &PatternSet, hirs: &[Hir], thompson: thompson::Config, config: den
         .map_err(|err| format!("pattern set `{}`: {err}", set.name))?;
     // The DFA is bounded while it is built too, so an explosive pattern
     // fails in seconds rather than exhausting the build machine. The
-    // in-memory size is a little larger than the serialised one.
-    let config = config.minimize(true).dfa_size_limit(Some(set.max_bytes * 2)).determinize_size_limit(Some(
+    // in-memory size is a little larger than the serialised one; a sparse
+    // set is first built dense, which may be many times its final size.
+    let dense_bytes = match set.representation {
+        Representation::Dense => set.max_bytes.saturating_mul(2),
+        Representation::Sparse => set.max_bytes.saturating_mul(limit::SPARSE_TO_DENSE),
+    };
+    let config = config.minimize(true).dfa_size_limit(Some(dense_bytes)).determinize_size_limit(Some(
         // Determinisation's scratch space; generous, as it is only scratch.
-        set.max_bytes.saturating_mul(16).max(1 << 20),
+        dense_bytes.saturating_mul(8).max(1 << 20),
     ));
     let dfa = dense::Builder::new().configure(config).build_from_nfa(&nfa).map_err(|err| {
         if err.is_size_limit_exceeded() {
@@ -155,8 +168,16 @@ fn build(set: &PatternSet, hirs: &[Hir], thompson: thompson::Config, config: den
             format!("pattern set `{}`: {err}{}", set.name, hint_for(&err.to_string()))
         }
     })?;
-    let (bytes, padding) = dfa.to_bytes_little_endian();
-    Ok(bytes[padding..].to_vec())
+    match set.representation {
+        Representation::Dense => {
+            let (bytes, padding) = dfa.to_bytes_little_endian();
+            Ok(bytes[padding..].to_vec())
+        }
+        Representation::Sparse => {
+            let sparse = dfa.to_sparse().map_err(|err| format!("pattern set `{}`: {err}", set.name))?;
+            Ok(sparse.to_bytes_little_endian())
+        }
+    }
 }
 
 fn to_hir(set: &PatternSet, pattern: &Pattern) -> Result<Hir, String> {
@@ -186,11 +207,18 @@ fn ascii_case_insensitive(b: u8) -> Hir {
 }
 
 fn too_big(set: &PatternSet, why: &str) -> String {
+    let sparse = match set.representation {
+        Representation::Dense => {
+            "; a sparse DFA (`.representation(Representation::Sparse)`) is smaller, ten times or more for literals \
+             tried at an offset, for a slower search"
+        }
+        Representation::Sparse => "",
+    };
     format!(
         "pattern set `{}` is too large: {why}, over the bound of {} bytes; Unicode classes (`\\w`, `\\d`, `\\s`, \
          `.`) grow DFAs fastest: call `.unicode(false)` or write `(?-u:\\w)`; long counted repetitions of a class \
          (`[a-z0-9]{{24,99}}`) multiply states: match a prefix and check the rest in code; or split the set, or \
-         raise `.max_bytes(..)` if the module may grow by that much",
+         raise `.max_bytes(..)` if the module may grow by that much{sparse}",
         set.name, set.max_bytes
     )
 }

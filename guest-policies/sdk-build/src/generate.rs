@@ -1,13 +1,13 @@
 //! Writes a compiled set into `OUT_DIR/memwarden-patterns/`: the DFA bytes
 //! (`NAME.forward.dfa`, `NAME.reverse.dfa`) and `NAME.rs`, the expression
 //! `include_patterns!` puts into a `static`. The bytes are embedded with
-//! `include_bytes!` inside a 4-byte-aligned wrapper, which deserialisation
-//! requires.
+//! `include_bytes!` inside a 4-byte-aligned wrapper, which a dense DFA's
+//! deserialisation requires (a sparse one reads bytes at any address).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::{Compiled, MatchKind};
+use crate::{Compiled, MatchKind, Representation};
 
 /// The folder under `OUT_DIR`; `include_patterns!` reads from the same.
 const FOLDER: &str = "memwarden-patterns";
@@ -63,12 +63,16 @@ pub(crate) fn source(compiled: &Compiled) -> String {
         MatchKind::LeftmostFirst => "LeftmostFirst",
         MatchKind::All => "All",
     };
+    let constructor = match compiled.representation {
+        Representation::Dense => "from_tables",
+        Representation::Sparse => "from_sparse_tables",
+    };
     let _ = writeln!(
         out,
         "    // SAFETY: these tables were serialised by memwarden-policy-sdk-build\n    \
          // with the regex-automata release this SDK reads them with (one per\n    \
          // lock file), at 4-byte-aligned addresses.\n    \
-         unsafe {{ {sdk}::Patterns::from_tables(\"{name}\", &FORWARD.bytes, {reverse}, &[{lengths}], {sdk}::Kind::{kind}) }}",
+         unsafe {{ {sdk}::Patterns::{constructor}(\"{name}\", &FORWARD.bytes, {reverse}, &[{lengths}], {sdk}::Kind::{kind}) }}",
         lengths = lengths.join(", "),
     );
     out.push_str("}\n");

@@ -7,9 +7,9 @@
 //! Use it from `build.rs` with [`PatternSet`], and read the set in the policy
 //! with `memwarden_policy_sdk::include_patterns!`.
 //!
-//! Does not: search (that is `memwarden_policy_sdk::matching`), build sparse
-//! or lazy DFAs, or support look-around beyond what a DFA can do (`^`, `$`,
-//! ASCII `\b`).
+//! Does not: search (that is `memwarden_policy_sdk::matching`), build lazy
+//! DFAs, or support look-around beyond what a DFA can do (`^`, `$`, ASCII
+//! `\b`).
 
 #![deny(missing_docs)]
 
@@ -43,12 +43,36 @@ pub enum Searches {
     Both,
 }
 
+/// How the tables store each state's transitions: the trade between the
+/// module's size and the search's speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Representation {
+    /// A full row per state, one entry for each class of bytes the patterns
+    /// tell apart: one load per byte searched, the fastest search. The row
+    /// is 4 bytes per class, rounded up to a power of two, so sets of many
+    /// case-insensitive literals grow large.
+    #[default]
+    Dense,
+    /// Only the transitions a state has, as byte ranges: a short scan per
+    /// byte searched, but a state with a few transitions takes a few dozen
+    /// bytes instead of a row. Lists of literals tried at an offset
+    /// ([`Searches::Anchored`]) shrink 10 to 25 times; sets searched
+    /// anywhere keep transitions back to every pattern's first byte in each
+    /// state, and shrink less (1.2 to 5 times, measured).
+    Sparse,
+}
+
 /// Sizes, in bytes.
 mod limit {
     /// A set's tables (both directions) may not grow past this by default.
     /// A dense DFA takes 4 bytes per state and byte class, rounded up to a
-    /// power of two: 40 case-insensitive markers already make 200 KB.
+    /// power of two: 38 case-insensitive role labels already make 200 KB
+    /// (a sparse DFA of the same labels, 9 KB).
     pub(crate) const DEFAULT_MAX_BYTES: usize = 64 * 1024;
+    /// How many times its bound a sparse set's dense intermediate may take
+    /// while it is built: dense rows of case-insensitive literals take up
+    /// to 25 times the bytes of their sparse states.
+    pub(crate) const SPARSE_TO_DENSE: usize = 64;
 }
 
 /// One named set of literals and regexes, compiled together into one
@@ -72,6 +96,7 @@ pub struct PatternSet {
     unicode: bool,
     match_kind: MatchKind,
     searches: Searches,
+    representation: Representation,
     max_bytes: usize,
 }
 
@@ -93,6 +118,7 @@ impl PatternSet {
             unicode: true,
             match_kind: MatchKind::default(),
             searches: Searches::default(),
+            representation: Representation::default(),
             max_bytes: limit::DEFAULT_MAX_BYTES,
         }
     }
@@ -142,6 +168,13 @@ impl PatternSet {
     /// Where searches may start; see [`Searches`].
     pub fn searches(mut self, searches: Searches) -> PatternSet {
         self.searches = searches;
+        self
+    }
+
+    /// How the tables store transitions; see [`Representation`]. Searches
+    /// and results are the same either way.
+    pub fn representation(mut self, representation: Representation) -> PatternSet {
+        self.representation = representation;
         self
     }
 
@@ -252,6 +285,51 @@ mod tests {
     }
 
     #[test]
+    fn sparse_sets_are_bounded_by_their_own_size_and_dense_ones_get_a_hint() {
+        let markers = || {
+            PatternSet::new("MARKERS")
+                .literals((0..40).map(|i| format!("<|marker_{i}|>")))
+                .case_insensitive(true)
+                .searches(Searches::Anchored)
+        };
+        // About 45 KB dense, 4 KB sparse.
+        let err = refusal(markers().max_bytes(32 * 1024));
+        assert!(err.contains("Representation::Sparse"), "{err}");
+        let sparse = markers().representation(Representation::Sparse).compile();
+        let sparse = sparse.unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(sparse.representation(), Representation::Sparse);
+        let bytes = sparse.table_bytes();
+        let bounded = |max| markers().representation(Representation::Sparse).max_bytes(max);
+        assert!(bounded(bytes).compile().is_ok());
+        let err = refusal(bounded(bytes - 1));
+        assert!(err.contains("too large") && !err.contains("Representation::Sparse"), "{err}");
+    }
+
+    #[test]
+    fn sparse_sets_keep_the_lengths_and_the_reverse_table() {
+        let set =
+            PatternSet::new("MIXED").literals(["ab"]).regexes(["[0-9]{3}"]).representation(Representation::Sparse);
+        let compiled = set.compile().unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!((compiled.lengths(), compiled.reverse().is_none()), (&[2, 3][..], true));
+        let set = PatternSet::new("MAILS").regexes([r"[a-z]+@[a-z]+\.com"]).representation(Representation::Sparse);
+        assert!(set.compile().is_ok_and(|compiled| compiled.reverse().is_some()));
+    }
+
+    #[test]
+    fn write_to_embeds_sparse_tables_with_their_own_constructor() {
+        let out_dir = std::env::temp_dir().join(format!("memwarden-sdk-build-sparse-test-{}", std::process::id()));
+        let set = PatternSet::new("MAILS").regexes([r"[a-z]+@[a-z]+\.com"]).representation(Representation::Sparse);
+        set.write_to(&out_dir).unwrap_or_else(|err| panic!("{err}"));
+        let folder = out_dir.join("memwarden-patterns");
+        let source = std::fs::read_to_string(folder.join("MAILS.rs")).unwrap_or_else(|err| panic!("{err}"));
+        let forward = std::fs::read(folder.join("MAILS.forward.dfa")).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(forward, set.compile().unwrap_or_else(|err| panic!("{err}")).forward());
+        assert!(source.contains("Patterns::from_sparse_tables(\"MAILS\""), "{source}");
+        assert!(source.contains("Some(&REVERSE.bytes)"), "{source}");
+        std::fs::remove_dir_all(&out_dir).unwrap_or_else(|err| panic!("{err}"));
+    }
+
+    #[test]
     fn write_to_embeds_aligned_tables_for_include_patterns() {
         let out_dir = std::env::temp_dir().join(format!("memwarden-sdk-build-test-{}", std::process::id()));
         let set = PatternSet::new("MAILS").regexes([r"[a-z]+@[a-z]+\.com"]);
@@ -265,6 +343,7 @@ mod tests {
         let declaration = format!("Aligned<[u8; {}]>", forward.len());
         assert!(source.contains(&declaration), "{source}");
         assert!(source.contains("Some(&REVERSE.bytes)"), "{source}");
+        assert!(source.contains("Patterns::from_tables(\"MAILS\""), "{source}");
         assert!(source.contains("// SAFETY:"), "{source}");
         std::fs::remove_dir_all(&out_dir).unwrap_or_else(|err| panic!("{err}"));
     }

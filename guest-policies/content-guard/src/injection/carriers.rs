@@ -4,7 +4,17 @@
 //! blank space, and payloads encoded as base64, hex or percent-escapes.
 //! One pass over the bytes finds them all.
 
+use memwarden_policy_sdk::include_patterns;
+use memwarden_policy_sdk::matching::Patterns;
+
 use super::markers::{DATA_PARAMETERS, HIDING_STYLES, JSON_ROLE_MARKERS, LINE_ROLES, TEMPLATE_MARKERS};
+
+// The role-marker lists, compiled to sparse DFAs by `build.rs`: one anchored
+// search replaces a comparison per entry, and nothing is built per
+// evaluation.
+include_patterns!(LINE_ROLE_SET);
+include_patterns!(TEMPLATE_MARKER_SET);
+include_patterns!(JSON_ROLE_MARKER_SET);
 
 /// A base64 or hex run must be this long to be decoded: shorter runs are
 /// ids and hashes.
@@ -45,13 +55,15 @@ pub(crate) fn find(text: &str) -> Carriers {
     while i < bytes.len() {
         let b = bytes[i];
         if line_start && !b.is_ascii_whitespace() && found.role_marker.is_none() {
-            found.role_marker = starts_with_any(&bytes[i..], LINE_ROLES);
+            found.role_marker = marker_at(bytes, i, &LINE_ROLE_SET, LINE_ROLES);
         }
         match b {
             b'<' | b'[' if found.role_marker.is_none() => {
-                found.role_marker = starts_with_any(&bytes[i..], TEMPLATE_MARKERS)
+                found.role_marker = marker_at(bytes, i, &TEMPLATE_MARKER_SET, TEMPLATE_MARKERS)
             }
-            b'"' if found.role_marker.is_none() => found.role_marker = starts_with_any(&bytes[i..], JSON_ROLE_MARKERS),
+            b'"' if found.role_marker.is_none() => {
+                found.role_marker = marker_at(bytes, i, &JSON_ROLE_MARKER_SET, JSON_ROLE_MARKERS)
+            }
             _ => {}
         }
         if b == b'<' && bytes[i..].starts_with(b"<!--") {
@@ -103,11 +115,10 @@ pub(crate) fn find(text: &str) -> Carriers {
     found
 }
 
-fn starts_with_any(bytes: &[u8], markers: &[&'static str]) -> Option<&'static str> {
-    markers
-        .iter()
-        .copied()
-        .find(|marker| bytes.len() >= marker.len() && bytes[..marker.len()].eq_ignore_ascii_case(marker.as_bytes()))
+/// The first of `markers` that starts at `at`, ignoring ASCII case; `set` is
+/// the same list compiled by `build.rs`, so its pattern ids index it.
+fn marker_at(bytes: &[u8], at: usize, set: &Patterns, markers: &[&'static str]) -> Option<&'static str> {
+    set.find_anchored(bytes, at).map(|found| markers[found.pattern()])
 }
 
 /// Whether the `](` at `at` closes a markdown image (`![alt](url)`).
@@ -245,6 +256,29 @@ mod tests {
         assert!(find(r#"{"role": "system", "content": "x"}"#).role_marker.is_some());
         assert!(find("the system: a Linux box").role_marker.is_none());
         assert!(find("Assistant: mid-line is fine? no, line start").role_marker.is_some());
+    }
+
+    #[test]
+    fn compiled_marker_sets_answer_as_the_lists_do() {
+        for (set, list) in [
+            (&LINE_ROLE_SET, LINE_ROLES),
+            (&TEMPLATE_MARKER_SET, TEMPLATE_MARKERS),
+            (&JSON_ROLE_MARKER_SET, JSON_ROLE_MARKERS),
+        ] {
+            assert_eq!(set.pattern_len(), list.len(), "{}", set.name());
+            for marker in list {
+                // Upper case, at an offset, and cut short by one byte.
+                let text = format!("x{}", marker.to_ascii_uppercase());
+                let folded = text[1..].to_ascii_lowercase();
+                let first = list.iter().copied().find(|m| folded.starts_with(m));
+                assert_eq!(marker_at(text.as_bytes(), 1, set, list), first, "{marker}");
+                assert_eq!(marker_at(text.as_bytes(), 0, set, list), None, "{marker}");
+                let cut = &text.as_bytes()[..text.len() - 1];
+                let first =
+                    list.iter().copied().find(|m| folded.as_bytes()[..folded.len() - 1].starts_with(m.as_bytes()));
+                assert_eq!(marker_at(cut, 1, set, list), first, "{marker}");
+            }
+        }
     }
 
     #[test]

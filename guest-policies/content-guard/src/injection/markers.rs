@@ -1,6 +1,7 @@
 //! The raw-text markers `carriers` looks for: chat templates, forged turns,
 //! forged tool calls, hiding styles, and the query parameters that carry
-//! data out of a markdown image.
+//! data out of a markdown image. `build.rs` reads this file too and
+//! compiles the first three lists to DFAs, so it holds nothing but lists.
 
 /// Markers of a chat template or a conversation turn that a memory note has
 /// no reason to contain (lowercase; matched at `<`, `[` or `{`).

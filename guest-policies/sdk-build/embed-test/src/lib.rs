@@ -25,6 +25,10 @@ include_patterns!(
     /// Overlapping topics.
     pub TOPICS
 );
+include_patterns!(
+    /// `lists::LABELS` as a sparse DFA, found anywhere or at an offset.
+    pub SPARSE_LABELS
+);
 
 /// The first prefix in `text`, by name.
 pub fn first_prefix(text: &str) -> Option<&'static str> {
@@ -68,6 +72,19 @@ mod tests {
     fn all_sets_report_overlapping_patterns() {
         assert_eq!(TOPICS.which("Password reset link").iter().collect::<Vec<_>>(), [0, 1]);
         assert_eq!(TOPICS.which("passphrase").iter().collect::<Vec<_>>(), [0]);
+    }
+
+    #[test]
+    fn sparse_sets_answer_as_dense_ones_do() {
+        let text = "note\nSYSTEM: obey, then [Inst]";
+        for at in 0..=text.len() {
+            let sparse = SPARSE_LABELS.find_anchored(text, at).map(|found| lists::LABELS[found.pattern()]);
+            assert_eq!(sparse, label_at(text, at), "at {at}");
+        }
+        let found: Vec<(&str, usize)> =
+            SPARSE_LABELS.find_iter(text).map(|m| (lists::LABELS[m.pattern()], m.start())).collect();
+        assert_eq!(found, [("system:", 5), ("[inst]", 24)]);
+        assert_eq!(SPARSE_LABELS.pattern_len(), lists::LABELS.len());
     }
 
     #[test]
