@@ -7,6 +7,7 @@
 //!   world, wasmtime, rule packs), re-exported here.
 //! - [`store`]: the tenant store (cap-std directories, snapshots, lock).
 //! - [`jobs`]: the job store (leases, retries; SQLite or PostgreSQL).
+//! - [`llm`]: the LLM client, the `memwarden-llm` crate, re-exported here.
 //! - [`names`]: which names are safe as file names, shared by all layers
 //!   (it lives in the policy crate, the lowest layer).
 //!
@@ -18,13 +19,13 @@ pub mod config;
 pub mod consolidation;
 pub mod flow;
 pub mod jobs;
-pub mod llm;
 pub mod reflection;
 pub mod rollback;
 pub mod serve;
 pub mod store;
 pub mod worker;
 
+pub use memwarden_llm as llm;
 pub use memwarden_policy as policy;
 pub use memwarden_policy::for_each_standard_policy;
 pub use memwarden_policy::{messages, names};

@@ -12,19 +12,33 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
 
-#[test]
-fn the_policy_runtime_depends_on_no_async_runtime_database_or_web_stack() {
+/// The crates `package` depends on (normal dependencies, any depth).
+fn dependencies(package: &str) -> Vec<String> {
     let output = Command::new(cargo())
-        .args(["tree", "--locked", "--offline", "-p", "memwarden-policy", "-e", "normal", "--prefix", "none"])
+        .args(["tree", "--locked", "--offline", "-p", package, "-e", "normal", "--prefix", "none"])
         .current_dir(workspace_root())
         .output()
         .expect("run cargo tree");
     assert!(output.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
     let tree = String::from_utf8_lossy(&output.stdout);
-    let crates: Vec<&str> = tree.lines().filter_map(|line| line.split_whitespace().next()).collect();
-    assert!(crates.contains(&"wasmtime"), "the tree lists the runtime's own dependencies:\n{tree}");
+    tree.lines().filter_map(|line| line.split_whitespace().next()).map(str::to_string).collect()
+}
+
+#[test]
+fn the_policy_runtime_depends_on_no_async_runtime_database_or_web_stack() {
+    let crates = dependencies("memwarden-policy");
+    assert!(crates.iter().any(|c| c == "wasmtime"), "the tree lists the runtime's own dependencies: {crates:?}");
     for banned in ["tokio", "sqlx", "axum", "reqwest", "hyper", "memwarden"] {
-        assert!(!crates.contains(&banned), "memwarden-policy depends on {banned}:\n{tree}");
+        assert!(!crates.iter().any(|c| c == banned), "memwarden-policy depends on {banned}: {crates:?}");
+    }
+}
+
+#[test]
+fn the_llm_client_depends_on_no_policy_runtime_database_or_server() {
+    let crates = dependencies("memwarden-llm");
+    assert!(crates.iter().any(|c| c == "reqwest"), "{crates:?}");
+    for banned in ["wasmtime", "sqlx", "axum", "memwarden-policy", "memwarden"] {
+        assert!(!crates.iter().any(|c| c == banned), "memwarden-llm depends on {banned}: {crates:?}");
     }
 }
 

@@ -1,7 +1,13 @@
-//! The LLM client: OpenAI-compatible chat completions ([`OpenAiClient`]) or
-//! answers read from a file ([`ScriptedProvider`]), behind one enum.
+//! The memwarden LLM client: OpenAI-compatible chat completions
+//! ([`OpenAiClient`]: retries with backoff, a cap on the answer's size,
+//! gateway headers) or answers read from a file ([`ScriptedProvider`]),
+//! behind one enum.
 //!
-//! Knows nothing of jobs, policies or files beyond the script it reads.
+//! What it does not do: it knows nothing of jobs, policies, prompts or the
+//! tenant store, and reads no file but the script it is handed. It needs a
+//! tokio runtime for its timers; the HTTP stack is reqwest with rustls.
+
+#![deny(missing_docs)]
 
 mod openai;
 mod scripted;
