@@ -9,8 +9,6 @@
 //! fresh instance, on every proposal. The role-marker lists are DFAs that
 //! `build.rs` compiles when the module is built.
 
-#[cfg(target_arch = "wasm32")]
-mod bump;
 mod injection;
 mod invisible;
 mod secrets;

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[cfg(target_arch = "wasm32")]
+mod bump;
 mod decision;
 pub mod index;
 pub mod matching;
@@ -73,9 +75,22 @@ pub trait Policy: DeserializeOwned + Default {
 /// Use it once, at the crate root of a `cdylib`. Compiled natively it does
 /// nothing, so the same crate can be linked as an `rlib` and run through
 /// [`native`] in tests and benchmarks.
+///
+/// Inside the sandbox it also installs a bump allocator as the module's
+/// global allocator: every evaluation runs in a fresh instance whose memory
+/// is thrown away after the call, so freeing is wasted work (see "The
+/// per-evaluation lifecycle" in the SDK guide). A module that needs its own
+/// allocator writes `export_policy!(MyPolicy, system_allocator)`.
 #[macro_export]
 macro_rules! export_policy {
     ($policy:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[global_allocator]
+        static __MEMWARDEN_POLICY_ALLOCATOR: $crate::__private::BumpAllocator = $crate::__private::BumpAllocator::new();
+
+        $crate::export_policy!($policy, system_allocator);
+    };
+    ($policy:ty, system_allocator) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct Export;
@@ -130,6 +145,9 @@ pub fn parse_config<P: Policy>(config: &str) -> Result<P, String> {
 #[doc(hidden)]
 pub mod __private {
     use super::*;
+
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::bump::BumpAllocator;
 
     pub fn info<P: Policy>() -> ModuleInfo {
         ModuleInfo {

@@ -40,6 +40,10 @@ const TEMPLATE: &[(&str, File)] = &[
     ("vendor/memwarden-policy-sdk/README.md", File::Verbatim(include_str!("../../../guest-policies/sdk/README.md"))),
     ("vendor/memwarden-policy-sdk/src/lib.rs", File::Verbatim(include_str!("../../../guest-policies/sdk/src/lib.rs"))),
     (
+        "vendor/memwarden-policy-sdk/src/bump.rs",
+        File::Verbatim(include_str!("../../../guest-policies/sdk/src/bump.rs")),
+    ),
+    (
         "vendor/memwarden-policy-sdk/src/decision.rs",
         File::Verbatim(include_str!("../../../guest-policies/sdk/src/decision.rs")),
     ),

@@ -1,10 +1,11 @@
-//! The module's allocator inside the sandbox: a bump allocator. The host
-//! runs every evaluation in a fresh instance and throws its memory away
-//! afterwards, so freeing is wasted work; the scorer allocates one string
-//! per word, and a general-purpose allocator's bookkeeping cost more than
-//! the scoring did. Allocation moves a pointer, growing memory a page run
-//! at a time; `dealloc` does nothing; growing the newest block extends it
-//! in place. The host's memory limit still bounds the total.
+//! The allocator [`export_policy!`](crate::export_policy) installs inside the
+//! sandbox: a bump allocator. The host runs every evaluation in a fresh
+//! instance and throws its memory away afterwards, so freeing is wasted
+//! work, and a general-purpose allocator's bookkeeping costs more than most
+//! policies' own work: even lowering the proposal into the instance calls it
+//! once per string. Allocation moves a pointer, growing memory a page run at
+//! a time; `dealloc` does nothing; growing the newest block extends it in
+//! place. The host's memory limit still bounds the total.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
@@ -12,7 +13,8 @@ use std::ptr::null_mut;
 
 const PAGE_BYTES: usize = 65_536;
 
-struct Bump {
+/// A bump allocator for one short-lived wasm instance; see the module doc.
+pub struct BumpAllocator {
     /// The first free byte, and the end of the memory this allocator owns.
     next: Cell<usize>,
     end: Cell<usize>,
@@ -21,12 +23,20 @@ struct Bump {
 }
 
 // SAFETY: a wasm32-unknown-unknown instance runs one thread.
-unsafe impl Sync for Bump {}
+unsafe impl Sync for BumpAllocator {}
 
-#[global_allocator]
-static ALLOCATOR: Bump = Bump { next: Cell::new(0), end: Cell::new(0), last: Cell::new(0) };
+impl Default for BumpAllocator {
+    fn default() -> Self {
+        BumpAllocator::new()
+    }
+}
 
-impl Bump {
+impl BumpAllocator {
+    /// An allocator that owns no memory yet.
+    pub const fn new() -> BumpAllocator {
+        BumpAllocator { next: Cell::new(0), end: Cell::new(0), last: Cell::new(0) }
+    }
+
     /// Claims `size` bytes at `align`, growing memory when needed.
     fn claim(&self, size: usize, align: usize) -> *mut u8 {
         let start = match self.next.get().checked_add(align - 1) {
@@ -61,7 +71,7 @@ impl Bump {
 
 // SAFETY: blocks never overlap (the pointer only moves forward, or the
 // newest block grows into free space), and every block is aligned as asked.
-unsafe impl GlobalAlloc for Bump {
+unsafe impl GlobalAlloc for BumpAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.claim(layout.size(), layout.align())
     }
