@@ -5,7 +5,8 @@
 //! Layers, each ignorant of those above it:
 //! - [`policy`]: the policy runtime, the `memwarden-policy` crate (WIT
 //!   world, wasmtime, rule packs), re-exported here.
-//! - [`store`]: the tenant store (cap-std directories, snapshots, lock).
+//! - [`store`]: the tenant store, the `memwarden-store` crate (cap-std
+//!   directories, snapshots, lock, commit journal), re-exported here.
 //! - [`jobs`]: the job store (leases, retries; SQLite or PostgreSQL).
 //! - [`llm`]: the LLM client, the `memwarden-llm` crate, re-exported here.
 //! - [`names`]: which names are safe as file names, shared by all layers
@@ -22,10 +23,10 @@ pub mod jobs;
 pub mod reflection;
 pub mod rollback;
 pub mod serve;
-pub mod store;
 pub mod worker;
 
 pub use memwarden_llm as llm;
 pub use memwarden_policy as policy;
 pub use memwarden_policy::for_each_standard_policy;
 pub use memwarden_policy::{messages, names};
+pub use memwarden_store as store;

@@ -43,6 +43,16 @@ fn the_llm_client_depends_on_no_policy_runtime_database_or_server() {
 }
 
 #[test]
+fn the_tenant_store_depends_on_no_policy_runtime_database_or_network_stack() {
+    let crates = dependencies("memwarden-store");
+    assert!(crates.iter().any(|c| c == "cap-std"), "{crates:?}");
+    for banned in ["wasmtime", "tokio", "sqlx", "axum", "reqwest", "memwarden-policy", "memwarden"] {
+        assert!(!crates.iter().any(|c| c == banned), "memwarden-store depends on {banned}: {crates:?}");
+    }
+    assert_eq!(dependencies("memwarden-names"), ["memwarden-names"], "the names check stands alone");
+}
+
+#[test]
 fn the_embedding_example_evaluates_the_default_pack() {
     // `cargo test --workspace` has built it already; a filtered run has not.
     let output = Command::new(cargo())

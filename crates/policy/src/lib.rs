@@ -36,7 +36,7 @@ mod wit;
 mod world;
 
 pub mod messages;
-pub mod names;
+pub use memwarden_names as names;
 
 /// Paths of components only the test suites load (a hostile module that
 /// tries every escape the sandbox must stop).

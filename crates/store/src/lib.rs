@@ -1,10 +1,15 @@
-//! The tenant store: each tenant's memory entries, pieces, snapshots and
-//! lock, under `<data>/tenants/<tenant>/`.
+//! The memwarden tenant store: each tenant's memory entries, pieces,
+//! snapshots and lock, under `<data>/tenants/<tenant>/`.
 //!
-//! This is the only module that touches the file system, and only through
+//! What it does not do: it knows nothing of policies, jobs, LLMs or async
+//! runtimes; callers hand it what to write and it writes it whole or not at
+//! all. Its tree holds cap-std, rustix and serde, and no wasm runtime,
+//! database or HTTP stack (a test checks).
+//!
+//! This is the only code of memwarden that touches tenant files, and only through
 //! `cap_std::fs::Dir` handles: [`DataDir::open`] is the one place an
 //! ambient path is used; everything below it is relative to a capability
-//! directory, no name from outside is used before [`crate::names`] accepts
+//! directory, no name from outside is used before [`memwarden_names`] accepts
 //! it, and no symlink is created or followed.
 //!
 //! Every holder of the tenant lock first finishes or undoes a commit an
@@ -12,6 +17,8 @@
 //! `journal`), so commits are all or nothing.
 //!
 //! Read [`DataDir::tenant`] first, then [`TenantDir`].
+
+#![deny(missing_docs)]
 
 mod commit;
 mod doctor;
@@ -37,7 +44,7 @@ pub use lock::TenantLock;
 pub use notes::RAW_NOTES;
 pub use snapshot::{FileChange, SnapshotIndexLine, SnapshotMeta, snapshot_id};
 
-use crate::names::name_problem;
+use memwarden_names::name_problem;
 
 /// The generated index of a tenant's memory.
 pub const MEMORY_INDEX: &str = "MEMORY.md";

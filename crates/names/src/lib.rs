@@ -17,6 +17,8 @@
 //! UTC time `20261121T101500.123Z`: there the `T` and `Z` must be
 //! upper-case, so each of those names, too, has a single accepted spelling.
 
+#![deny(missing_docs)]
+
 /// Longest name the host accepts, in bytes.
 pub const MAX_NAME_BYTES: usize = 128;
 
