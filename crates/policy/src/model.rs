@@ -94,6 +94,18 @@ pub enum RunOutcome {
     Consolidation,
 }
 
+impl RunOutcome {
+    /// The outcome as configs, payloads and prompts spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Aborted => "aborted",
+            RunOutcome::Consolidation => "consolidation",
+        }
+    }
+}
+
 /// The job a proposal belongs to, as policies see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]

@@ -42,12 +42,7 @@ pub fn load(tenant: &TenantDir, payload: &ReflectionPayload) -> Result<Inputs, F
 impl Inputs {
     /// `succeeded`, `failed`, …
     pub fn outcome_word(&self) -> &'static str {
-        match self.outcome {
-            RunOutcome::Succeeded => "succeeded",
-            RunOutcome::Failed => "failed",
-            RunOutcome::Aborted => "aborted",
-            RunOutcome::Consolidation => "consolidation",
-        }
+        self.outcome.as_str()
     }
 
     /// The policy context of job `job_id` at `now_ms`, and the index the
