@@ -44,12 +44,32 @@ impl BumpAllocator {
             None => return null_mut(),
         };
         let Some(end) = start.checked_add(size) else { return null_mut() };
-        if end > self.end.get() || self.end.get() == 0 {
+        if self.end.get() == 0 {
+            self.start_at_heap_base();
+            return self.claim(size, align);
+        }
+        if end > self.end.get() {
             return self.grow_and_claim(size, align);
         }
         self.next.set(end);
         self.last.set(start);
         start as *mut u8
+    }
+
+    /// Takes the memory the module starts with, from the end of its data
+    /// and stack (`__heap_base`) to its current size: memory the instance
+    /// already has costs nothing to use, while growing it makes the host
+    /// change page protections twice per evaluation.
+    fn start_at_heap_base(&self) {
+        unsafe extern "C" {
+            static __heap_base: u8;
+        }
+        // SAFETY: the linker defines `__heap_base`; only its address is used.
+        let base = unsafe { core::ptr::addr_of!(__heap_base) } as usize;
+        let size = core::arch::wasm32::memory_size(0) * PAGE_BYTES;
+        self.next.set(base);
+        // An empty range (size == base) still ends the first-use state.
+        self.end.set(size.max(base).max(1));
     }
 
     fn grow_and_claim(&self, size: usize, align: usize) -> *mut u8 {
