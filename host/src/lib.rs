@@ -7,7 +7,8 @@
 //!   world, wasmtime, rule packs), re-exported here.
 //! - [`store`]: the tenant store, the `memwarden-store` crate (cap-std
 //!   directories, snapshots, lock, commit journal), re-exported here.
-//! - [`jobs`]: the job store (leases, retries; SQLite or PostgreSQL).
+//! - [`jobs`]: the job store, the `memwarden-jobs` crate (leases, retries;
+//!   SQLite or PostgreSQL), re-exported here.
 //! - [`llm`]: the LLM client, the `memwarden-llm` crate, re-exported here.
 //! - [`names`]: which names are safe as file names, shared by all layers
 //!   (it lives in the policy crate, the lowest layer).
@@ -19,12 +20,12 @@
 pub mod config;
 pub mod consolidation;
 pub mod flow;
-pub mod jobs;
 pub mod reflection;
 pub mod rollback;
 pub mod serve;
 pub mod worker;
 
+pub use memwarden_jobs as jobs;
 pub use memwarden_llm as llm;
 pub use memwarden_policy as policy;
 pub use memwarden_policy::for_each_standard_policy;

@@ -53,6 +53,17 @@ fn the_tenant_store_depends_on_no_policy_runtime_database_or_network_stack() {
 }
 
 #[test]
+fn the_job_store_depends_on_no_policy_runtime_or_web_stack() {
+    let crates = dependencies("memwarden-jobs");
+    assert!(crates.iter().any(|c| c == "sqlx"), "{crates:?}");
+    for banned in ["wasmtime", "axum", "reqwest", "hyper", "memwarden-policy", "memwarden-store", "memwarden"] {
+        assert!(!crates.iter().any(|c| c == banned), "memwarden-jobs depends on {banned}: {crates:?}");
+    }
+    let model = dependencies("memwarden-model");
+    assert!(!model.iter().any(|c| c.starts_with("memwarden-") && c != "memwarden-model"), "{model:?}");
+}
+
+#[test]
 fn the_embedding_example_evaluates_the_default_pack() {
     // `cargo test --workspace` has built it already; a filtered run has not.
     let output = Command::new(cargo())

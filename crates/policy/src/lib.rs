@@ -29,7 +29,6 @@ mod evaluate;
 mod host_checks;
 mod index;
 pub mod metrics;
-mod model;
 mod pack;
 mod sandbox;
 mod wit;
@@ -53,7 +52,8 @@ pub use decision::{
 pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
 pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules};
 pub use index::{EntryRef, IndexEntry, TenantIndex};
-pub use model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
+use memwarden_model as model;
+pub use memwarden_model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
 pub use pack::{Mode, ModuleSpec, PackFile, PackMap, RulePack};
 
 /// Why a module could not be loaded.

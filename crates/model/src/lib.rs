@@ -1,7 +1,12 @@
-//! What a policy decides on: the [`Proposal`] an LLM returned and the
-//! [`Context`] of the job. Proposals are parsed strictly — unknown fields,
-//! wrong types and oversized input are errors — because they are untrusted
-//! model output.
+//! memwarden's vocabulary: what a policy decides on — the [`Proposal`] an
+//! LLM returned and the [`Context`] of the job — and the [`RunOutcome`] a
+//! job records. Proposals are parsed strictly — unknown fields, wrong types
+//! and oversized input are errors — because they are untrusted model output.
+//!
+//! Plain data and serde only, so that the policy runtime, the job store and
+//! the flows share these types without sharing each other's dependencies.
+
+#![deny(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 

@@ -80,7 +80,7 @@ mod queries {
     use super::{PgJobStore, database};
 
     // Concurrent claimers skip each other's rows instead of waiting on them.
-    crate::jobs::sql::job_store_impl!(PgJobStore, sqlx::postgres::PgPool, "FOR UPDATE SKIP LOCKED");
+    crate::sql::job_store_impl!(PgJobStore, sqlx::postgres::PgPool, "FOR UPDATE SKIP LOCKED");
 }
 
 /// A held advisory lock and the session that holds it.

@@ -73,5 +73,5 @@ mod queries {
     use super::{SqliteJobStore, database};
 
     // SQLite runs one writer at a time: a claim needs no row lock.
-    crate::jobs::sql::job_store_impl!(SqliteJobStore, sqlx::sqlite::SqlitePool, "");
+    crate::sql::job_store_impl!(SqliteJobStore, sqlx::sqlite::SqlitePool, "");
 }

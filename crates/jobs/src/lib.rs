@@ -1,5 +1,5 @@
-//! The job store: durable queue of reflection jobs with leases, and each
-//! tenant's consolidation state (see [`consolidation`]).
+//! The memwarden job store: a durable queue of reflection jobs with leases,
+//! and each tenant's consolidation state (see [`consolidation`]).
 //!
 //! One trait, [`JobStore`], and its backends — [`SqliteJobStore`] for one
 //! machine, [`PgJobStore`] for many — which pass the same conformance suite,
@@ -10,7 +10,11 @@
 //! it, so a worker that lost its lease can neither extend nor overwrite the
 //! new owner's work. Read [`JobStore::claim`] first.
 //!
-//! This module knows nothing of LLMs, policies or files.
+//! What it does not do: it knows nothing of LLMs, policies or tenant files.
+//! Its tree holds sqlx and tokio, and no wasm runtime or HTTP stack (a test
+//! checks).
+
+#![deny(missing_docs)]
 
 mod any;
 pub mod consolidation;
@@ -32,7 +36,7 @@ pub use postgres::PgJobStore;
 pub use shard::{Shard, ShardError};
 pub use sqlite::SqliteJobStore;
 
-use crate::policy::RunOutcome;
+use memwarden_model::RunOutcome;
 
 /// Failure code of an attempt whose owner vanished without a word: its
 /// lease expired unrenewed. Reflections and consolidations alike.

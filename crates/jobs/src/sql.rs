@@ -73,9 +73,9 @@ macro_rules! job_store_impl {
     ($store:ty, $pool:ty, $claim_lock:literal) => {
         use sqlx::Row;
 
-        use crate::jobs::metric_names as jobs_metrics;
-        use crate::jobs::sql::ms;
-        use crate::jobs::{OWNER_GONE,
+        use crate::metric_names as jobs_metrics;
+        use crate::sql::ms;
+        use crate::{OWNER_GONE,
             Claim, ConsolidationClaim, ConsolidationLease, ConsolidationState, Enqueued, FailOutcome, JobId,
             JobKind, JobOutcome, JobStatus, JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection,
             TenantDbLock, new_token, rows, shard,
@@ -86,8 +86,8 @@ macro_rules! job_store_impl {
         /// `Shard::sql_list`) gets a fresh token and lease, and counts an
         /// attempt. A row whose lease expired is claimable only once `REAP_*`
         /// requeued it.
-        const CLAIM_BY_KIND: &str = crate::jobs::sql::claim_sql!("kind = $5", $claim_lock);
-        const CLAIM_BY_ID: &str = crate::jobs::sql::claim_sql!("id = CAST($5 AS BIGINT)", $claim_lock);
+        const CLAIM_BY_KIND: &str = crate::sql::claim_sql!("kind = $5", $claim_lock);
+        const CLAIM_BY_ID: &str = crate::sql::claim_sql!("id = CAST($5 AS BIGINT)", $claim_lock);
 
         /// The attempt of every running row (`$3` picks kind or id) whose
         /// lease expired is failed as `$2` (owner gone) and spends one
@@ -96,8 +96,8 @@ macro_rules! job_store_impl {
         /// The recorded decision is kept for the next owner. At most 100 rows
         /// a call, of the shard's tenants (`$4`); on PostgreSQL rows another
         /// session holds are skipped.
-        const REAP_BY_KIND: &str = crate::jobs::sql::reap_sql!("kind = $3", $claim_lock);
-        const REAP_BY_ID: &str = crate::jobs::sql::reap_sql!("id = CAST($3 AS BIGINT)", $claim_lock);
+        const REAP_BY_KIND: &str = crate::sql::reap_sql!("kind = $3", $claim_lock);
+        const REAP_BY_ID: &str = crate::sql::reap_sql!("id = CAST($3 AS BIGINT)", $claim_lock);
 
         /// Which jobs a claim may take.
         enum ClaimTarget {

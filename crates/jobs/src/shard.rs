@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::names::name_problem;
+use memwarden_names::name_problem;
 
 /// The tenants a host owns.
 #[derive(Debug, Clone, PartialEq, Eq)]
