@@ -221,3 +221,39 @@ fn a_resumed_commit_regenerates_a_memory_index_another_job_rewrote() {
     assert_eq!(Some(index), index_of(&[a, b]));
     assert_eq!(tenant.snapshots().expect("history").len(), 2);
 }
+
+/// The per-tenant index cache (issue 11) reuses unchanged entries, and sees
+/// every change on disk, including one made by hand between two jobs.
+#[test]
+fn the_index_cache_sees_entries_changed_behind_its_back() {
+    use memwarden::flow::context::{IndexCache, RunView, policy_view};
+    use memwarden::policy::{Proposal, RulePack, RunOutcome};
+
+    let dir = temp_dir();
+    let data = DataDir::open(dir.path()).expect("open");
+    let tenant = data.tenant("acme").expect("tenant");
+    tenant
+        .write_file(&TenantFile::Entry("style".into()), Some(&entry("style", "Short functions.").to_markdown()))
+        .expect("seed");
+    let pack = RulePack::load(crate::util::engine(), "default").expect("pack");
+    let cache = IndexCache::default();
+    let run = RunView { piece: "research", outcome: RunOutcome::Succeeded, job_id: "job-1", now_ms: 1_700_000_000_000 };
+    let add_deploy_order = Proposal::from_json(
+        r#"{"reasoning": "r", "memory_changes": [{"op": "add", "name": "deploy-order", "type": "project",
+            "description": "Order of a deploy", "body": "Run the migrations before the deploy."}]}"#,
+    )
+    .expect("proposal");
+    let decide = || {
+        let (entries, history) = (tenant.entries().expect("entries"), tenant.snapshots().expect("history"));
+        let (context, index) = policy_view(&cache, &tenant, &entries, &history, &run, None).expect("view");
+        pack.evaluate(&add_deploy_order, &context, &index)
+    };
+    assert!(decide().memory[0].accepted, "nothing named deploy-order yet");
+
+    // Written by hand, not through a job: the next view must see it.
+    let by_hand = entry("deploy-order", "Run the migrations before the deploy.");
+    tenant.write_file(&TenantFile::Entry("deploy-order".into()), Some(&by_hand.to_markdown())).expect("by hand");
+    let second = decide();
+    let codes: Vec<&str> = second.memory[0].rejections.iter().map(|r| r.code.as_str()).collect();
+    assert!(codes.contains(&"name_exists"), "{codes:?}");
+}
