@@ -20,7 +20,6 @@ use memwarden::policy::{
 };
 use memwarden_policy_sdk::native::{MemoryIndex, with_index};
 use memwarden_policy_sdk::{self as sdk, Verdict};
-use sha2::{Digest, Sha256};
 
 const ENTRIES: usize = 200;
 const WARMUP: usize = 300;
@@ -263,18 +262,8 @@ impl Fixture {
 }
 
 fn sdk_entry(entry: &IndexEntry) -> (sdk::EntrySummary, String) {
-    let digest = Sha256::digest(entry.body.as_bytes());
-    let summary = sdk::EntrySummary {
-        name: entry.name.clone(),
-        entry_type: entry.entry_type.clone(),
-        description: entry.description.clone(),
-        body_bytes: entry.body.len() as u64,
-        body_hash: u64::from_be_bytes([
-            digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-        ]),
-        fingerprint: memwarden_similarity::fingerprint(&entry.body),
-        updated_at_ms: entry.updated_at_ms,
-    };
+    let summary =
+        sdk::native::summary(&entry.name, &entry.entry_type, &entry.description, &entry.body, entry.updated_at_ms);
     (summary, entry.body.clone())
 }
 

@@ -83,8 +83,28 @@ pub fn validate_config<P: crate::Policy>(config_json: &str) -> Result<(), String
     crate::__private::validate_config::<P>(config_json)
 }
 
+/// The summary the host's index gives an entry: its size, the first 8 bytes
+/// of its body's SHA-256 (big-endian) and its similarity fingerprint,
+/// computed from `body` as the host computes them.
+pub fn summary(name: &str, entry_type: &str, description: &str, body: &str, updated_at_ms: u64) -> EntrySummary {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body.as_bytes());
+    let mut hash = [0u8; 8];
+    hash.copy_from_slice(&digest[..8]);
+    EntrySummary {
+        name: name.to_string(),
+        entry_type: entry_type.to_string(),
+        description: description.to_string(),
+        body_bytes: body.len() as u64,
+        body_hash: u64::from_be_bytes(hash),
+        fingerprint: crate::similarity::fingerprint(body),
+        updated_at_ms,
+    }
+}
+
 /// An in-memory index of (summary, body) pairs; the summaries' hashes and
-/// fingerprints are taken as given.
+/// fingerprints are taken as given ([`summary`] computes them as the host
+/// does).
 pub struct MemoryIndex {
     entries: Vec<(EntrySummary, String)>,
 }
