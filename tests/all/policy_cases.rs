@@ -92,3 +92,14 @@ fn readme_lists_every_host_code() {
         assert!(readme.contains(&format!("| `{code}` | host |")), "README lacks host code `{code}`");
     }
 }
+
+/// The SDK's native case runner drops the host's own codes from `expect`;
+/// its list must be the host's, `policy_error` aside (the runner produces
+/// that one itself).
+#[test]
+fn the_native_case_runner_knows_every_host_code() {
+    let host: BTreeSet<&str> =
+        codes::ALL.iter().map(|(code, _)| *code).filter(|code| *code != codes::POLICY_ERROR).collect();
+    let sdk: BTreeSet<&str> = memwarden_policy_sdk::cases::HOST_CODES.iter().copied().collect();
+    assert_eq!(sdk, host);
+}

@@ -3,6 +3,8 @@
 
 #[cfg(target_arch = "wasm32")]
 mod bump;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cases;
 mod decision;
 pub mod index;
 pub mod matching;

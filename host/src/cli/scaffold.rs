@@ -11,11 +11,11 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use memwarden::policy::{PolicyEngine, codes};
+use memwarden::policy::PolicyEngine;
 
 /// One file of a new policy crate.
 enum File {
-    /// A template: `{name}`, `{crate}` and `{host_codes}` are replaced.
+    /// A template: `{name}` and `{crate}` are replaced.
     Template(&'static str),
     /// Copied as it is (vendored sources, which may hold braces of their own).
     Verbatim(&'static str),
@@ -31,7 +31,6 @@ const TEMPLATE: &[(&str, File)] = &[
     ("src/lib.rs", File::Template(include_str!("scaffold/lib.rs.in"))),
     ("cases.yaml", File::Template(include_str!("scaffold/cases.yaml.in"))),
     ("tests/cases.rs", File::Template(include_str!("scaffold/tests-cases.rs.in"))),
-    ("tests/native_cases/mod.rs", File::Template(include_str!("scaffold/native_cases.rs.in"))),
     (".cargo/config.toml", File::Verbatim(include_str!("../../../guest-policies/.cargo/config.toml"))),
     ("rustfmt.toml", File::Verbatim(include_str!("../../../rustfmt.toml"))),
     (".gitignore", File::Verbatim("/target\n")),
@@ -42,6 +41,10 @@ const TEMPLATE: &[(&str, File)] = &[
     (
         "vendor/memwarden-policy-sdk/src/bump.rs",
         File::Verbatim(include_str!("../../../guest-policies/sdk/src/bump.rs")),
+    ),
+    (
+        "vendor/memwarden-policy-sdk/src/cases.rs",
+        File::Verbatim(include_str!("../../../guest-policies/sdk/src/cases.rs")),
     ),
     (
         "vendor/memwarden-policy-sdk/src/decision.rs",
@@ -108,24 +111,13 @@ pub(crate) fn new(args: &NewArgs) -> anyhow::Result<ExitCode> {
         bail!("`{}` already exists; pick another name or --dir", dir.display());
     }
     let crate_name = name.replace('-', "_");
-    // The native case runner drops what only the host decides; the host's
-    // `policy_error` it produces itself, for a panic or a malformed answer.
-    let host_codes = codes::ALL
-        .iter()
-        .map(|(code, _)| *code)
-        .filter(|code| *code != codes::POLICY_ERROR)
-        .map(|code| format!("{code:?},"))
-        .collect::<Vec<_>>()
-        .join("\n    ");
     for (path, file) in TEMPLATE {
         let target = dir.join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
         }
         let contents = match file {
-            File::Template(text) => {
-                text.replace("{name}", name).replace("{crate}", &crate_name).replace("{host_codes}", &host_codes)
-            }
+            File::Template(text) => text.replace("{name}", name).replace("{crate}", &crate_name),
             File::Verbatim(text) => text.to_string(),
         };
         std::fs::write(&target, contents).with_context(|| format!("cannot write `{}`", target.display()))?;

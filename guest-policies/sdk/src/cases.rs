@@ -1,6 +1,12 @@
 //! Runs a cases file natively: the policy's own code, called through the
-//! SDK's `native` module, on the same `cases.yaml` that `memwarden policy
-//! test` runs against the built component, read by the same rules (CASES.md).
+//! [`native`](crate::native) module, on the same `cases.yaml` that
+//! `memwarden policy test` runs against the built component, read by the
+//! same rules (`docs/policy-cases.md`; `CASES.md` in a scaffolded crate).
+//! One line in a test runs them all:
+//!
+//! ```ignore
+//! memwarden_policy_sdk::cases::run::<MyPolicy>(concat!(env!("CARGO_MANIFEST_DIR"), "/cases.yaml"));
+//! ```
 //!
 //! What only the host does is left out:
 //! - its own checks (`unsafe_name`, `incomplete_change`, …) do not run, so
@@ -15,14 +21,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 
-use memwarden_policy_sdk::native::{self, MemoryIndex};
-use memwarden_policy_sdk::{self as sdk, Policy};
 use serde::Deserialize;
 
-/// The host's own codes, from the memwarden that made this crate: a cases
-/// file lists them in `expect`, but only the host produces them.
-const HOST_CODES: &[&str] = &[
-    {host_codes}
+use crate::native::{self, MemoryIndex};
+use crate::{self as sdk, Policy};
+
+/// The host's own codes, `policy_error` aside: a cases file lists them in
+/// `expect`, but only the host produces them. memwarden's test suite checks
+/// this list against the host's.
+pub const HOST_CODES: &[&str] = &[
+    "unsafe_name",
+    "unknown_entry_type",
+    "incomplete_change",
+    "over_hard_limit",
+    "control_character",
+    "piece_not_own",
 ];
 /// The code of a change whose module failed.
 const POLICY_ERROR: &str = "policy_error";
