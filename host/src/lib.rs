@@ -11,7 +11,11 @@
 //!   SQLite or PostgreSQL), re-exported here.
 //! - [`llm`]: the LLM client, the `memwarden-llm` crate, re-exported here.
 //! - [`names`]: which names are safe as file names, shared by all layers
-//!   (it lives in the policy crate, the lowest layer).
+//!   (the dependency-free `memwarden-names` crate).
+//!
+//! On top of them, in this crate: the flows ([`reflection`],
+//! [`consolidation`], [`rollback`], sharing [`flow`]), the [`worker`], the
+//! HTTP API ([`serve`]) and the [`config`].
 //!
 //! The `memwarden` binary is the face; see `README.md`.
 

@@ -14,6 +14,9 @@
 //! serde and a few small crates; a test keeps tokio, sqlx, axum and reqwest
 //! out of its tree.
 //!
+//! The proposal and context types come from `memwarden-model` and are
+//! re-exported here; names are checked by `memwarden-names`.
+//!
 //! The six standard modules (`schema`, `size-limits`, `cooldown`,
 //! `merge-rules`, `content-guard`, `piece-guard`) and the `default` pack are
 //! built from `guest-policies/` by `build.rs` and embedded.

@@ -1,7 +1,7 @@
 //! `memwarden serve`: the HTTP API in front of the job store, the tenant
 //! store and the rule packs, beside the workers. Every route but the health
 //! checks needs an API key ([`auth`]); every failure is one JSON error
-//! ([`error`]). The routes, as [`router`] lists them, are described in
+//! (`error`). The routes, as [`router`] lists them, are described in
 //! `host/openapi.yaml`, and a test holds the two together.
 //!
 //! Bounds (issue 9): the [`listener`] caps connections and times request
