@@ -64,8 +64,8 @@ impl BumpAllocator {
         unsafe extern "C" {
             static __heap_base: u8;
         }
-        // SAFETY: the linker defines `__heap_base`; only its address is used.
-        let base = unsafe { core::ptr::addr_of!(__heap_base) } as usize;
+        // The linker defines `__heap_base`; taking its address reads nothing.
+        let base = &raw const __heap_base as usize;
         let size = core::arch::wasm32::memory_size(0) * PAGE_BYTES;
         self.next.set(base);
         // An empty range (size == base) still ends the first-use state.

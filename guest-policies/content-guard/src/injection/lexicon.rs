@@ -13,43 +13,42 @@ use super::multilingual::SPACED;
 use super::normalise::spells;
 use super::vocabulary::{Mask, Vocabulary};
 
-/// A folded word of a text, with the bits of the lists that hold it.
-#[derive(Debug, Clone)]
-pub(crate) struct Word {
-    text: String,
+/// A folded word of a text, with the bits of the lists that hold it. It
+/// borrows from the text's [`Folded`](super::normalise::Folded) buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Word<'a> {
+    text: &'a str,
     mask: Mask,
 }
 
-impl Word {
+impl<'a> Word<'a> {
     /// Looks `text` up in the vocabulary.
-    pub(crate) fn new(text: String) -> Word {
-        let mask = VOCABULARY.mask_of(&text);
+    pub(crate) fn new(text: &'a str) -> Word<'a> {
+        let mask = VOCABULARY.mask_of(text);
         Word { text, mask }
     }
-}
 
-impl std::ops::Deref for Word {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.text
-    }
-}
-
-impl PartialEq<str> for Word {
-    fn eq(&self, other: &str) -> bool {
-        self.text == other
-    }
-}
-
-impl Word {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.text
+    pub(crate) fn as_str(&self) -> &'a str {
+        self.text
     }
 
     /// Whether any of the lists in `lists` (a union of their masks) holds
     /// this word: one test that lets most words skip a family of lists.
     pub(crate) fn in_any(&self, lists: Mask) -> bool {
         self.mask & lists != 0
+    }
+}
+
+impl std::ops::Deref for Word<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.text
+    }
+}
+
+impl PartialEq<str> for Word<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
     }
 }
 
@@ -93,12 +92,28 @@ impl Phrases {
 
     /// The phrase that starts at `words[0]`, if one does; a sentence
     /// boundary (`""`) ends every phrase.
+    #[inline]
     pub(crate) fn at(&self, words: &[Word]) -> Option<&'static [&'static str]> {
-        if words.first()?.mask & self.mask == 0 {
-            return None;
+        // The bit test inlined at each of the many call sites, the search
+        // out of line: most words start no phrase of a list.
+        match words.first() {
+            Some(first) if first.mask & self.mask != 0 => self.starting(first, words),
+            _ => None,
         }
+    }
+
+    #[inline(never)]
+    fn starting(&self, first: &Word, words: &[Word]) -> Option<&'static [&'static str]> {
+        // A word in a list is not empty. A lowercase letter spells only
+        // itself, so a phrase starting with another letter is passed over
+        // with one byte compared: a common first word ("you", "in", "the")
+        // otherwise costs a full comparison with every phrase of the list.
+        let head = first.as_bytes()[0];
+        let plain = head.is_ascii_lowercase();
         self.list.iter().copied().find(|phrase| {
-            words.len() >= phrase.len() && words.iter().zip(phrase.iter()).all(|(word, target)| spells(word, target))
+            (!plain || phrase[0].as_bytes()[0] == head)
+                && words.len() >= phrase.len()
+                && words.iter().zip(phrase.iter()).all(|(word, target)| spells(word, target))
         })
     }
 }

@@ -105,21 +105,22 @@ pub(crate) fn assess(text: &str, extra_phrases: &[Vec<String>]) -> Assessment {
     assess_at(text, extra_phrases, 0)
 }
 
-/// The folded words of `text`, each looked up in the vocabulary once.
-pub(crate) fn folded(text: &str) -> Vec<Word> {
-    normalise::words(text).into_iter().map(Word::new).collect()
+/// The words of `folded`, each looked up in the vocabulary once.
+fn looked_up(folded: &normalise::Folded) -> Vec<Word<'_>> {
+    folded.iter().map(Word::new).collect()
 }
 
 /// The folded words of a phrase, as the scorer compares them.
 pub(crate) fn fold(phrase: &str) -> Vec<String> {
-    normalise::words(phrase).into_iter().filter(|word| !word.is_empty()).collect()
+    normalise::words(phrase).iter().filter(|word| !word.is_empty()).map(String::from).collect()
 }
 
 fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment {
     let mut found = Assessment::default();
     // 1. The raw text's carriers.
     let carriers = carriers::find(text);
-    let words = folded(text);
+    let folded = normalise::words(text);
+    let words = looked_up(&folded);
     if carriers.role_marker.is_some() {
         // A note about chat templates names their markers.
         let weight = if discusses_attacks(&words) { weight::WEAK } else { weight::STRONG };
@@ -136,14 +137,16 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
     }
     let hinted = |hints: &Words| words.iter().any(|w| hints.has(w));
     if found.score < weight::STRONG && (has_rot13_words(&words) || hinted(&lexicon::ROT13_HINTS)) {
-        let rotated: Vec<Word> = words.iter().map(|word| Word::new(carriers::rot13(word))).collect();
-        if scores_on_its_own(&rotated, extra_phrases) {
+        let mut rotated = normalise::Folded::default();
+        words.iter().for_each(|word| rotated.push(carriers::rot13(word)));
+        if scores_on_its_own(&looked_up(&rotated), extra_phrases) {
             found.add(weight::STRONG, "a ROT13-encoded instruction");
         }
     }
     if found.score < weight::STRONG && hinted(&lexicon::REVERSED_HINTS) {
-        let reversed: Vec<Word> = words.iter().rev().map(|word| Word::new(word.chars().rev().collect())).collect();
-        if scores_on_its_own(&reversed, extra_phrases) {
+        let mut reversed = normalise::Folded::default();
+        words.iter().rev().for_each(|word| reversed.push(word.chars().rev()));
+        if scores_on_its_own(&looked_up(&reversed), extra_phrases) {
             found.add(weight::STRONG, "an instruction written backwards");
         }
     }
@@ -448,13 +451,13 @@ fn is_negated_stealth_verb(words: &[Word], at: usize) -> bool {
 }
 
 /// Up to `limit` words before `end`, stopping at the sentence's start.
-fn sentence_before(words: &[Word], end: usize, limit: usize) -> &[Word] {
+fn sentence_before<'w, 't>(words: &'w [Word<'t>], end: usize, limit: usize) -> &'w [Word<'t>] {
     let len = words[..end].iter().rev().take(limit).take_while(|w| !w.is_empty()).count();
     &words[end - len..end]
 }
 
 /// Up to `limit` words from `start`, stopping at the sentence's end.
-fn sentence_from(words: &[Word], start: usize, limit: usize) -> &[Word] {
+fn sentence_from<'w, 't>(words: &'w [Word<'t>], start: usize, limit: usize) -> &'w [Word<'t>] {
     let rest = words.get(start..).unwrap_or_default();
     let len = rest.iter().take(limit).take_while(|w| !w.is_empty()).count();
     &rest[..len]

@@ -10,52 +10,102 @@
 
 use super::lexicon;
 
+/// The folded words of a text: every word written back to back into one
+/// buffer, and each word's range in it. One buffer instead of a `String`
+/// per word (issue 11): a word is then a slice, and a run of words is the
+/// slice from the first's start to the last's end.
+#[derive(Debug, Default)]
+pub(crate) struct Folded {
+    text: String,
+    /// INVARIANT: each span starts where the one before it ends, so the
+    /// spans cover `text` in order; an empty span marks a sentence end.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Folded {
+    /// The words, `""` marking a sentence boundary.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|&(start, end)| &self.text[start..end])
+    }
+
+    /// Appends a word made of `chars` (a transformed copy of another word).
+    pub(crate) fn push(&mut self, chars: impl Iterator<Item = char>) {
+        let start = self.text.len();
+        self.text.extend(chars);
+        self.spans.push((start, self.text.len()));
+    }
+}
+
 /// Folded words of `text`; `""` marks a sentence boundary.
-pub(crate) fn words(text: &str) -> Vec<String> {
-    let mut words = Vec::with_capacity(text.len() / 5);
-    let mut word = String::new();
+pub(crate) fn words(text: &str) -> Folded {
+    let mut out = String::with_capacity(text.len());
+    let mut spans = Vec::with_capacity(text.len() / 5);
+    let mut scratch = String::new();
+    let mut start = 0;
     let mut mixed = WordScripts::default();
-    let mut chars = text.char_indices().peekable();
+    let bytes = text.as_bytes();
     let mut previous = ' ';
-    while let Some((at, c)) = chars.next() {
-        if c.is_ascii_alphanumeric() {
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        if b.is_ascii_alphanumeric() {
             // The common case, taken first: a run of ASCII letters and
             // digits, copied at once.
-            let run = text.as_bytes()[at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            let run = bytes[at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
             let slice = &text[at..at + run];
             mixed.latin |= slice.bytes().any(|b| b.is_ascii_alphabetic());
-            word.push_str(slice);
-            for _ in 1..run {
-                chars.next();
-            }
-            previous = char::from(text.as_bytes()[at + run - 1]);
+            // Lowercased now, while in cache: `finish` would fold these
+            // bytes to the same letters.
+            let copied = out.len();
+            out.push_str(slice);
+            out[copied..].make_ascii_lowercase();
+            previous = char::from(bytes[at + run - 1]);
+            at += run;
             continue;
         }
-        let next = chars.peek().map_or(' ', |&(_, c)| c);
+        let c = if b.is_ascii() { char::from(b) } else { text[at..].chars().next().unwrap_or(' ') };
+        at += c.len_utf8();
+        let next = || text[at..].chars().next().unwrap_or(' ');
+        if b.is_ascii() && !matches!(b, b'\'' | b'@' | b'$' | b'!' | b'|' | b'-') {
+            // Space and punctuation, the next most common case: no ASCII
+            // one is dropped, a letter or a mark, or joins a word; the
+            // general path below would answer the same, test by test.
+            finish(&mut out, &mut spans, start, &mut mixed, &mut scratch);
+            let ends_sentence = matches!(b, b'\n' | b'?') || (b == b'.' && !next().is_alphanumeric());
+            if ends_sentence && spans.last().is_some_and(|&(s, e)| e > s) {
+                spans.push((out.len(), out.len()));
+            }
+            start = out.len();
+            previous = c;
+            continue;
+        }
         if is_dropped_inside_word(c) {
             continue;
         }
         // Hyphens inside a word vanish too: "dis-re-gard" is "disregard".
         let joins = matches!(c, '\'' | '’' | '@' | '$' | '!' | '|' | '-')
             && previous.is_alphanumeric()
-            && next.is_alphanumeric();
+            && next().is_alphanumeric();
         if c.is_alphanumeric() || is_inside_word_mark(c) || joins {
+            mixed.apostrophe |= c == '\'';
+            mixed.hyphen |= c == '-';
             mixed.note(c);
             mixed.non_ascii |= !c.is_ascii();
-            word.push(c);
+            out.push(c);
         } else {
-            finish(&mut words, &mut word, &mut mixed);
-            let ends_sentence =
-                matches!(c, '\n' | '!' | '?' | '。' | '！' | '？' | '؟' | '।') || (c == '.' && !next.is_alphanumeric());
-            if ends_sentence && words.last().is_some_and(|w: &String| !w.is_empty()) {
-                words.push(String::new());
+            finish(&mut out, &mut spans, start, &mut mixed, &mut scratch);
+            let ends_sentence = matches!(c, '\n' | '!' | '?' | '。' | '！' | '？' | '؟' | '।')
+                || (c == '.' && !next().is_alphanumeric());
+            if ends_sentence && spans.last().is_some_and(|&(s, e)| e > s) {
+                spans.push((out.len(), out.len()));
             }
+            start = out.len();
         }
         previous = c;
     }
-    finish(&mut words, &mut word, &mut mixed);
-    join_spread_letters(&mut words);
-    words
+    finish(&mut out, &mut spans, start, &mut mixed, &mut scratch);
+    let spans = join_spread_letters(&out, spans);
+    Folded { text: out, spans }
 }
 
 /// Which scripts a word mixes: look-alike folding applies only to words
@@ -65,6 +115,10 @@ struct WordScripts {
     latin: bool,
     lookalike: bool,
     non_ascii: bool,
+    /// Whether the word holds an ASCII apostrophe or a hyphen, noted as
+    /// they are joined so `finish` need not search for them.
+    apostrophe: bool,
+    hyphen: bool,
 }
 
 impl WordScripts {
@@ -74,30 +128,38 @@ impl WordScripts {
     }
 }
 
-fn finish(words: &mut Vec<String>, word: &mut String, scripts: &mut WordScripts) {
-    if word.is_empty() {
+/// Folds the word `out[start..]` in place and records it.
+fn finish(
+    out: &mut String,
+    spans: &mut Vec<(usize, usize)>,
+    start: usize,
+    scripts: &mut WordScripts,
+    scratch: &mut String,
+) {
+    if out.len() == start {
         return;
     }
-    if !scripts.non_ascii && !word.contains('\'') {
-        word.make_ascii_lowercase();
-        // A fresh buffer of a typical word's size: one allocation per word.
-        push_hyphenated(words, std::mem::replace(word, String::with_capacity(WORD_CAPACITY)));
-        *scripts = WordScripts::default();
-        return;
-    }
-    let fold_lookalikes = scripts.latin && scripts.lookalike;
-    let mut folded = String::with_capacity(word.len());
-    for c in word.chars() {
-        if matches!(c, '\'' | '’') {
-            continue; // "don't" and "dont" are one word
-        }
-        match fold_char(c, fold_lookalikes) {
-            Some(latin) => folded.push(latin),
-            None => folded.extend(c.to_lowercase()),
+    // ASCII letters and digits were lowercased as they were copied.
+    if scripts.non_ascii || scripts.apostrophe {
+        let fold_lookalikes = scripts.latin && scripts.lookalike;
+        scratch.clear();
+        scratch.push_str(&out[start..]);
+        out.truncate(start);
+        for c in scratch.chars() {
+            if matches!(c, '\'' | '’') {
+                continue; // "don't" and "dont" are one word
+            }
+            match fold_char(c, fold_lookalikes) {
+                Some(latin) => out.push(latin),
+                None => out.extend(c.to_lowercase()),
+            }
         }
     }
-    push_hyphenated(words, folded);
-    word.clear();
+    if scripts.hyphen {
+        push_hyphenated(out, spans, start);
+    } else {
+        spans.push((start, out.len()));
+    }
     *scripts = WordScripts::default();
 }
 
@@ -123,16 +185,19 @@ fn is_inside_word_mark(c: char) -> bool {
 /// unless it looks like one word cut up to hide it ("dis-re-gard",
 /// "in-struc-tions", "up-load"): three or more pieces, or a piece of one or
 /// two letters.
-fn push_hyphenated(words: &mut Vec<String>, folded: String) {
-    if !folded.contains('-') {
-        words.push(folded);
-        return;
+fn push_hyphenated(out: &mut String, spans: &mut Vec<(usize, usize)>, start: usize) {
+    let folded = out.split_off(start);
+    let pieces = folded.split('-');
+    let glue = pieces.clone().count() >= 3 || pieces.clone().any(|piece| piece.chars().count() <= 2);
+    for piece in pieces {
+        let piece_start = out.len();
+        out.push_str(piece);
+        if !glue {
+            spans.push((piece_start, out.len()));
+        }
     }
-    let pieces: Vec<&str> = folded.split('-').collect();
-    if pieces.len() >= 3 || pieces.iter().any(|piece| piece.chars().count() <= 2) {
-        words.push(pieces.concat());
-    } else {
-        words.extend(pieces.into_iter().map(String::from));
+    if glue {
+        spans.push((start, out.len()));
     }
 }
 
@@ -204,64 +269,69 @@ fn fold_char(c: char, fold_lookalikes: bool) -> Option<char> {
     Some(latin)
 }
 
-/// Bytes a word buffer starts with; most words fit.
-const WORD_CAPACITY: usize = 16;
-
 /// Words this long may be several glued together ("ignoreprevious").
 const MIN_GLUED_BYTES: usize = 12;
 
 /// Joins runs of one-letter words (`i g n o r e a l l`) and splits long
 /// words glued from known ones (`ignorepreviousinstructions`) into the
-/// words the layers know.
-fn join_spread_letters(words: &mut Vec<String>) {
-    let mut out = Vec::with_capacity(words.len());
-    let mut run = String::new();
+/// words the layers know. The words sit back to back in `text`, so a run
+/// of them is one range.
+fn join_spread_letters(text: &str, spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(spans.len());
+    let mut run = (0, 0);
     let mut run_len = 0;
-    for word in words.drain(..) {
-        if word.len() == 1 && word.as_bytes()[0].is_ascii_alphanumeric() {
-            run.push_str(&word);
+    for (start, end) in spans {
+        let word = &text.as_bytes()[start..end];
+        if word.len() == 1 && word[0].is_ascii_alphanumeric() {
+            if run_len == 0 {
+                run.0 = start;
+            }
+            run.1 = end;
             run_len += 1;
             continue;
         }
-        flush_run(&mut out, &mut run, &mut run_len);
-        if word.len() >= MIN_GLUED_BYTES && word.bytes().all(|b| b.is_ascii_lowercase()) {
-            segment(&mut out, word);
+        flush_run(text, &mut out, run, &mut run_len);
+        if word.len() >= MIN_GLUED_BYTES && word.iter().all(|b| b.is_ascii_lowercase()) {
+            segment(text, &mut out, (start, end));
         } else {
-            out.push(word);
+            out.push((start, end));
         }
     }
-    flush_run(&mut out, &mut run, &mut run_len);
-    *words = out;
+    flush_run(text, &mut out, run, &mut run_len);
+    out
 }
 
-fn flush_run(out: &mut Vec<String>, run: &mut String, run_len: &mut usize) {
+fn flush_run(text: &str, out: &mut Vec<(usize, usize)>, run: (usize, usize), run_len: &mut usize) {
     if *run_len >= 3 {
-        segment(out, std::mem::take(run));
-    } else {
+        segment(text, out, run);
+    } else if *run_len > 0 {
         // One or two single letters are ordinary words ("a", "I", "x").
-        out.extend(run.chars().map(String::from));
+        out.extend((run.0..run.1).map(|at| (at, at + 1)));
     }
-    run.clear();
     *run_len = 0;
 }
 
-/// Splits `glued` greedily into the longest known words; keeps it whole
-/// when it does not split completely.
-fn segment(out: &mut Vec<String>, glued: String) {
-    let mut parts = Vec::new();
-    let mut rest = glued.as_str();
-    while !rest.is_empty() {
-        let Some(longest) = lexicon::SEGMENT_WORDS.iter().filter(|w| rest.starts_with(**w)).max_by_key(|w| w.len())
-        else {
+/// Splits the glued word at `glued` greedily into the longest known words;
+/// keeps it whole when it does not split completely.
+fn segment(text: &str, out: &mut Vec<(usize, usize)>, glued: (usize, usize)) {
+    let before = out.len();
+    let mut at = glued.0;
+    while at < glued.1 {
+        let rest = &text[at..glued.1];
+        // The first byte compared inline: `starts_with` is a `memcmp` call,
+        // and long words (`configuration`) come here often.
+        let head = rest.as_bytes()[0];
+        let known = lexicon::SEGMENT_WORDS.iter().filter(|w| w.as_bytes()[0] == head && rest.starts_with(**w));
+        let Some(longest) = known.max_by_key(|w| w.len()) else {
+            out.truncate(before);
             out.push(glued);
             return;
         };
-        parts.push(longest.to_string());
-        rest = &rest[longest.len()..];
+        out.push((at, at + longest.len()));
+        at += longest.len();
     }
-    if parts.len() >= 2 {
-        out.extend(parts);
-    } else {
+    if out.len() - before < 2 {
+        out.truncate(before);
         out.push(glued);
     }
 }
@@ -270,14 +340,16 @@ fn segment(out: &mut Vec<String>, glued: String) {
 /// the letters they stand for; a `*` at the end of `target` matches any
 /// ending.
 pub(crate) fn spells(word: &str, target: &str) -> bool {
-    let (stem, any_ending) = match target.strip_suffix('*') {
-        Some(stem) => (stem, true),
-        None => (target, false),
+    // The last byte, not `strip_suffix`: this runs for every phrase a word
+    // might start, and the byte test is what makes it cheap (issue 11).
+    let (stem, any_ending) = match target.as_bytes().split_last() {
+        Some((b'*', stem)) => (stem, true),
+        _ => (target.as_bytes(), false),
     };
     if word.len() < stem.len() || (!any_ending && word.len() != stem.len()) {
         return false;
     }
-    word.bytes().zip(stem.bytes()).all(|(w, t)| w == t || leet(w).contains(&t))
+    word.bytes().zip(stem).all(|(w, &t)| w == t || leet(w).contains(&t))
 }
 
 fn leet(b: u8) -> &'static [u8] {
@@ -300,7 +372,7 @@ mod tests {
     use super::*;
 
     fn joined(text: &str) -> String {
-        words(text).join(" ")
+        words(text).iter().collect::<Vec<_>>().join(" ")
     }
 
     #[test]
@@ -323,6 +395,7 @@ mod tests {
 
     #[test]
     fn sentences_are_marked() {
+        let words = |text| words(text).iter().map(String::from).collect::<Vec<_>>();
         assert_eq!(words("Send it. Keys are here"), ["send", "it", "", "keys", "are", "here"]);
         assert_eq!(words("v1.2 works"), ["v1", "2", "works"]);
     }

@@ -162,17 +162,26 @@ static FILLER_STARTS: [bool; 256] = {
 /// Whether one of the [`FILLERS`] occurs in `value`, ignoring case.
 fn has_filler(value: &[u8]) -> bool {
     (0..value.len()).any(|at| {
+        // Only the fillers starting with this byte are compared whole.
+        let first = value[at].to_ascii_lowercase();
         FILLER_STARTS[usize::from(value[at])]
-            && FILLERS
-                .iter()
-                .any(|word| value.len() - at >= word.len() && value[at..at + word.len()].eq_ignore_ascii_case(word))
+            && FILLERS.iter().any(|word| {
+                word[0].to_ascii_lowercase() == first
+                    && value.len() - at >= word.len()
+                    && value[at..at + word.len()].eq_ignore_ascii_case(word)
+            })
     })
 }
 
 /// Whether `token` is, or contains, a credential vendors document as an
 /// example.
 pub(super) fn is_documented(token: &[u8]) -> bool {
-    DOCUMENTED.iter().any(|example| token.windows(example.len()).any(|window| window == *example))
+    // The first byte compared inline before the whole window: the window
+    // comparison is a `memcmp` call, made otherwise at every offset for
+    // every example (issue 11).
+    DOCUMENTED
+        .iter()
+        .any(|example| token.windows(example.len()).any(|window| window[0] == example[0] && window == *example))
 }
 
 /// `${VAR}`, `$(cmd)`, `$VAR`, `%VAR%`, `{{ var }}`, `%(var)s`, `%s`,
