@@ -141,6 +141,10 @@ fn a_module_listed_twice_is_refused_unless_each_entry_has_an_id() {
     // A child pack naming a parent's module still replaces its entry.
     let child = "extends: default\nmodules:\n  - module: size-limits\n    config: { max_body_bytes: 10 }\n";
     assert_eq!(load_pack(child).expect("override loads").modules().count(), 6);
+    // …but naming it twice, both replacing the parent's entry, is refused too.
+    let twice_over = format!("{child}  - module: size-limits\n");
+    let err = load_pack(&twice_over).err().expect("refused");
+    assert!(err.to_string().contains("module `size-limits` is listed twice"), "{err}");
 }
 
 #[test]

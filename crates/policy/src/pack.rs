@@ -278,6 +278,9 @@ fn resolve(
     if let Some(parent) = &file.extends {
         resolve(parent, &dir, chain, specs)?;
     }
+    // Where each entry of this file went, to refuse one listed twice: also
+    // when both would replace the same entry of the parent.
+    let mut placed: Vec<usize> = Vec::with_capacity(file.modules.len());
     let inherited = specs.len();
     for spec in file.modules {
         let source = Source::parse(&spec.module, &dir);
@@ -288,9 +291,12 @@ fn resolve(
             return Err(PackError::Parse { origin, message });
         }
         let same = |(existing, other): &(Source, ModuleSpec)| *existing == source && other.id == spec.id;
+        // A module the parent already has keeps its place; the child's
+        // entry replaces its config, pin and mode.
+        let at = specs[..inherited].iter().position(same).unwrap_or(specs.len());
         // Listed twice in one file is a mistake a silent override would
         // hide (issue 11); running a module twice takes an `id:` on each.
-        if specs[inherited..].iter().any(same) {
+        if placed.contains(&at) || specs[inherited..].iter().any(same) {
             let message = match &spec.id {
                 Some(id) => format!("module `{}` with id `{id}` is listed twice", spec.module),
                 None => format!(
@@ -300,10 +306,9 @@ fn resolve(
             };
             return Err(PackError::Parse { origin, message });
         }
-        // A module the parent already has keeps its place; the child's
-        // entry replaces its config, pin and mode.
-        match specs[..inherited].iter().position(same) {
-            Some(at) => specs[at].1 = spec,
+        placed.push(at);
+        match specs.get_mut(at) {
+            Some(slot) => slot.1 = spec,
             None => specs.push((source, spec)),
         }
     }
