@@ -45,9 +45,11 @@ impl IndexCache {
         let previous = self.lock().get(tenant).cloned().unwrap_or_default();
         let index = previous.refresh(entries.iter().map(entry_ref), pieces);
         let mut indexes = self.lock();
-        if indexes.len() >= MAX_CACHED_TENANTS && !indexes.contains_key(tenant) {
-            let evicted = indexes.keys().next().cloned();
-            evicted.map(|tenant| indexes.remove(&tenant));
+        if indexes.len() >= MAX_CACHED_TENANTS
+            && !indexes.contains_key(tenant)
+            && let Some(evicted) = indexes.keys().next().cloned()
+        {
+            indexes.remove(&evicted);
         }
         indexes.insert(tenant.to_string(), index.clone());
         index
