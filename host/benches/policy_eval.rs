@@ -70,6 +70,13 @@ fn main() {
     per_module!("merge-rules", memwarden_policy_merge_rules::MergeRules);
     per_module!("content-guard", memwarden_policy_content_guard::ContentGuard);
     per_module!("piece-guard", memwarden_policy_piece_guard::PieceGuard);
+    // content-guard carries the heaviest text scanning (secrets, injection,
+    // invisible characters): its own line on the 10-change proposal, against
+    // its own target (#10: ≤ 150 µs p50).
+    let guard = RulePack::single(&engine, "content-guard", std::path::Path::new("/"), serde_json::Value::Null)
+        .unwrap_or_else(|err| panic!("{err}"));
+    measure(|| black_box(guard.evaluate(&fixture.proposal, &fixture.context, &fixture.index)))
+        .print("content-guard alone, sandbox, 10 changes");
     if std::env::var_os("MEMWARDEN_BENCH_BREAKDOWN").is_some() {
         let empty = Proposal::from_json(r#"{"reasoning": "r"}"#).unwrap_or_else(|err| panic!("{err}"));
         for name in ["schema", "cooldown"] {
