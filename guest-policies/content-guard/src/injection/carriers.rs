@@ -54,6 +54,15 @@ pub(crate) fn find(text: &str) -> Carriers {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        if b == b' ' {
+            // The most common byte after letters, taken first: a space
+            // starts no marker, tag or run, and ends any line start; the
+            // steps below would do only this with it.
+            spaces += 1;
+            line_start = false;
+            i += 1;
+            continue;
+        }
         if line_start && !b.is_ascii_whitespace() && found.role_marker.is_none() {
             found.role_marker = marker_at(bytes, i, &LINE_ROLE_SET, LINE_ROLES);
         }

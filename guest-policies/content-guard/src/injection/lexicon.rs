@@ -83,11 +83,24 @@ pub(crate) struct Phrases {
     pub(crate) list: &'static [&'static [&'static str]],
     /// `1 << bit` (see [`Words`]).
     mask: Mask,
+    /// By lowercase letter, the phrases whose first word starts with it
+    /// (bit `i` for `list[i]`), so a plain word compares only those.
+    by_letter: [u64; 26],
 }
 
 impl Phrases {
     pub(crate) const fn new(bit: u32, list: &'static [&'static [&'static str]]) -> Phrases {
-        Phrases { bit, list, mask: 1 << bit }
+        assert!(list.len() <= 64, "one bit per phrase");
+        let mut by_letter = [0u64; 26];
+        let mut i = 0;
+        while i < list.len() {
+            let head = list[i][0].as_bytes()[0];
+            if head.is_ascii_lowercase() {
+                by_letter[(head - b'a') as usize] |= 1 << i;
+            }
+            i += 1;
+        }
+        Phrases { bit, list, mask: 1 << bit, by_letter }
     }
 
     /// The phrase that starts at `words[0]`, if one does; a sentence
@@ -105,16 +118,27 @@ impl Phrases {
     #[inline(never)]
     fn starting(&self, first: &Word, words: &[Word]) -> Option<&'static [&'static str]> {
         // A word in a list is not empty. A lowercase letter spells only
-        // itself, so a phrase starting with another letter is passed over
-        // with one byte compared: a common first word ("you", "in", "the")
-        // otherwise costs a full comparison with every phrase of the list.
+        // itself, so only the phrases starting with that letter can match:
+        // a common first word ("you", "in", "the") otherwise costs a
+        // comparison with every phrase of the list (issue 11). Leetspeak
+        // and other scripts try them all, in order.
+        let matches = |phrase: &[&str]| {
+            words.len() >= phrase.len() && words.iter().zip(phrase.iter()).all(|(word, target)| spells(word, target))
+        };
         let head = first.as_bytes()[0];
-        let plain = head.is_ascii_lowercase();
-        self.list.iter().copied().find(|phrase| {
-            (!plain || phrase[0].as_bytes()[0] == head)
-                && words.len() >= phrase.len()
-                && words.iter().zip(phrase.iter()).all(|(word, target)| spells(word, target))
-        })
+        if !head.is_ascii_lowercase() {
+            return self.list.iter().copied().find(|phrase| matches(phrase));
+        }
+        // Bits taken lowest first: the first matching phrase of the list.
+        let mut candidates = self.by_letter[usize::from(head - b'a')];
+        while candidates != 0 {
+            let phrase = self.list[candidates.trailing_zeros() as usize];
+            if matches(phrase) {
+                return Some(phrase);
+            }
+            candidates &= candidates - 1;
+        }
+        None
     }
 }
 

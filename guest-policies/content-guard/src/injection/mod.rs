@@ -214,7 +214,9 @@ fn score_words(words: &[Word], extra_phrases: &[Vec<String>], found: &mut Assess
             continue;
         };
         // An e-mail address keeps its `@` through folding.
-        current.outside |= word.contains('@');
+        // A byte loop, not `str::contains`: a `memchr` call per word cost
+        // more than the short words it searched (issue 11).
+        current.outside |= word.bytes().any(|b| b == b'@');
         if !word.in_any(Mask::MAX) && extra_phrases.is_empty() {
             // In no list and starting no phrase: every layer below starts
             // from the word's lists, so none can fire here.

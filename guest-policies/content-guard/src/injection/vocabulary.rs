@@ -43,6 +43,10 @@ pub(crate) struct Vocabulary {
     /// (bit `n` for length `n`): a word probes only the prefixes that could
     /// be one, not one per stem length (issue 11).
     stem_lengths: [u64; 256],
+    /// The same for whole words: most words of a text have a first byte
+    /// and length no list word has, and are answered without hashing them
+    /// (issue 11).
+    word_lengths: [u64; 256],
 }
 
 impl Vocabulary {
@@ -54,7 +58,8 @@ impl Vocabulary {
         actions: &[Action],
         languages: &[Language],
     ) -> Vocabulary {
-        let mut table = Vocabulary { slots: [FREE; SLOTS], tags: [0; SLOTS], stem_lengths: [0; 256] };
+        let mut table =
+            Vocabulary { slots: [FREE; SLOTS], tags: [0; SLOTS], stem_lengths: [0; 256], word_lengths: [0; 256] };
         let mut bits_seen: Mask = 0;
         let mut i = 0;
         while i < words.len() {
@@ -105,6 +110,8 @@ impl Vocabulary {
         assert!(len > 0 && len < MAX_WORD_BYTES, "a list word is empty or too long");
         if stem {
             self.stem_lengths[bytes[0] as usize] |= 1 << len;
+        } else {
+            self.word_lengths[bytes[0] as usize] |= 1 << len;
         }
         let hash = fnv(bytes, len);
         let mut at = (hash as usize) & (SLOTS - 1);
@@ -133,17 +140,25 @@ impl Vocabulary {
         }
         let mut buffer = [0u8; MAX_WORD_BYTES];
         let bytes = unleet(bytes, &mut buffer);
-        let stem_lengths = self.stem_lengths[usize::from(bytes[0])];
+        // INVARIANT: `bytes.len() < MAX_WORD_BYTES < 63`, so these shifts
+        // stay inside a u64; a list word's length is below it too.
+        let stem_lengths = self.stem_lengths[usize::from(bytes[0])] & ((2 << bytes.len()) - 1);
+        let whole = self.word_lengths[usize::from(bytes[0])] & (1 << bytes.len()) != 0;
+        if stem_lengths == 0 && !whole {
+            return 0;
+        }
+        // Hashed only as far as the longest prefix that could match.
+        let hashed = if whole { bytes.len() } else { 63 - stem_lengths.leading_zeros() as usize };
         let mut hash = FNV_OFFSET;
         let mut mask = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+        for (i, &b) in bytes[..hashed].iter().enumerate() {
             hash = (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME);
             let len = i + 1;
             if stem_lengths & (1 << len) != 0 {
                 mask |= self.probe(hash, &bytes[..len], true);
             }
         }
-        mask | self.probe(hash, bytes, false)
+        if whole { mask | self.probe(hash, bytes, false) } else { mask }
     }
 
     fn probe(&self, hash: u64, bytes: &[u8], stem: bool) -> Mask {

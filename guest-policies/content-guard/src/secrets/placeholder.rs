@@ -145,15 +145,18 @@ pub(super) fn is_placeholder(value: &[u8]) -> bool {
         || is_documented(value)
 }
 
-/// Which bytes start a filler, either case: most positions of a value are
-/// passed over after one lookup.
-static FILLER_STARTS: [bool; 256] = {
-    let mut starts = [false; 256];
+/// By byte, the [`FILLERS`] starting with it in either case (bit `i` for
+/// `FILLERS[i]`): most positions of a value are passed over after one
+/// lookup, and the rest compare only their own fillers, not every one
+/// (issue 11: the scan over the whole list was most of this check).
+static FILLERS_BY_START: [u64; 256] = {
+    assert!(FILLERS.len() <= 64, "one bit per filler");
+    let mut starts = [0u64; 256];
     let mut i = 0;
     while i < FILLERS.len() {
         let first = FILLERS[i][0];
-        starts[first as usize] = true;
-        starts[first.to_ascii_uppercase() as usize] = true;
+        starts[first.to_ascii_lowercase() as usize] |= 1 << i;
+        starts[first.to_ascii_uppercase() as usize] |= 1 << i;
         i += 1;
     }
     starts
@@ -162,14 +165,15 @@ static FILLER_STARTS: [bool; 256] = {
 /// Whether one of the [`FILLERS`] occurs in `value`, ignoring case.
 fn has_filler(value: &[u8]) -> bool {
     (0..value.len()).any(|at| {
-        // Only the fillers starting with this byte are compared whole.
-        let first = value[at].to_ascii_lowercase();
-        FILLER_STARTS[usize::from(value[at])]
-            && FILLERS.iter().any(|word| {
-                word[0].to_ascii_lowercase() == first
-                    && value.len() - at >= word.len()
-                    && value[at..at + word.len()].eq_ignore_ascii_case(word)
-            })
+        let mut candidates = FILLERS_BY_START[usize::from(value[at])];
+        while candidates != 0 {
+            let word = FILLERS[candidates.trailing_zeros() as usize];
+            if value.len() - at >= word.len() && value[at..at + word.len()].eq_ignore_ascii_case(word) {
+                return true;
+            }
+            candidates &= candidates - 1;
+        }
+        false
     })
 }
 

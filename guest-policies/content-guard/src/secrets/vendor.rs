@@ -95,9 +95,13 @@ fn fits(shape: Shape, candidate: &[u8]) -> bool {
 
 /// Whether `word` occurs in `name` between `_` separators or the ends.
 fn has_word(name: &[u8], word: &[u8]) -> bool {
+    // The word start and the first byte tested before the whole window:
+    // the window comparison is a `memcmp` call, otherwise made at every
+    // offset of every name for every vendor (issue 11).
     name.windows(word.len()).enumerate().any(|(at, window)| {
-        window == word
-            && (at == 0 || name[at - 1] == b'_')
+        (at == 0 || name[at - 1] == b'_')
+            && window[0] == word[0]
+            && window == word
             && name.get(at + word.len()).is_none_or(|&next| next == b'_')
     })
 }
