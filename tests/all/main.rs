@@ -23,4 +23,5 @@ mod serve_hardening;
 mod store_hardening;
 mod tenant_store;
 mod util;
+mod verdicts;
 mod worker;

@@ -183,12 +183,12 @@ fn inspect_describes_builtin_and_custom_modules() {
     let (output, stdout, _) = run(memwarden().args(["policy", "inspect", "merge-rules"]));
     assert!(output.status.success(), "{stdout}");
     for line in
-        ["world     memwarden:policy@0.1.0", "module    merge-rules 0.1.0", "code      near_duplicate", "loads     yes"]
+        ["world     memwarden:policy@0.2.0", "module    merge-rules 0.1.0", "code      near_duplicate", "loads     yes"]
     {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
     assert!(
-        stdout.contains("imports   memwarden:policy/types@0.1.0, memwarden:policy/tenant-index@0.1.0")
+        stdout.contains("imports   memwarden:policy/types@0.2.0, memwarden:policy/tenant-index@0.2.0")
             || stdout.contains("tenant-index"),
         "{stdout}"
     );
@@ -196,6 +196,12 @@ fn inspect_describes_builtin_and_custom_modules() {
     let (output, stdout, _) = run(memwarden().args(["policy", "inspect", hostile_module()]));
     assert!(output.status.success());
     assert!(stdout.contains("module    hostile 0.1.0"), "{stdout}");
+
+    // A module of the previous world loads and says which world it speaks.
+    let old = crate::util::repo().join("tests/fixtures/policy-0.1/schema.wasm");
+    let (output, stdout, _) = run(memwarden().args(["policy", "inspect"]).arg(&old));
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("world     memwarden:policy@0.1.0") && stdout.contains("loads     yes"), "{stdout}");
 }
 
 #[test]

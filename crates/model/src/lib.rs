@@ -179,6 +179,42 @@ impl Proposal {
         }
         Ok(proposal)
     }
+
+    /// The memory changes that stand or fall together, as groups of
+    /// indices into `memory_changes` (only groups of two or more). A merge
+    /// is one decision: a `remove` with a `merge_target` belongs with every
+    /// add or update of that target in the proposal, so a rename (the new
+    /// entry and the old one removed into it) is a group too.
+    pub fn change_groups(&self) -> Vec<Vec<usize>> {
+        let changes = &self.memory_changes;
+        // Union-find; proposals hold at most a few hundred changes, so the
+        // pairing below is cheap.
+        let mut parent: Vec<usize> = (0..changes.len()).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        for (removal, change) in changes.iter().enumerate() {
+            let Some(target) = change.merge_target.as_deref().filter(|_| change.op == Op::Remove) else {
+                continue;
+            };
+            for (member, other) in changes.iter().enumerate() {
+                if member != removal && other.name == target && other.op != Op::Remove {
+                    let (a, b) = (root(&mut parent, removal), root(&mut parent, member));
+                    parent[a] = b;
+                }
+            }
+        }
+        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for i in 0..changes.len() {
+            let group = root(&mut parent, i);
+            groups.entry(group).or_default().push(i);
+        }
+        groups.into_values().filter(|group| group.len() > 1).collect()
+    }
 }
 
 fn strip_code_fence(text: &str) -> &str {
@@ -192,6 +228,39 @@ fn strip_code_fence(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn change(op: Op, name: &str, target: Option<&str>) -> MemoryChange {
+        MemoryChange {
+            op,
+            name: name.to_string(),
+            description: None,
+            entry_type: None,
+            body: None,
+            merge_target: target.map(str::to_string),
+        }
+    }
+
+    fn groups(memory_changes: Vec<MemoryChange>) -> Vec<Vec<usize>> {
+        Proposal { reasoning: String::new(), memory_changes, piece_edit: None }.change_groups()
+    }
+
+    #[test]
+    fn a_merge_groups_its_removals_with_the_target() {
+        let changes = vec![
+            change(Op::Update, "deploy-order", None),
+            change(Op::Remove, "release-checklist", Some("deploy-order")),
+            change(Op::Add, "unrelated", None),
+            change(Op::Remove, "old-deploy", Some("deploy-order")),
+            change(Op::Remove, "stray", Some("nowhere")),
+        ];
+        assert_eq!(groups(changes), vec![vec![0, 1, 3]]);
+    }
+
+    #[test]
+    fn a_rename_is_the_new_entry_and_the_removal_merged_into_it() {
+        let changes = vec![change(Op::Add, "new-name", None), change(Op::Remove, "old-name", Some("new-name"))];
+        assert_eq!(groups(changes), vec![vec![0, 1]]);
+    }
 
     #[test]
     fn parses_a_fenced_proposal() {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::Op;
+use super::model::{MemoryChange, Op, Proposal};
 use super::pack::Mode;
 
 /// Rejection codes the host itself emits. Module codes are listed by each
@@ -25,6 +25,17 @@ pub mod codes {
     pub const CONTROL_CHARACTER: &str = "control_character";
     /// A piece edit of a piece other than the one the run used.
     pub const PIECE_NOT_OWN: &str = "piece_not_own";
+    /// A change that stands or falls with another (a merge's removal and
+    /// the change to its target) whose partner was rejected.
+    pub const GROUP_MEMBER_REJECTED: &str = "group_member_rejected";
+    /// A change held because a change it stands or falls with is held.
+    pub const GROUP_MEMBER_HELD: &str = "group_member_held";
+    /// An amendment that changes what it may not (op, name, type, merge
+    /// target), or amends a memory change with a piece or the reverse.
+    pub const AMEND_REFUSED: &str = "amend_refused";
+    /// An amended change that the re-check amended once more: amendments
+    /// must settle in one step.
+    pub const AMEND_UNSETTLED: &str = "amend_unsettled";
     /// Every host code with a one-line summary, for docs and tests.
     pub const ALL: &[(&str, &str)] = &[
         (POLICY_ERROR, "a module failed (trap, fuel, memory, malformed answer); the change is refused"),
@@ -43,6 +54,16 @@ pub mod codes {
             PIECE_NOT_OWN,
             "a piece edit names a piece other than the one the run used (the operator may allow it: `policy.edit_any_piece`)",
         ),
+        (
+            GROUP_MEMBER_REJECTED,
+            "a merge is one decision: the removal and the change to its target stand or fall together, and the other was rejected",
+        ),
+        (GROUP_MEMBER_HELD, "a merge is one decision: the other change of the merge is held for review"),
+        (
+            AMEND_REFUSED,
+            "an amendment may change a memory change's description and body, or a piece's YAML, nothing else",
+        ),
+        (AMEND_UNSETTLED, "the amended change was amended again when checked once more"),
     ];
 }
 
@@ -115,11 +136,42 @@ pub struct ChangeDecision {
     /// `add`, `update` or `remove`; `None` for the piece edit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
-    /// True when nobody rejected the change, or only modules in audit mode.
+    /// True when the change is applied now: nobody rejected or held it
+    /// (modules in audit mode aside), amended or not.
     pub accepted: bool,
+    /// True when a module held the change for a person to decide, and
+    /// nobody rejected it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
     /// Every rejection, advisory ones included, in the order the host and
     /// modules ran.
     pub rejections: Vec<RejectionRecord>,
+    /// Every hold, advisory ones included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<RejectionRecord>,
+    /// Why each amendment was made, advisory ones included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amendments: Vec<RejectionRecord>,
+    /// The change as applied, when amendments replaced the proposed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amended: Option<AmendedChange>,
+}
+
+/// A change as amendments left it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AmendedChange {
+    /// The whole memory change.
+    Memory(MemoryChange),
+    /// The whole YAML of the piece edit.
+    Piece(String),
+}
+
+impl ChangeDecision {
+    /// Neither applied nor held.
+    pub fn rejected(&self) -> bool {
+        !self.accepted && !self.held
+    }
 }
 
 /// One module's refusal of one change.
@@ -164,6 +216,12 @@ pub struct ModuleRun {
     pub elapsed_us: u64,
     /// Fuel (≈ wasm instructions) the call consumed.
     pub fuel_used: u64,
+    /// The policy world the module speaks, `0.1` or `0.2`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub world: String,
+    /// True for the run that checked amended changes once more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recheck: bool,
     /// Whether the module ran in audit mode: its rejections are advisory,
     /// except the core guards.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -197,6 +255,54 @@ impl DecisionRecord {
     /// Number of changes (memory and piece) that will be applied.
     pub fn accepted_count(&self) -> usize {
         self.memory.iter().chain(&self.piece).filter(|d| d.accepted).count()
+    }
+
+    /// Number of changes held for a person to decide.
+    pub fn held_count(&self) -> usize {
+        self.memory.iter().chain(&self.piece).filter(|d| d.held).count()
+    }
+
+    /// Number of changes applied in an amended form.
+    pub fn amended_count(&self) -> usize {
+        self.memory.iter().chain(&self.piece).filter(|d| d.accepted && d.amended.is_some()).count()
+    }
+
+    /// Memory change `index` as it is to be applied: the amended change
+    /// when amendments replaced it, else `proposed`. `None` when it is
+    /// not applied.
+    pub fn memory_to_apply<'a>(&'a self, index: usize, proposed: &'a MemoryChange) -> Option<&'a MemoryChange> {
+        let decision = self.memory.get(index).filter(|d| d.accepted)?;
+        match &decision.amended {
+            Some(AmendedChange::Memory(change)) => Some(change),
+            _ => Some(proposed),
+        }
+    }
+
+    /// `proposal` with every amended change in its amended form: what the
+    /// host keeps of a proposal, so that text an amendment took out (a
+    /// redacted secret) never reaches disk.
+    pub fn amend(&self, proposal: &Proposal) -> Proposal {
+        let mut amended = proposal.clone();
+        for (change, decision) in amended.memory_changes.iter_mut().zip(&self.memory) {
+            if let Some(AmendedChange::Memory(applied)) = &decision.amended {
+                *change = applied.clone();
+            }
+        }
+        if let (Some(edit), Some(AmendedChange::Piece(yaml))) =
+            (amended.piece_edit.as_mut(), self.piece.as_ref().and_then(|d| d.amended.as_ref()))
+        {
+            edit.yaml = yaml.clone();
+        }
+        amended
+    }
+
+    /// The piece edit's YAML as it is to be applied; `None` when it is not.
+    pub fn piece_to_apply<'a>(&'a self, proposed: &'a str) -> Option<&'a str> {
+        let decision = self.piece.as_ref().filter(|d| d.accepted)?;
+        match &decision.amended {
+            Some(AmendedChange::Piece(yaml)) => Some(yaml),
+            _ => Some(proposed),
+        }
     }
 
     /// Every rejection with the change it refers to; a refusal of the

@@ -10,10 +10,11 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
+use super::LoadError;
 use super::cache::ModuleCache;
 use super::sandbox::{self, EvalState};
-use super::wit::{PolicyModule, PolicyModulePre, wit};
-use super::{LoadError, world};
+use super::wit::{Inputs, PolicyModule, PolicyModulePre, v1, wit};
+use super::world::{self, WorldVersion};
 
 /// Sandbox limits applied to every module call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,13 +61,71 @@ struct Inner {
 
 /// A compiled, import-checked module, ready to instantiate.
 pub struct LoadedModule {
-    pub(crate) pre: PolicyModulePre<EvalState>,
+    pre: Bindings,
     sha256: [u8; 32],
     info: wit::ModuleInfo,
     size_bytes: usize,
 }
 
+/// A module's pre-linked instance, in the world it speaks.
+enum Bindings {
+    V0_1(v1::PolicyModulePre<EvalState>),
+    V0_2(PolicyModulePre<EvalState>),
+}
+
+impl Bindings {
+    fn info(&self, store: &mut Store<EvalState>) -> wasmtime::Result<wit::ModuleInfo> {
+        match self {
+            Bindings::V0_1(pre) => {
+                pre.instantiate(&mut *store)?.memwarden_policy_policy().call_info(store).map(v1::module_info)
+            }
+            Bindings::V0_2(pre) => pre.instantiate(&mut *store)?.memwarden_policy_policy().call_info(store),
+        }
+    }
+
+    fn validate_config(&self, store: &mut Store<EvalState>, config: &str) -> wasmtime::Result<Result<(), String>> {
+        match self {
+            Bindings::V0_1(pre) => {
+                pre.instantiate(&mut *store)?.memwarden_policy_policy().call_validate_config(store, config)
+            }
+            Bindings::V0_2(pre) => {
+                pre.instantiate(&mut *store)?.memwarden_policy_policy().call_validate_config(store, config)
+            }
+        }
+    }
+}
+
 impl LoadedModule {
+    /// Instantiates the module in `store` and asks it to decide; a 0.1
+    /// module's answer comes back in 0.2 terms.
+    pub(crate) fn evaluate(
+        &self,
+        store: &mut Store<EvalState>,
+        inputs: &Inputs<'_>,
+        config: &str,
+    ) -> wasmtime::Result<wit::Decision> {
+        match &self.pre {
+            Bindings::V0_1(pre) => {
+                let (proposal, context) = inputs.v1();
+                let policy = pre.instantiate(&mut *store)?;
+                let answer = policy.memwarden_policy_policy().call_evaluate(store, proposal, context, config)?;
+                Ok(v1::decision(answer))
+            }
+            Bindings::V0_2(pre) => {
+                let (proposal, context) = inputs.v2();
+                pre.instantiate(&mut *store)?.memwarden_policy_policy().call_evaluate(store, proposal, context, config)
+            }
+        }
+    }
+
+    /// The policy world the module speaks, as `0.1` or `0.2`.
+    pub fn world(&self) -> &'static str {
+        match self.pre {
+            Bindings::V0_1(_) => "0.1",
+            Bindings::V0_2(_) => "0.2",
+        }
+    }
+
     /// The name the module gives itself.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -143,6 +202,8 @@ impl PolicyEngine {
         let mut linker = Linker::new(&engine);
         PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
             .map_err(LoadError::engine)?;
+        v1::PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
+            .map_err(LoadError::engine)?;
         let cache = cache_dir.map(|dir| ModuleCache::open(dir, &engine)).transpose()?;
         Ok(PolicyEngine { inner: Arc::new(Inner { engine, linker, limits, cache, loaded: Mutex::default() }) })
     }
@@ -160,10 +221,13 @@ impl PolicyEngine {
             return Ok(module.clone());
         }
         let component = self.compile(bytes, &sha256)?;
-        world::check(&self.inner.engine, &component)?;
+        let version = world::check(&self.inner.engine, &component)?;
         let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(LoadError::link)?;
-        let pre = PolicyModulePre::new(instance_pre).map_err(LoadError::link)?;
-        let info = self.call_info(&pre)?;
+        let pre = match version {
+            WorldVersion::V0_1 => Bindings::V0_1(v1::PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
+            WorldVersion::V0_2 => Bindings::V0_2(PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
+        };
+        let info = pre.info(&mut self.store(Default::default())).map_err(LoadError::call)?;
         let module = Arc::new(LoadedModule { pre, sha256, info, size_bytes: bytes.len() });
         self.lock_loaded().insert(sha256, module.clone());
         Ok(module)
@@ -185,12 +249,7 @@ impl PolicyEngine {
     /// Asks `module` whether `config_json` is a valid config for it.
     pub fn validate_config(&self, module: &LoadedModule, config_json: &str) -> Result<(), LoadError> {
         let mut store = self.store(Default::default());
-        let instance = module.pre.instantiate(&mut store).map_err(LoadError::call)?;
-        instance
-            .memwarden_policy_policy()
-            .call_validate_config(&mut store, config_json)
-            .map_err(LoadError::call)?
-            .map_err(LoadError::Config)
+        module.pre.validate_config(&mut store, config_json).map_err(LoadError::call)?.map_err(LoadError::Config)
     }
 
     /// A fresh store for one call, with fuel and the memory limit in place.
@@ -214,12 +273,6 @@ impl PolicyEngine {
             cache.put(sha256, &component);
         }
         Ok(component)
-    }
-
-    fn call_info(&self, pre: &PolicyModulePre<EvalState>) -> Result<wit::ModuleInfo, LoadError> {
-        let mut store = self.store(Default::default());
-        let instance = pre.instantiate(&mut store).map_err(LoadError::call)?;
-        instance.memwarden_policy_policy().call_info(&mut store).map_err(LoadError::call)
     }
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedModule>>> {

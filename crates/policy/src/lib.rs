@@ -50,7 +50,8 @@ pub mod test_modules {
 pub use builtin::{module as builtin_module, module_names as builtin_module_names};
 pub use context_file::{ContextEntry, ContextFile};
 pub use decision::{
-    CORE_GUARDS, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal, RejectionRecord, codes,
+    AmendedChange, CORE_GUARDS, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal,
+    RejectionRecord, codes,
 };
 pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
 pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules};
@@ -78,7 +79,7 @@ pub enum LoadError {
         name: String,
     },
     /// The component does not export the policy interface.
-    #[error("does not export memwarden:policy/policy@0.1 (it exports {found})")]
+    #[error("does not export memwarden:policy/policy@0.1 or @0.2 (it exports {found})")]
     MissingExport {
         /// What it does export.
         found: String,

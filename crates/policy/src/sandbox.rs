@@ -5,7 +5,8 @@
 use wasmtime::{ResourceLimiter, Trap};
 
 use super::TenantIndex;
-use super::wit::{memwarden::policy::tenant_index, wit};
+use super::wit::{memwarden::policy::tenant_index, v1, wit};
+use v1::memwarden::policy::types::{EntrySummary as V1EntrySummary, IndexStats as V1IndexStats};
 
 /// Per-call store data.
 pub(crate) struct EvalState {
@@ -70,6 +71,35 @@ impl tenant_index::Host for EvalState {
 }
 
 impl wit::Host for EvalState {}
+
+/// 0.1 modules read the same index, in their own types.
+impl v1::memwarden::policy::tenant_index::Host for EvalState {
+    fn stats(&mut self) -> V1IndexStats {
+        v1::index_stats(self.index.stats())
+    }
+
+    fn lookup(&mut self, name: String) -> Option<V1EntrySummary> {
+        self.index.lookup(&name).map(v1::entry_summary)
+    }
+
+    fn entries(&mut self) -> Vec<V1EntrySummary> {
+        self.index.summaries().into_iter().map(v1::entry_summary).collect()
+    }
+
+    fn fingerprints(&mut self) -> Vec<u64> {
+        self.index.fingerprints().to_vec()
+    }
+
+    fn entry_at(&mut self, position: u32) -> Option<V1EntrySummary> {
+        self.index.entry_at(position).map(v1::entry_summary)
+    }
+
+    fn body(&mut self, name: String) -> Option<String> {
+        self.index.body(&name).map(str::to_string)
+    }
+}
+
+impl v1::memwarden::policy::types::Host for EvalState {}
 
 /// One line saying why a call failed, naming the limit it hit if any.
 pub(crate) fn describe_failure(err: &wasmtime::Error) -> String {

@@ -36,6 +36,10 @@ pub const HOST_CODES: &[&str] = &[
     "over_hard_limit",
     "control_character",
     "piece_not_own",
+    "group_member_rejected",
+    "group_member_held",
+    "amend_refused",
+    "amend_unsettled",
 ];
 /// The code of a change whose module failed.
 const POLICY_ERROR: &str = "policy_error";
@@ -163,15 +167,14 @@ fn check_shape<P: Policy>(decision: sdk::Decision, proposal: &sdk::Proposal) -> 
         return Err("returned a piece verdict if and only if there is no piece edit".to_string());
     }
     for verdict in decision.memory.iter().chain(&decision.piece) {
-        if let sdk::Verdict::Reject(rejection) = verdict {
-            let code = &rejection.code;
+        if let Some(code) = verdict.code() {
             let snake = !code.is_empty()
                 && code.len() <= 64
                 && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !snake {
                 return Err(format!("returned the malformed code `{}`", code.escape_debug()));
             }
-            if !P::CODES.iter().any(|(declared, _)| declared == code) {
+            if !P::CODES.iter().any(|(declared, _)| *declared == code) {
                 return Err(format!("returned the code `{code}`, which it does not declare"));
             }
         }
@@ -179,13 +182,16 @@ fn check_shape<P: Policy>(decision: sdk::Decision, proposal: &sdk::Proposal) -> 
     Ok(decision)
 }
 
-/// The codes of one change, empty when it is accepted.
+/// The codes of one change, empty when it is accepted; a hold's code is
+/// written `hold:code`, an amendment's `amend:code`.
 type Codes = BTreeSet<String>;
 
 fn codes_of(verdict: &sdk::Verdict) -> Codes {
     match verdict {
         sdk::Verdict::Accept => Codes::new(),
         sdk::Verdict::Reject(rejection) => Codes::from([rejection.code.clone()]),
+        sdk::Verdict::Hold(hold) => Codes::from([format!("hold:{}", hold.code)]),
+        sdk::Verdict::Amend(amendment) => Codes::from([format!("amend:{}", amendment.code)]),
     }
 }
 

@@ -16,12 +16,12 @@ use serde::de::DeserializeOwned;
 pub use memwarden_similarity as similarity;
 pub use serde;
 
-/// Raw bindings generated from `wit/policy.wit`. Policy authors rarely need
+/// Raw bindings generated from `wit/policy.wit` (`memwarden:policy@0.2`). Policy authors rarely need
 /// them: the SDK re-exports the types and [`export_policy!`] does the export.
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/policy.wit",
         world: "policy-module",
         pub_export_macro: true,
         export_macro_name: "__export_policy_module",
@@ -30,8 +30,8 @@ pub mod bindings {
 }
 
 pub use bindings::memwarden::policy::types::{
-    CodeInfo, Context, Decision, EntrySummary, IndexStats, MemoryChange, ModuleInfo, Op, PieceEdit, PieceEditRecord,
-    Proposal, Rejection, RunOutcome, Verdict,
+    AmendedChange, Amendment, CodeInfo, Context, Decision, EntrySummary, IndexStats, MemoryChange, ModuleInfo, Op,
+    PieceEdit, PieceEditRecord, Proposal, Rejection, RunOutcome, Verdict,
 };
 
 /// A policy module. The implementing type is also the module's config: the

@@ -110,7 +110,7 @@ fn diff(lines: &mut Vec<String>, label: &str, expected: &Outcome, actual: Option
         match (got, actual) {
             (Some(got), Some(actual)) => {
                 lines.push(format!("    + got:      {got}"));
-                for rejection in &actual.rejections {
+                for rejection in actual.rejections.iter().chain(&actual.holds).chain(&actual.amendments) {
                     lines.push(format!(
                         "                {} {}: {}",
                         rejection.module, rejection.code, rejection.message
@@ -269,7 +269,11 @@ fn accept_keyword<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(
 
 impl Outcome {
     fn of(decision: &ChangeDecision) -> Outcome {
-        let mut codes: Vec<String> = decision.rejections.iter().map(|r| r.code.clone()).collect();
+        // Holds and amendments are written `hold:code` and `amend:code`.
+        let rejections = decision.rejections.iter().map(|r| r.code.clone());
+        let holds = decision.holds.iter().map(|r| format!("hold:{}", r.code));
+        let amendments = decision.amendments.iter().map(|r| format!("amend:{}", r.code));
+        let mut codes: Vec<String> = rejections.chain(holds).chain(amendments).collect();
         codes.sort();
         codes.dedup();
         if codes.is_empty() { Outcome::Accept } else { Outcome::Reject(codes) }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 use memwarden::policy::{
-    ContextFile, DecisionRecord, HostRules, PackMap, PolicyEngine, Proposal, RulePack, builtin_module,
+    ContextFile, DecisionRecord, HostRules, PackMap, PolicyEngine, Proposal, RejectionRecord, RulePack, builtin_module,
     builtin_module_names, codes,
 };
 
@@ -75,15 +75,23 @@ pub(crate) fn read_context(path: &Path) -> anyhow::Result<ContextFile> {
 /// The decision table. Every name, code and message may come from an LLM
 /// or a module, so each goes through [`printable`]: an escape sequence in a
 /// proposal must not reach the operator's terminal (issue 9).
-pub(crate) fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
+pub(crate) fn print_table<'a>(out: &mut impl Write, record: &'a DecisionRecord) -> std::io::Result<()> {
     writeln!(
         out,
-        "pack {} (revision {}, {}): {} of {} changes accepted in {} µs",
+        "pack {} (revision {}, {}): {} of {} changes accepted{}{} in {} µs",
         printable(&record.pack.name),
         printable(&record.pack.revision),
         record.mode,
         record.accepted_count(),
         record.proposed_count(),
+        match record.amended_count() {
+            0 => String::new(),
+            amended => format!(" ({amended} amended)"),
+        },
+        match record.held_count() {
+            0 => String::new(),
+            held => format!(", {held} held for review"),
+        },
         record.elapsed_us
     )?;
     writeln!(out, "{:<28} {:<7} {:<8} {:<14} {:<26} MESSAGE", "CHANGE", "OP", "VERDICT", "MODULE", "CODE")?;
@@ -107,11 +115,15 @@ pub(crate) fn print_table(out: &mut impl Write, record: &DecisionRecord) -> std:
         .chain(record.piece.iter().map(|d| (d, "piece")));
     for (decision, op) in rows {
         let name = printable(&decision.name);
-        if decision.accepted {
+        if decision.accepted && decision.amendments.iter().all(|a| a.advisory) {
             writeln!(out, "{name:<28} {op:<7} accept")?;
         }
-        for rejection in &decision.rejections {
-            let verdict = if rejection.advisory { "advisory" } else { "reject" };
+        let verdicts = |records: &'a [RejectionRecord], kind: &'static str| records.iter().map(move |r| (r, kind));
+        let all = verdicts(&decision.rejections, "reject")
+            .chain(verdicts(&decision.holds, "hold"))
+            .chain(verdicts(&decision.amendments, "amend"));
+        for (rejection, kind) in all {
+            let verdict = if rejection.advisory { "advisory" } else { kind };
             writeln!(
                 out,
                 "{name:<28} {op:<7} {verdict:<8} {:<14} {:<26} {}",

@@ -309,13 +309,14 @@ impl<S: JobStore> Consolidator<S> {
         let plan = plan::build(&tenant, &entries, &proposal, &decision)?;
         let recorded = Recorded {
             created_at_ms: now,
-            proposal,
+            proposal: decision.amend(&proposal),
+            // An amendment may have redacted what the raw answer still holds.
+            raw_output: (self.settings.keep_raw_output && decision.amended_count() == 0).then_some(completion.text),
             decision,
             plan,
             model: completion.model,
             tokens_in: completion.tokens_in,
             tokens_out: completion.tokens_out,
-            raw_output: self.settings.keep_raw_output.then_some(completion.text),
             trimmed: prompt.trimmed,
         };
         // 9. Apply and snapshot, as one commit.

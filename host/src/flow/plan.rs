@@ -44,20 +44,98 @@ pub fn build(
     proposal: &Proposal,
     decision: &DecisionRecord,
 ) -> Result<Plan, FlowError> {
-    let mut plan = Plan::default();
+    // A merge is one decision at apply time too: when a member of a group
+    // cannot be carried out, the whole group is skipped, so the removal of
+    // a merged entry never goes through without its merge.
+    let groups = proposal.change_groups();
+    let mut held_back = BTreeMap::new();
+    let (state, touched, skipped) = loop {
+        let (state, touched, skipped) = apply(entries, proposal, decision, &held_back);
+        let failed: BTreeSet<usize> = skipped.iter().map(|(position, _)| *position).collect();
+        let mut grown = false;
+        for group in groups.iter().filter(|group| group.iter().any(|p| failed.contains(p))) {
+            let culprit = group.iter().copied().find(|p| failed.contains(p)).unwrap_or(group[0]);
+            let change = &proposal.memory_changes[culprit];
+            let members: Vec<usize> =
+                group.iter().copied().filter(|m| !failed.contains(m) && !held_back.contains_key(m)).collect();
+            for member in members {
+                let (op, name) = (change.op.as_str(), &change.name);
+                held_back.insert(member, format!("stands or falls with the {op} of `{name}`, which cannot be applied"));
+                grown = true;
+            }
+        }
+        if !grown {
+            break (state, touched, skipped);
+        }
+    };
+    let mut plan = Plan { skipped: skipped.into_iter().map(|(_, skipped)| skipped).collect(), ..Plan::default() };
+
+    for name in &touched {
+        let file = TenantFile::Entry(name.clone());
+        let before = tenant.read_file(&file)?;
+        let after = state.get(name).map(Entry::to_markdown);
+        if before != after {
+            plan.memory_applied += 1;
+            plan.changes.push(FileChange { file, before, after });
+        }
+    }
+    if plan.memory_applied > 0 {
+        let values: Vec<Entry> = state.into_values().collect();
+        let before = tenant.read_file(&TenantFile::MemoryIndex)?;
+        plan.changes.push(FileChange { file: TenantFile::MemoryIndex, before, after: Some(memory_index(&values)) });
+    }
+
+    let piece = proposal.piece_edit.as_ref().and_then(|edit| Some((edit, decision.piece_to_apply(&edit.yaml)?)));
+    if let Some((edit, yaml)) = piece {
+        // Never write a piece that would not load, whatever the pack says.
+        match pieces::validate(&edit.piece, yaml) {
+            Err(err) => plan.skipped.push(Skipped {
+                name: edit.piece.clone(),
+                code: "piece_invalid".to_string(),
+                message: err.to_string(),
+            }),
+            Ok(_) => {
+                let file = TenantFile::Piece(edit.piece.clone());
+                let before = tenant.read_file(&file)?;
+                if before.as_deref() != Some(yaml) {
+                    plan.piece_edited = true;
+                    plan.changes.push(FileChange { file, before, after: Some(yaml.to_string()) });
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// The entries after the changes `decision` lets through, in order, on
+/// `entries`; the names touched; and the changes that cannot be carried
+/// out, by position. The changes in `held_back` are skipped with their
+/// message.
+#[allow(clippy::type_complexity)] // three results of one pass, named at the call
+fn apply(
+    entries: &[StoredEntry],
+    proposal: &Proposal,
+    decision: &DecisionRecord,
+    held_back: &BTreeMap<usize, String>,
+) -> (BTreeMap<String, Entry>, BTreeSet<String>, Vec<(usize, Skipped)>) {
     let mut state: BTreeMap<String, Entry> = entries.iter().map(|s| (s.entry.name.clone(), s.entry.clone())).collect();
     let mut touched = BTreeSet::new();
-    let mut skip = |name: &str, code: &str, message: String| {
-        plan.skipped.push(Skipped { name: name.to_string(), code: code.to_string(), message })
+    let mut skipped = Vec::new();
+    let mut skip = |position: usize, name: &str, code: &str, message: String| {
+        skipped.push((position, Skipped { name: name.to_string(), code: code.to_string(), message }))
     };
-
-    for (position, change) in proposal.memory_changes.iter().enumerate() {
-        if !decision.applies_memory(position) {
+    for (position, proposed) in proposal.memory_changes.iter().enumerate() {
+        // The change as decided: amended, when a module corrected it.
+        let Some(change) = decision.memory_to_apply(position, proposed) else {
+            continue;
+        };
+        let name = change.name.clone();
+        if let Some(message) = held_back.get(&position) {
+            skip(position, &name, "group_member_skipped", message.clone());
             continue;
         }
-        let name = change.name.clone();
         match (change.op, state.get_mut(&name)) {
-            (Op::Add, Some(_)) => skip(&name, "name_exists", format!("`{name}` already exists")),
+            (Op::Add, Some(_)) => skip(position, &name, "name_exists", format!("`{name}` already exists")),
             (Op::Add, None) => {
                 let entry = Entry {
                     name: name.clone(),
@@ -84,38 +162,10 @@ pub fn build(
                 state.remove(&name);
                 touched.insert(name);
             }
-            (Op::Update | Op::Remove, None) => skip(&name, "entry_missing", format!("there is no entry `{name}`")),
-        }
-    }
-
-    for name in &touched {
-        let file = TenantFile::Entry(name.clone());
-        let before = tenant.read_file(&file)?;
-        let after = state.get(name).map(Entry::to_markdown);
-        if before != after {
-            plan.memory_applied += 1;
-            plan.changes.push(FileChange { file, before, after });
-        }
-    }
-    if plan.memory_applied > 0 {
-        let values: Vec<Entry> = state.into_values().collect();
-        let before = tenant.read_file(&TenantFile::MemoryIndex)?;
-        plan.changes.push(FileChange { file: TenantFile::MemoryIndex, before, after: Some(memory_index(&values)) });
-    }
-
-    if let Some(edit) = proposal.piece_edit.as_ref().filter(|_| decision.applies_piece()) {
-        // Never write a piece that would not load, whatever the pack says.
-        match pieces::validate(&edit.piece, &edit.yaml) {
-            Err(err) => skip(&edit.piece, "piece_invalid", err.to_string()),
-            Ok(_) => {
-                let file = TenantFile::Piece(edit.piece.clone());
-                let before = tenant.read_file(&file)?;
-                if before.as_deref() != Some(edit.yaml.as_str()) {
-                    plan.piece_edited = true;
-                    plan.changes.push(FileChange { file, before, after: Some(edit.yaml.clone()) });
-                }
+            (Op::Update | Op::Remove, None) => {
+                skip(position, &name, "entry_missing", format!("there is no entry `{name}`"))
             }
         }
     }
-    Ok(plan)
+    (state, touched, skipped)
 }

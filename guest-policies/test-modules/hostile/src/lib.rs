@@ -3,7 +3,7 @@
 //! loops, unbounded memory, deep recursion, panics and malformed answers.
 
 use memwarden_policy_sdk::serde::Deserialize;
-use memwarden_policy_sdk::{Context, Decision, Policy, Proposal, Verdict, export_policy, index};
+use memwarden_policy_sdk::{Context, Decision, MemoryChange, Policy, Proposal, Verdict, export_policy, index};
 
 #[derive(Deserialize, Default)]
 #[serde(crate = "memwarden_policy_sdk::serde", default, deny_unknown_fields)]
@@ -39,12 +39,29 @@ enum Behaviour {
     IndexFlood,
     /// Reject with a code `info` does not declare.
     UndeclaredCode,
+    /// Hold every change for review (`hostile_hold`).
+    HoldAll,
+    /// Amend every memory body, writing `[redacted]` for each `XYZZY`
+    /// (`hostile_amend`); bodies without it are accepted, so the amended
+    /// change passes the re-check.
+    AmendBodies,
+    /// Amend every memory change with another name: not allowed.
+    AmendName,
+    /// Amend every body by appending `!`, again on the re-check: never
+    /// settles.
+    AmendAgain,
+    /// Amend the piece edit's YAML, adding a comment line.
+    AmendPiece,
 }
 
 impl Policy for Hostile {
     const NAME: &'static str = "hostile";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const CODES: &'static [(&'static str, &'static str)] = &[("hostile", "rejected by the hostile test module")];
+    const CODES: &'static [(&'static str, &'static str)] = &[
+        ("hostile", "rejected by the hostile test module"),
+        ("hostile_hold", "held for review by the hostile test module"),
+        ("hostile_amend", "amended by the hostile test module"),
+    ];
 
     fn evaluate(&self, proposal: &Proposal, _context: &Context) -> Decision {
         let mut decision = Decision::accept_all(proposal);
@@ -78,6 +95,40 @@ impl Policy for Hostile {
             }
             Behaviour::ExtraPieceVerdict => decision.piece = Some(Verdict::Accept),
             Behaviour::UndeclaredCode => decision.memory.fill(Verdict::reject("never_declared", "a surprise")),
+            Behaviour::HoldAll => {
+                decision.memory.fill(Verdict::hold("hostile_hold", "held on purpose"));
+            }
+            Behaviour::AmendBodies => {
+                for (verdict, change) in decision.memory.iter_mut().zip(&proposal.memory_changes) {
+                    if change.body_text().contains("XYZZY") {
+                        let amended = MemoryChange {
+                            body: Some(change.body_text().replace("XYZZY", "[redacted]")),
+                            ..change.clone()
+                        };
+                        *verdict = Verdict::amend("hostile_amend", "redacted the magic word", amended);
+                    }
+                }
+            }
+            Behaviour::AmendName => {
+                for (verdict, change) in decision.memory.iter_mut().zip(&proposal.memory_changes) {
+                    let amended = MemoryChange { name: format!("{}-renamed", change.name), ..change.clone() };
+                    *verdict = Verdict::amend("hostile_amend", "renamed", amended);
+                }
+            }
+            Behaviour::AmendAgain => {
+                for (verdict, change) in decision.memory.iter_mut().zip(&proposal.memory_changes) {
+                    let amended = MemoryChange { body: Some(format!("{}!", change.body_text())), ..change.clone() };
+                    *verdict = Verdict::amend("hostile_amend", "one more", amended);
+                }
+            }
+            Behaviour::AmendPiece => {
+                if let (Some(verdict), Some(edit)) = (decision.piece.as_mut(), &proposal.piece_edit) {
+                    if !edit.after.starts_with("# amended") {
+                        let yaml = format!("# amended\n{}", edit.after);
+                        *verdict = Verdict::amend_piece("hostile_amend", "added a comment", yaml);
+                    }
+                }
+            }
             Behaviour::IndexFlood => {
                 for _ in 0..1000 {
                     std::hint::black_box(index::entries());

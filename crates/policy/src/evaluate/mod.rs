@@ -2,26 +2,32 @@
 //! the whole proposal, each in a fresh store. Infallible by design: a module
 //! that fails becomes a `policy_error` rejection of every change, recorded
 //! with its reason, and evaluation goes on (fail closed). A module in audit
-//! mode has its rejections recorded as advisory, unless they are core
-//! guards.
+//! mode has its verdicts recorded as advisory, unless they are core guards.
+//! How verdicts on one change combine is in [`tally`]; which changes stand
+//! or fall together, in [`groups`].
 //!
 //! The record is bounded whatever the proposal: a proposal over the change
 //! ceiling gets one refusal and no module runs; names and messages are cut
 //! so that all the messages of one record share a fixed budget (issue 9).
 
-use std::time::Instant;
+mod groups;
+mod id;
+mod tally;
 
-use sha2::{Digest, Sha256};
+use std::time::Instant;
 
 use super::TenantIndex;
 use super::decision::{
-    ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal, RejectionRecord, codes, is_core_guard,
+    AmendedChange, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal, RejectionRecord, codes,
+    is_core_guard,
 };
 use super::engine::{LoadedModule, describe_failure};
-use super::host_checks;
+use super::host_checks::{self, HostVerdicts};
 use super::model::{Context, Proposal};
 use super::pack::{PackModule, RulePack};
-use super::wit::{self, wit as types};
+use super::wit::{Inputs, wit as types};
+use id::decision_id;
+use tally::{Source, Tally};
 
 /// How much text one decision record keeps (issue 9).
 mod record_limits {
@@ -38,6 +44,9 @@ mod record_limits {
 }
 
 use record_limits::*;
+
+/// The host, whose verdicts always bind.
+const HOST: Source<'static> = Source { module: HOST_MODULE, advisory: false };
 
 impl RulePack {
     /// Decides on every change of `proposal`. Same inputs, same verdicts.
@@ -58,69 +67,93 @@ impl RulePack {
             return self.record(id, context, refused, Vec::new(), None, Vec::new(), started);
         }
 
-        let mut memory: Vec<ChangeDecision> = proposal
+        let cap =
+            message_cap(proposal.memory_changes.len() + usize::from(proposal.piece_edit.is_some()), self.modules.len());
+        let mut memory: Vec<Tally> = proposal
             .memory_changes
             .iter()
-            .map(|change| ChangeDecision {
-                name: truncate(change.name.clone(), MAX_NAME_BYTES),
-                op: Some(change.op),
-                accepted: true,
-                rejections: Vec::new(),
-            })
+            .map(|change| Tally::memory(change, truncate(change.name.clone(), MAX_NAME_BYTES), cap))
             .collect();
-        let mut piece = proposal.piece_edit.as_ref().map(|edit| ChangeDecision {
-            name: truncate(edit.piece.clone(), MAX_NAME_BYTES),
-            op: None,
-            accepted: true,
-            rejections: Vec::new(),
-        });
-        let cap = message_cap(memory.len() + usize::from(piece.is_some()), self.modules.len());
-        let reject = |decision: &mut ChangeDecision, module: &str, code: &str, message: String, advisory: bool| {
-            reject(decision, module, code, truncate(message, cap), advisory)
-        };
+        let mut piece =
+            proposal.piece_edit.as_ref().map(|edit| Tally::piece(truncate(edit.piece.clone(), MAX_NAME_BYTES), cap));
 
         // 2. Host-level checks of each change, which no pack can switch off.
-        // INVARIANT: host rejections are never advisory, whatever the mode.
+        // INVARIANT: host verdicts are never advisory, whatever the mode.
         let host = host_checks::check(proposal, context, &self.rules);
-        for (decision, rejection) in memory.iter_mut().zip(host.memory) {
-            if let Some((code, message)) = rejection {
-                reject(decision, HOST_MODULE, code, message, false);
-            }
-        }
-        if let (Some(decision), Some((code, message))) = (piece.as_mut(), host.piece) {
-            reject(decision, HOST_MODULE, code, message, false);
-        }
+        take_host(&mut memory, piece.as_mut(), host, |_| true);
 
         // 3. Every module, in pack order, on the whole proposal.
-        let wit_proposal = wit::proposal(proposal, index);
-        let wit_context = wit::context(context);
+        let inputs = Inputs::new(proposal, context, index);
         let mut modules = Vec::with_capacity(self.modules.len());
         for pack_module in &self.modules {
-            let (run, answer) = self.run_module(pack_module, &wit_proposal, &wit_context, index);
+            let (run, answer) = self.run_module(pack_module, &inputs, false);
+            let source = |code: &str| Source { module: &run.name, advisory: advisory(pack_module, &run.name, code) };
             match answer {
                 Ok(answer) => {
-                    for (decision, verdict) in
-                        memory.iter_mut().zip(answer.memory).chain(piece.as_mut().zip(answer.piece))
+                    for (tally, verdict) in memory.iter_mut().zip(answer.memory).chain(piece.as_mut().zip(answer.piece))
                     {
-                        if let types::Verdict::Reject(rejection) = verdict {
-                            let advisory = pack_module.audit && !is_core_guard(&run.name, &rejection.code);
-                            reject(decision, &run.name, &rejection.code, rejection.message, advisory);
-                        }
+                        let source = source(verdict_code(&verdict));
+                        tally.verdict(source, verdict);
                     }
                 }
                 Err(failure) => {
                     tracing::warn!(tenant = %context.tenant, job_id = %context.job_id, module = %run.name, %failure, "policy module failed; rejecting every change");
-                    let advisory = pack_module.audit && !is_core_guard(&run.name, codes::POLICY_ERROR);
-                    for decision in memory.iter_mut().chain(piece.as_mut()) {
+                    for tally in memory.iter_mut().chain(piece.as_mut()) {
                         let message = format!("module `{}` failed: {failure}", run.name);
-                        reject(decision, &run.name, codes::POLICY_ERROR, message, advisory);
+                        tally.reject(source(codes::POLICY_ERROR), codes::POLICY_ERROR, message);
                     }
                 }
             }
             modules.push(run);
         }
 
-        // 4. The record.
+        // 4. Amended changes are checked once more, by the host and every
+        //    module, on the proposal as amended: an amendment is a new change.
+        let amended = amended_proposal(proposal, &memory, piece.as_ref());
+        if let Some((amended, which)) = amended {
+            let rechecked = |i: usize| which.get(i).copied().unwrap_or(false);
+            let host = host_checks::check(&amended, context, &self.rules);
+            let piece_rechecked = piece.as_ref().is_some_and(|p| p.to_recheck().is_some());
+            take_host(&mut memory, piece.as_mut().filter(|_| piece_rechecked), host, rechecked);
+            let inputs = Inputs::new(&amended, context, index);
+            for pack_module in &self.modules {
+                let (run, answer) = self.run_module(pack_module, &inputs, true);
+                let source =
+                    |code: &str| Source { module: &run.name, advisory: advisory(pack_module, &run.name, code) };
+                let mut targets: Vec<&mut Tally> = memory
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(i, _)| rechecked(*i))
+                    .map(|(_, tally)| tally)
+                    .chain(piece.as_mut().filter(|_| piece_rechecked))
+                    .collect();
+                match answer {
+                    Ok(answer) => {
+                        let verdicts =
+                            answer.memory.into_iter().enumerate().filter(|(i, _)| rechecked(*i)).map(|(_, v)| v);
+                        let piece_verdict = answer.piece.filter(|_| piece_rechecked);
+                        for (tally, verdict) in targets.iter_mut().zip(verdicts.chain(piece_verdict)) {
+                            tally.recheck_verdict(source(verdict_code(&verdict)), verdict);
+                        }
+                    }
+                    Err(failure) => {
+                        for tally in &mut targets {
+                            let message = format!("module `{}` failed on the amended change: {failure}", run.name);
+                            tally.reject(source(codes::POLICY_ERROR), codes::POLICY_ERROR, message);
+                        }
+                    }
+                }
+                modules.push(run);
+            }
+        }
+
+        // 5. Verdicts combine per change; then changes that stand or fall
+        //    together (a merge) are bound into one decision.
+        let mut memory: Vec<ChangeDecision> = memory.into_iter().map(Tally::finish).collect();
+        let piece = piece.map(Tally::finish);
+        groups::bind(proposal, &mut memory);
+
+        // 6. The record.
         let id = decision_id(&self.revision, proposal, context, index);
         self.record(id, context, None, memory, piece, modules, started)
     }
@@ -176,26 +209,16 @@ impl RulePack {
     fn run_module(
         &self,
         pack_module: &PackModule,
-        proposal: &types::Proposal,
-        context: &types::Context,
-        index: &TenantIndex,
+        inputs: &Inputs<'_>,
+        recheck: bool,
     ) -> (ModuleRun, Result<types::Decision, String>) {
         let started = Instant::now();
         let module = &pack_module.module;
-        let mut store = self.engine.store(index.clone());
+        let mut store = self.engine.store(inputs.index().clone());
         let answer = module
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| {
-                instance.memwarden_policy_policy().call_evaluate(
-                    &mut store,
-                    proposal,
-                    context,
-                    &pack_module.config_json,
-                )
-            })
+            .evaluate(&mut store, inputs, &pack_module.config_json)
             .map_err(|err| describe_failure(&err))
-            .and_then(|answer| check_shape(answer, proposal, module));
+            .and_then(|answer| check_shape(answer, inputs.model(), module));
         let fuel_used = self.engine.limits().fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let run = ModuleRun {
             name: module.name().to_string(),
@@ -204,6 +227,8 @@ impl RulePack {
             sha256: module.sha256_hex(),
             elapsed_us: started.elapsed().as_micros() as u64,
             fuel_used,
+            world: module.world().to_string(),
+            recheck,
             audit: pack_module.audit,
             failure: answer.as_ref().err().map(|failure| truncate(failure.clone(), MAX_MESSAGE_BYTES)),
         };
@@ -214,11 +239,7 @@ impl RulePack {
 /// Refuses an answer with the wrong number of verdicts, or with a code the
 /// module did not declare in its `info` (operators read the declared list in
 /// `policy inspect`; an undeclared code would be a verdict nobody can look up).
-fn check_shape(
-    answer: types::Decision,
-    proposal: &types::Proposal,
-    module: &LoadedModule,
-) -> Result<types::Decision, String> {
+fn check_shape(answer: types::Decision, proposal: &Proposal, module: &LoadedModule) -> Result<types::Decision, String> {
     let expected = proposal.memory_changes.len();
     if answer.memory.len() != expected {
         return Err(format!("returned {} memory verdicts for {expected} changes", answer.memory.len()));
@@ -228,10 +249,7 @@ fn check_shape(
         (None, Some(_)) => return Err("returned no verdict for the piece edit".to_string()),
         _ => {}
     }
-    let codes = answer.memory.iter().chain(&answer.piece).filter_map(|verdict| match verdict {
-        types::Verdict::Reject(rejection) => Some(rejection.code.as_str()),
-        types::Verdict::Accept => None,
-    });
+    let codes = answer.memory.iter().chain(&answer.piece).map(verdict_code).filter(|code| !code.is_empty());
     for code in codes {
         let snake = !code.is_empty()
             && code.len() <= 64
@@ -246,11 +264,53 @@ fn check_shape(
     Ok(answer)
 }
 
-/// Records a rejection; only one that is not advisory refuses the change.
-fn reject(decision: &mut ChangeDecision, module: &str, code: &str, message: String, advisory: bool) {
-    decision.accepted &= advisory;
-    let rejection = RejectionRecord { module: module.to_string(), code: code.to_string(), message, advisory };
-    decision.rejections.push(rejection);
+/// The code of a verdict; empty for `accept`.
+fn verdict_code(verdict: &types::Verdict) -> &str {
+    match verdict {
+        types::Verdict::Accept => "",
+        types::Verdict::Reject(r) | types::Verdict::Hold(r) => &r.code,
+        types::Verdict::Amend(amendment) => &amendment.code,
+    }
+}
+
+/// Whether `code` from `module` is advisory: the module runs in audit mode
+/// and the code is not a core guard.
+fn advisory(pack_module: &PackModule, module: &str, code: &str) -> bool {
+    pack_module.audit && !is_core_guard(module, code)
+}
+
+/// Takes the host's verdicts on the changes `include` selects (by memory
+/// index) and on `piece`, when given.
+fn take_host(memory: &mut [Tally], piece: Option<&mut Tally>, host: HostVerdicts, include: impl Fn(usize) -> bool) {
+    for (i, (tally, rejection)) in memory.iter_mut().zip(host.memory).enumerate() {
+        if let Some((code, message)) = rejection.filter(|_| include(i)) {
+            tally.reject(HOST, code, message);
+        }
+    }
+    if let (Some(tally), Some((code, message))) = (piece, host.piece) {
+        tally.reject(HOST, code, message);
+    }
+}
+
+/// The proposal with every change that amendments alone stand between it
+/// and being applied replaced by its amended form, and which memory
+/// changes those are; `None` when there is none.
+fn amended_proposal(proposal: &Proposal, memory: &[Tally], piece: Option<&Tally>) -> Option<(Proposal, Vec<bool>)> {
+    let which: Vec<bool> = memory.iter().map(|tally| tally.to_recheck().is_some()).collect();
+    let piece_amended = piece.and_then(Tally::to_recheck);
+    if !which.contains(&true) && piece_amended.is_none() {
+        return None;
+    }
+    let mut amended = proposal.clone();
+    for (change, tally) in amended.memory_changes.iter_mut().zip(memory) {
+        if let Some(AmendedChange::Memory(candidate)) = tally.to_recheck() {
+            *change = candidate.clone();
+        }
+    }
+    if let (Some(edit), Some(AmendedChange::Piece(yaml))) = (amended.piece_edit.as_mut(), piece_amended) {
+        edit.yaml = yaml.clone();
+    }
+    Some((amended, which))
 }
 
 /// Each message's share of [`MESSAGE_BUDGET_BYTES`], for `changes`
@@ -282,69 +342,6 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-/// The id of a decision, derived from everything that decides it — the
-/// pack revision, the proposal, the context (job id and clock included) and
-/// the index — so a replay of the same inputs has the same id, and a retried
-/// job that sees the same store records the same decision. Fields are fed
-/// to the hash length-prefixed, as they are: serialising them first cost a
-/// quarter of a one-module evaluation.
-fn decision_id(revision: &str, proposal: &Proposal, context: &Context, index: &TenantIndex) -> String {
-    let mut id = IdHasher(Sha256::new());
-    id.text(revision);
-    id.text(&proposal.reasoning);
-    id.number(proposal.memory_changes.len() as u64);
-    for change in &proposal.memory_changes {
-        id.text(change.op.as_str());
-        id.text(&change.name);
-        for field in [&change.description, &change.entry_type, &change.body, &change.merge_target] {
-            id.optional(field.as_deref());
-        }
-    }
-    id.optional(proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str()));
-    id.optional(proposal.piece_edit.as_ref().map(|edit| edit.yaml.as_str()));
-    for text in [&context.tenant, &context.job_id, &context.piece] {
-        id.text(text);
-    }
-    id.text(context.run_outcome.as_str());
-    id.number(context.now_ms);
-    id.number(context.piece_edits.len() as u64);
-    for edit in &context.piece_edits {
-        id.text(&edit.piece);
-        id.number(edit.at_ms);
-    }
-    id.number(context.recent_writes.len() as u64);
-    for &at in &context.recent_writes {
-        id.number(at);
-    }
-    id.number(index.digest());
-    format!("dec-{}", hex::encode(&id.0.finalize()[..8]))
-}
-
-/// Feeds fields to a hash so that no two different sequences of fields
-/// give the same bytes.
-struct IdHasher(Sha256);
-
-impl IdHasher {
-    fn number(&mut self, value: u64) {
-        self.0.update(value.to_le_bytes());
-    }
-
-    fn text(&mut self, text: &str) {
-        self.number(text.len() as u64);
-        self.0.update(text.as_bytes());
-    }
-
-    fn optional(&mut self, text: Option<&str>) {
-        match text {
-            Some(text) => {
-                self.0.update([1]);
-                self.text(text);
-            }
-            None => self.0.update([0]),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,19 +354,6 @@ mod tests {
         assert_eq!(truncate("\u{1}\u{1}\u{1}".to_string(), 12), "\u{1}\u{1}…");
         // Never inside a character.
         assert_eq!(truncate("ééé".to_string(), 3), "é…");
-    }
-
-    #[test]
-    fn decision_ids_follow_the_inputs() {
-        let proposal = Proposal::from_json(r#"{"reasoning": "r"}"#).expect("valid");
-        let context = Context { job_id: "job-1".to_string(), ..Context::default() };
-        let index = TenantIndex::default();
-        let id = decision_id("rev", &proposal, &context, &index);
-        assert_eq!(id, decision_id("rev", &proposal, &context, &index), "same inputs, same id");
-        assert!(id.starts_with("dec-") && id.len() == 20, "{id}");
-        let other_job = Context { job_id: "job-2".to_string(), ..Context::default() };
-        assert_ne!(id, decision_id("rev", &proposal, &other_job, &index));
-        assert_ne!(id, decision_id("rev2", &proposal, &context, &index));
     }
 
     #[test]
