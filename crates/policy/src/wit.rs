@@ -152,6 +152,10 @@ impl<'a> Inputs<'a> {
         self.index
     }
 
+    pub(crate) fn context(&self) -> &Context {
+        self.context
+    }
+
     pub(crate) fn v2(&self) -> &(wit::Proposal, wit::Context) {
         self.v2.get_or_init(|| (proposal(self.proposal, self.index), context(self.context)))
     }

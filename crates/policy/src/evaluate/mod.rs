@@ -22,7 +22,7 @@ use super::decision::{
     is_core_guard,
 };
 use super::engine::{LoadedModule, describe_failure};
-use super::host_checks::{self, HostVerdicts};
+use super::host_checks::{self, HostRejection, HostVerdicts};
 use super::model::{Context, Proposal};
 use super::pack::{PackModule, RulePack};
 use super::wit::{Inputs, wit as types};
@@ -79,72 +79,23 @@ impl RulePack {
 
         // 2. Host-level checks of each change, which no pack can switch off.
         // INVARIANT: host verdicts are never advisory, whatever the mode.
-        let host = host_checks::check(proposal, context, &self.rules);
-        take_host(&mut memory, piece.as_mut(), host, |_| true);
+        let mut every_change = targets(&mut memory, piece.as_mut(), |_| true);
+        take_host(&mut every_change, host_checks::check(proposal, context, &self.rules));
 
         // 3. Every module, in pack order, on the whole proposal.
-        let inputs = Inputs::new(proposal, context, index);
         let mut modules = Vec::with_capacity(self.modules.len());
-        for pack_module in &self.modules {
-            let (run, answer) = self.run_module(pack_module, &inputs, false);
-            let source = |code: &str| Source { module: &run.name, advisory: advisory(pack_module, &run.name, code) };
-            match answer {
-                Ok(answer) => {
-                    for (tally, verdict) in memory.iter_mut().zip(answer.memory).chain(piece.as_mut().zip(answer.piece))
-                    {
-                        let source = source(verdict_code(&verdict));
-                        tally.verdict(source, verdict);
-                    }
-                }
-                Err(failure) => {
-                    tracing::warn!(tenant = %context.tenant, job_id = %context.job_id, module = %run.name, %failure, "policy module failed; rejecting every change");
-                    for tally in memory.iter_mut().chain(piece.as_mut()) {
-                        let message = format!("module `{}` failed: {failure}", run.name);
-                        tally.reject(source(codes::POLICY_ERROR), codes::POLICY_ERROR, message);
-                    }
-                }
-            }
-            modules.push(run);
-        }
+        let inputs = Inputs::new(proposal, context, index);
+        self.run_modules(&inputs, &mut every_change, false, &mut modules);
 
         // 4. Amended changes are checked once more, by the host and every
         //    module, on the proposal as amended: an amendment is a new change.
-        let amended = amended_proposal(proposal, &memory, piece.as_ref());
-        if let Some((amended, which)) = amended {
-            let rechecked = |i: usize| which.get(i).copied().unwrap_or(false);
-            let host = host_checks::check(&amended, context, &self.rules);
-            let piece_rechecked = piece.as_ref().is_some_and(|p| p.to_recheck().is_some());
-            take_host(&mut memory, piece.as_mut().filter(|_| piece_rechecked), host, rechecked);
+        if let Some(amended) = amended_proposal(proposal, &memory, piece.as_ref()) {
+            let rechecked: Vec<bool> = memory.iter().map(|tally| tally.to_recheck().is_some()).collect();
+            let piece = piece.as_mut().filter(|tally| tally.to_recheck().is_some());
+            let mut rechecked = targets(&mut memory, piece, |i| rechecked[i]);
+            take_host(&mut rechecked, host_checks::check(&amended, context, &self.rules));
             let inputs = Inputs::new(&amended, context, index);
-            for pack_module in &self.modules {
-                let (run, answer) = self.run_module(pack_module, &inputs, true);
-                let source =
-                    |code: &str| Source { module: &run.name, advisory: advisory(pack_module, &run.name, code) };
-                let mut targets: Vec<&mut Tally> = memory
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(i, _)| rechecked(*i))
-                    .map(|(_, tally)| tally)
-                    .chain(piece.as_mut().filter(|_| piece_rechecked))
-                    .collect();
-                match answer {
-                    Ok(answer) => {
-                        let verdicts =
-                            answer.memory.into_iter().enumerate().filter(|(i, _)| rechecked(*i)).map(|(_, v)| v);
-                        let piece_verdict = answer.piece.filter(|_| piece_rechecked);
-                        for (tally, verdict) in targets.iter_mut().zip(verdicts.chain(piece_verdict)) {
-                            tally.recheck_verdict(source(verdict_code(&verdict)), verdict);
-                        }
-                    }
-                    Err(failure) => {
-                        for tally in &mut targets {
-                            let message = format!("module `{}` failed on the amended change: {failure}", run.name);
-                            tally.reject(source(codes::POLICY_ERROR), codes::POLICY_ERROR, message);
-                        }
-                    }
-                }
-                modules.push(run);
-            }
+            self.run_modules(&inputs, &mut rechecked, true, &mut modules);
         }
 
         // 5. Verdicts combine per change; then changes that stand or fall
@@ -156,6 +107,49 @@ impl RulePack {
         // 6. The record.
         let id = decision_id(&self.revision, proposal, context, index);
         self.record(id, context, None, memory, piece, modules, started)
+    }
+
+    /// Runs every module, in pack order, on `inputs`, and hands each its
+    /// verdict on every change of `targets`: as a first opinion, or on the
+    /// `recheck` of an amended change.
+    fn run_modules(
+        &self,
+        inputs: &Inputs<'_>,
+        targets: &mut [(Slot, &mut Tally<'_>)],
+        recheck: bool,
+        modules: &mut Vec<ModuleRun>,
+    ) {
+        for pack_module in &self.modules {
+            let (run, answer) = self.run_module(pack_module, inputs, recheck);
+            let source = |code: &str| Source { module: &run.name, advisory: advisory(pack_module, &run.name, code) };
+            match answer {
+                Ok(answer) => {
+                    let mut memory: Vec<Option<types::Verdict>> = answer.memory.into_iter().map(Some).collect();
+                    let mut piece = answer.piece;
+                    for (slot, tally) in targets.iter_mut() {
+                        let verdict = match *slot {
+                            Slot::Memory(i) => memory.get_mut(i).and_then(Option::take),
+                            Slot::Piece => piece.take(),
+                        };
+                        let Some(verdict) = verdict else { continue };
+                        let source = source(verdict_code(&verdict));
+                        match recheck {
+                            false => tally.verdict(source, verdict),
+                            true => tally.recheck_verdict(source, verdict),
+                        }
+                    }
+                }
+                Err(failure) => {
+                    let context = inputs.context();
+                    tracing::warn!(tenant = %context.tenant, job_id = %context.job_id, module = %run.name, %failure, recheck, "policy module failed; rejecting every change");
+                    for (_, tally) in targets.iter_mut() {
+                        let message = format!("module `{}` failed: {failure}", run.name);
+                        tally.reject(source(codes::POLICY_ERROR), codes::POLICY_ERROR, message);
+                    }
+                }
+            }
+            modules.push(run);
+        }
     }
 
     /// The record of an evaluation, logged and counted.
@@ -279,26 +273,45 @@ fn advisory(pack_module: &PackModule, module: &str, code: &str) -> bool {
     pack_module.audit && !is_core_guard(module, code)
 }
 
-/// Takes the host's verdicts on the changes `include` selects (by memory
-/// index) and on `piece`, when given.
-fn take_host(memory: &mut [Tally], piece: Option<&mut Tally>, host: HostVerdicts, include: impl Fn(usize) -> bool) {
-    for (i, (tally, rejection)) in memory.iter_mut().zip(host.memory).enumerate() {
-        if let Some((code, message)) = rejection.filter(|_| include(i)) {
+/// Which change a verdict is about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Memory(usize),
+    Piece,
+}
+
+/// Takes the host's verdicts on the changes of `targets`.
+fn take_host(targets: &mut [(Slot, &mut Tally<'_>)], host: HostVerdicts) {
+    let mut memory: Vec<Option<HostRejection>> = host.memory;
+    let mut piece = host.piece;
+    for (slot, tally) in targets.iter_mut() {
+        let rejection = match *slot {
+            Slot::Memory(i) => memory.get_mut(i).and_then(Option::take),
+            Slot::Piece => piece.take(),
+        };
+        if let Some((code, message)) = rejection {
             tally.reject(HOST, code, message);
         }
     }
-    if let (Some(tally), Some((code, message))) = (piece, host.piece) {
-        tally.reject(HOST, code, message);
-    }
+}
+
+/// The tallies of the memory changes `include` selects (by index), and of
+/// `piece` when given, each with its slot.
+fn targets<'t, 'a>(
+    memory: &'t mut [Tally<'a>],
+    piece: Option<&'t mut Tally<'a>>,
+    include: impl Fn(usize) -> bool,
+) -> Vec<(Slot, &'t mut Tally<'a>)> {
+    let memory = memory.iter_mut().enumerate().filter(|(i, _)| include(*i)).map(|(i, tally)| (Slot::Memory(i), tally));
+    memory.chain(piece.map(|tally| (Slot::Piece, tally))).collect()
 }
 
 /// The proposal with every change that amendments alone stand between it
-/// and being applied replaced by its amended form, and which memory
-/// changes those are; `None` when there is none.
-fn amended_proposal(proposal: &Proposal, memory: &[Tally], piece: Option<&Tally>) -> Option<(Proposal, Vec<bool>)> {
-    let which: Vec<bool> = memory.iter().map(|tally| tally.to_recheck().is_some()).collect();
+/// and being applied replaced by its amended form; `None` when there is
+/// none.
+fn amended_proposal(proposal: &Proposal, memory: &[Tally], piece: Option<&Tally>) -> Option<Proposal> {
     let piece_amended = piece.and_then(Tally::to_recheck);
-    if !which.contains(&true) && piece_amended.is_none() {
+    if memory.iter().all(|tally| tally.to_recheck().is_none()) && piece_amended.is_none() {
         return None;
     }
     let mut amended = proposal.clone();
@@ -310,7 +323,7 @@ fn amended_proposal(proposal: &Proposal, memory: &[Tally], piece: Option<&Tally>
     if let (Some(edit), Some(AmendedChange::Piece(yaml))) = (amended.piece_edit.as_mut(), piece_amended) {
         edit.yaml = yaml.clone();
     }
-    Some((amended, which))
+    Some(amended)
 }
 
 /// Each message's share of [`MESSAGE_BUDGET_BYTES`], for `changes`
