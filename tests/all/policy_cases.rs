@@ -43,7 +43,10 @@ fn expected_codes(cases_yaml: &str) -> BTreeSet<String> {
             .chain(std::iter::once(expect["piece"].clone()));
         for outcome in outcomes {
             for code in outcome.as_sequence().into_iter().flatten() {
-                codes.insert(code.as_str().expect("code is a string").to_string());
+                // `hold:code` and `amend:code` name the verdict a code came with.
+                let code = code.as_str().expect("code is a string");
+                let code = code.strip_prefix("hold:").or_else(|| code.strip_prefix("amend:")).unwrap_or(code);
+                codes.insert(code.to_string());
             }
         }
     }

@@ -202,3 +202,53 @@ fn a_merge_that_cannot_be_carried_out_is_skipped_whole() {
     let codes: Vec<(&str, &str)> = plan.skipped.iter().map(|s| (s.name.as_str(), s.code.as_str())).collect();
     assert_eq!(codes, [("deploy-order", "entry_missing"), ("release-checklist", "group_member_skipped")]);
 }
+
+/// Every file under `root`, as bytes: the data directory and the job
+/// database with its journal.
+fn every_byte_under(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                found.push((path, bytes));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_redacted_secret_is_applied_redacted_and_reaches_no_disk() {
+    use crate::llm_server::Behaviour;
+    use crate::reflection::{add, harness, proposal};
+    use memwarden::policy::PackMap;
+    use memwarden::reflection::ReportOutcome;
+
+    const KEY: &str = "AKIAZ4QXK7RM2PLT6VWN";
+    let body = format!("Release: migrate, deploy.\nUse key {KEY} for the bucket.\nThen smoke tests.");
+    let answer = proposal(serde_json::json!([add("bucket-access", &body), add("deploy-order", "Migrate first.")]));
+    let mut h = harness(vec![Behaviour::Reply(answer)], |_| {}).await;
+    let pack_path = h.dir.path().join("redacting.yaml");
+    std::fs::write(&pack_path, "extends: default\nmodules:\n  - module: content-guard\n    config: { on_secret: redact }\n")
+        .expect("write pack");
+    let pack = RulePack::load(engine(), pack_path.to_str().expect("utf-8")).expect("pack loads");
+    h.reflector.packs = std::sync::Arc::new(PackMap::uniform(pack));
+    h.reflector.settings.keep_raw_output = true;
+
+    let report = h.reflect("acme").await;
+    assert_eq!(report.outcome, ReportOutcome::Succeeded, "{report:#?}");
+    let files = h.files();
+    let entry = &files["tenants/acme/memory/bucket-access.md"];
+    assert!(entry.contains("Use key [redacted: ") && entry.contains("for the bucket.\nThen smoke tests."), "{entry}");
+    assert!(files.contains_key("tenants/acme/memory/deploy-order.md"));
+
+    // Nowhere on disk: not in the data directory, not in the job database.
+    for (path, bytes) in every_byte_under(h.dir.path()) {
+        let leaked = bytes.windows(KEY.len()).any(|window| window == KEY.as_bytes());
+        assert!(!leaked, "the key is in {}", path.display());
+    }
+}

@@ -72,6 +72,7 @@ pub mod codes {
 /// widening (issue 9). Host rejections are never advisory either.
 pub const CORE_GUARDS: &[(&str, &str)] = &[
     ("content-guard", "secret_detected"),
+    ("content-guard", "secret_redacted"),
     ("schema", "description_multiline"),
     ("size-limits", "*"),
     ("piece-guard", "*"),

@@ -122,11 +122,11 @@ impl Policy for Hostile {
                 }
             }
             Behaviour::AmendPiece => {
-                if let (Some(verdict), Some(edit)) = (decision.piece.as_mut(), &proposal.piece_edit) {
-                    if !edit.after.starts_with("# amended") {
-                        let yaml = format!("# amended\n{}", edit.after);
-                        *verdict = Verdict::amend_piece("hostile_amend", "added a comment", yaml);
-                    }
+                if let (Some(verdict), Some(edit)) = (decision.piece.as_mut(), &proposal.piece_edit)
+                    && !edit.after.starts_with("# amended")
+                {
+                    let yaml = format!("# amended\n{}", edit.after);
+                    *verdict = Verdict::amend_piece("hostile_amend", "added a comment", yaml);
                 }
             }
             Behaviour::IndexFlood => {
