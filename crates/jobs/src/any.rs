@@ -223,3 +223,33 @@ impl JobStore for AnyJobStore {
         delegate!(self.lock_tenant(tenant))
     }
 }
+
+impl crate::ReviewQueue for AnyJobStore {
+    async fn add_reviews(&self, reviews: &[crate::NewReview]) -> Result<Vec<crate::ReviewId>, JobStoreError> {
+        delegate!(self.add_reviews(reviews))
+    }
+
+    async fn reviews(
+        &self,
+        tenant: &str,
+        status: Option<crate::ReviewStatus>,
+    ) -> Result<Vec<crate::Review>, JobStoreError> {
+        delegate!(self.reviews(tenant, status))
+    }
+
+    async fn review(&self, id: crate::ReviewId) -> Result<Option<crate::Review>, JobStoreError> {
+        delegate!(self.review(id))
+    }
+
+    async fn resolve_review(
+        &self,
+        id: crate::ReviewId,
+        resolution: &crate::Resolution<'_>,
+    ) -> Result<bool, JobStoreError> {
+        delegate!(self.resolve_review(id, resolution))
+    }
+
+    async fn expire_reviews(&self, now_ms: u64) -> Result<Vec<String>, JobStoreError> {
+        delegate!(self.expire_reviews(now_ms))
+    }
+}

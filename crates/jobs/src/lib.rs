@@ -20,6 +20,7 @@ mod any;
 pub mod consolidation;
 pub mod idempotency;
 mod postgres;
+pub mod reviews;
 mod rows;
 mod shard;
 mod sql;
@@ -33,6 +34,7 @@ pub use any::AnyJobStore;
 pub use consolidation::{ConsolidationClaim, ConsolidationLease, ConsolidationState};
 pub use idempotency::{IdempotencyKey, IdempotencyKeyError};
 pub use postgres::PgJobStore;
+pub use reviews::{NewReview, Resolution, Review, ReviewId, ReviewQueue, ReviewStatus};
 pub use shard::{Shard, ShardError};
 pub use sqlite::SqliteJobStore;
 

@@ -83,6 +83,12 @@ mod queries {
     crate::sql::job_store_impl!(PgJobStore, sqlx::postgres::PgPool, "FOR UPDATE SKIP LOCKED");
 }
 
+mod review_queries {
+    use super::{PgJobStore, database};
+
+    crate::reviews::review_queue_impl!(PgJobStore, sqlx::postgres::PgRow);
+}
+
 /// A held advisory lock and the session that holds it.
 struct AdvisoryLock {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,

@@ -75,3 +75,9 @@ mod queries {
     // SQLite runs one writer at a time: a claim needs no row lock.
     crate::sql::job_store_impl!(SqliteJobStore, sqlx::sqlite::SqlitePool, "");
 }
+
+mod review_queries {
+    use super::{SqliteJobStore, database};
+
+    crate::reviews::review_queue_impl!(SqliteJobStore, sqlx::sqlite::SqliteRow);
+}

@@ -14,6 +14,8 @@ use crate::util::temp_dir;
 
 #[macro_use]
 mod consolidation;
+#[macro_use]
+mod reviews;
 
 const T0: u64 = 1_700_000_000_000;
 const LEASE: u64 = 30_000;
@@ -379,6 +381,7 @@ mod sqlite {
 
     conformance!(open());
     consolidation_conformance!(open());
+    reviews_conformance!(open());
 
     #[tokio::test]
     async fn the_schema_survives_reopening() {
@@ -405,6 +408,7 @@ mod postgres {
 
     conformance!(open());
     consolidation_conformance!(open());
+    reviews_conformance!(open());
 
     #[tokio::test]
     async fn the_tenant_lock_excludes_other_sessions_until_dropped() {
