@@ -4,6 +4,10 @@
 //! and a real data directory; and the pipeline's own overhead per job (wall
 //! time minus the LLM's), p50 and p99.
 //!
+//! Then the tenant store's share of a job alone: one commit of a job's
+//! change set (a new entry and `MEMORY.md`) with its snapshot, p50 and p99,
+//! and the inodes a commit adds to the tenant directory (issue 12, 6).
+//!
 //! Targets: ≥ 500 jobs/s, ≤ 2 ms p50 overhead. Run with
 //! `cargo bench --bench reflection_flow`.
 
@@ -17,7 +21,9 @@ use memwarden::jobs::{JobKind, JobStore, NewReflection, ReflectionPayload, Sqlit
 use memwarden::llm::{LlmClient, OpenAiClient, OpenAiConfig};
 use memwarden::policy::{PackMap, PolicyEngine, RulePack, RunOutcome};
 use memwarden::reflection::{Reflector, Report, ReportOutcome, Settings, now_ms};
-use memwarden::store::DataDir;
+use memwarden::store::{
+    DataDir, Entry, FileChange, SnapshotMeta, TenantFile, VerdictCounts, memory_index, snapshot_id,
+};
 use serde_json::{Value, json};
 
 // 40 jobs per tenant: under the default write rate (60 per hour), so every
@@ -31,7 +37,12 @@ fn main() {
     runtime.block_on(async {
         println!("reflection flow: {JOBS} jobs over {TENANTS} tenants, default pack, SQLite, zero-latency loopback LLM, {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
         println!("{:<26} {:>9} {:>13} {:>13} {:>12}", "", "jobs/s", "overhead p50", "overhead p99", "LLM p50");
-        for concurrency in [1, 4, 16] {
+        // `MEMWARDEN_BENCH_CONCURRENCY=1` runs one level alone, for runs
+        // compared back to back on a noisy disk.
+        let levels: Vec<usize> = std::env::var("MEMWARDEN_BENCH_CONCURRENCY")
+            .map(|list| list.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+            .unwrap_or_else(|_| vec![1, 4, 16]);
+        for concurrency in levels {
             let (jobs_per_second, reports) = run(concurrency).await;
             let mut overhead: Vec<Duration> = reports.iter().map(|r| r.elapsed.saturating_sub(r.llm_elapsed)).collect();
             let mut llm: Vec<Duration> = reports.iter().map(|r| r.llm_elapsed).collect();
@@ -50,6 +61,78 @@ fn main() {
             );
         }
     });
+    commit_only();
+}
+
+/// Commits like a job's, one after another on one tenant, timed alone.
+fn commit_only() {
+    const COMMITS: usize = 400;
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("tempdir: {err}"));
+    let data = DataDir::open(dir.path()).unwrap_or_else(|err| panic!("data: {err}"));
+    let tenant = data.tenant("bench").unwrap_or_else(|err| panic!("tenant: {err}"));
+    let inodes = || {
+        let mut count = 0;
+        let mut stack = vec![dir.path().join("tenants/bench")];
+        while let Some(path) = stack.pop() {
+            for item in std::fs::read_dir(&path).unwrap_or_else(|err| panic!("list: {err}")).flatten() {
+                count += 1;
+                if item.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(item.path());
+                }
+            }
+        }
+        count
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut index = None;
+    let mut times = Vec::with_capacity(COMMITS);
+    let start_inodes = inodes();
+    for n in 0..COMMITS {
+        let entry = Entry {
+            name: format!("fact-{n}"),
+            description: format!("Fact {n}"),
+            entry_type: "project".into(),
+            body: format!("Service {n} listens on port {} and logs to /var/log/svc{n}.", 8000 + n),
+        };
+        entries.push(entry.clone());
+        let after = memory_index(&entries);
+        let changes = vec![
+            FileChange { file: TenantFile::Entry(entry.name.clone()), before: None, after: Some(entry.to_markdown()) },
+            FileChange { file: TenantFile::MemoryIndex, before: index.replace(after.clone()), after: Some(after) },
+        ];
+        let at_ms = 1_700_000_000_000 + n as u64;
+        let meta = SnapshotMeta {
+            id: snapshot_id(at_ms, &format!("job-{n}")),
+            tenant: "bench".into(),
+            job_id: format!("job-{n}"),
+            kind: "reflection".into(),
+            created_at_ms: at_ms,
+            reasoning: "the run found a fact".into(),
+            model: Some("loopback".into()),
+            tokens_in: 900,
+            tokens_out: 80,
+            decision: Some(json!({"memory": [{"op": "add", "name": entry.name, "rejections": []}]})),
+            files: changes.iter().map(|c| c.file.clone()).collect(),
+            raw_llm_output: None,
+            restores: None,
+        };
+        let lock = tenant.lock().unwrap_or_else(|err| panic!("lock: {err}"));
+        let started = Instant::now();
+        tenant
+            .commit(&lock, &meta, &changes, VerdictCounts { accepted: 1, rejected: 0 })
+            .unwrap_or_else(|err| panic!("commit: {err}"));
+        times.push(started.elapsed());
+    }
+    let added = (inodes() - start_inodes) as f64 / COMMITS as f64;
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1e3;
+    println!(
+        "{:<26} {:>9.0} {:>10.2} ms {:>10.2} ms   {added:.1} files a commit leaves",
+        "store commit alone",
+        COMMITS as f64 / times.iter().map(Duration::as_secs_f64).sum::<f64>(),
+        at(0.5),
+        at(0.99)
+    );
 }
 
 async fn run(concurrency: usize) -> (f64, Vec<Report>) {

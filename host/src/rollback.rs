@@ -6,9 +6,11 @@
 //! each touched file's earliest before-state, commit the writes with their
 //! snapshot.
 //!
-//! A snapshot whose copies do not match its record stops the rollback as
-//! `snapshot_damaged` before anything is written: a missing copy never
-//! turns into a deletion (#9, 10).
+//! A damaged snapshot — a snapshot file that does not parse, or a copy of
+//! an old-layout snapshot that does not match its record — stops the
+//! rollback as `snapshot_damaged` before anything is written, and a lost
+//! one as `snapshot_not_found`: a missing copy never turns into a deletion
+//! (#9, 10). Snapshots of both layouts are read (issue 12, 6).
 
 use std::collections::BTreeMap;
 

@@ -100,11 +100,11 @@ async fn issue9_item7_a_refused_proposal_stores_a_small_record_and_snapshot() {
     assert_eq!(recorded["decision"]["refused"]["code"], "over_hard_limit");
     assert_eq!(recorded["decision"]["memory"], json!([]));
 
-    // The snapshot's meta.json: not 29 MB.
+    // The snapshot file: not 29 MB.
     let snapshot = report.snapshot_id.as_deref().expect("a snapshot");
-    let meta = h.dir.path().join("data/tenants/acme/snapshots").join(snapshot).join("meta.json");
-    let size = std::fs::metadata(&meta).expect("meta.json").len();
-    assert!(size < 16 * 1024, "meta.json is {size} bytes");
+    let file = h.dir.path().join("data/tenants/acme/snapshots").join(format!("{snapshot}.json"));
+    let size = std::fs::metadata(&file).expect("snapshot file").len();
+    assert!(size < 16 * 1024, "the snapshot is {size} bytes");
     assert!(!h.files().keys().any(|path| path.contains("/memory/") && path.ends_with(".md")));
 }
 

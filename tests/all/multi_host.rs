@@ -106,7 +106,7 @@ async fn two_hosts_share_the_work_and_survive_a_sigkill() {
         taken_over += usize::from(status.attempts > 1);
         *per_tenant.entry(tenant).or_default() += 1;
         let snapshot = status.snapshot_id.expect("snapshot id");
-        assert!(files.contains_key(&format!("tenants/{tenant}/snapshots/{snapshot}/meta.json")), "{snapshot}");
+        assert!(files.contains_key(&format!("tenants/{tenant}/snapshots/{snapshot}.json")), "{snapshot}");
     }
     for (tenant, count) in per_tenant {
         let index = &files[&format!("tenants/{tenant}/snapshots/index.jsonl")];

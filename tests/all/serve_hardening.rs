@@ -124,7 +124,7 @@ async fn issue_9_item_3_sharded_hosts_claim_and_answer_only_for_their_tenants() 
         let status = store.job(*id).await.expect("query").expect("job");
         assert_eq!(status.outcome.as_deref(), Some("succeeded"), "{status:?}");
         let snapshot = status.snapshot_id.expect("snapshot");
-        assert!(dir_a.path().join(format!("data/tenants/acme/snapshots/{snapshot}/meta.json")).exists(), "{snapshot}");
+        assert!(dir_a.path().join(format!("data/tenants/acme/snapshots/{snapshot}.json")).exists(), "{snapshot}");
     }
     assert_eq!(tenant_dirs(&dir_a.path().join("data")), ["acme"]);
     assert_eq!(tenant_dirs(&dir_b.path().join("data")), ["beta"]);

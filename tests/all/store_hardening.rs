@@ -2,7 +2,9 @@
 //! or read-only disk is all or nothing (2), racing rollbacks get distinct
 //! snapshots (9), a damaged snapshot is never restored from (10), stale
 //! temporary files are swept (22), a symlinked tenant is `store_symlink`
-//! and `memwarden doctor` quarantines bad entries (23).
+//! and `memwarden doctor` quarantines bad entries (23). And issue 12 (6):
+//! a snapshot is one file, and snapshots of the old layout (a directory of
+//! copies) are still shown, listed and rolled back.
 //!
 //! The disk tests need root: a small tmpfs and `chattr +i`. Without them
 //! they say they were skipped.
@@ -304,8 +306,12 @@ fn issue9_9_a_commit_refuses_a_different_change_set_under_a_taken_id() {
 }
 
 #[test]
-fn issue9_10_a_missing_snapshot_copy_is_damage_not_a_deletion() {
-    for lost in ["before", "after"] {
+fn issue9_10_a_lost_or_damaged_snapshot_file_is_never_restored_from() {
+    // Torn, a stranger's bytes, or gone: refused by `show` and rollback,
+    // and nothing is deleted or restored.
+    for (damage, code) in
+        [("torn", "snapshot_damaged"), ("garbage", "snapshot_damaged"), ("lost", "snapshot_not_found")]
+    {
         let dir = temp_dir();
         let data = DataDir::open(dir.path()).expect("open");
         let tenant = data.tenant("acme").expect("tenant");
@@ -313,13 +319,155 @@ fn issue9_10_a_missing_snapshot_copy_is_damage_not_a_deletion() {
         let job = meta("job-2", 1_700_000_000_500, &changes);
         tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
         let live_before = live(&tenant, &changes);
-        fs::remove_dir_all(dir.path().join(format!("tenants/acme/snapshots/{}/{lost}", job.id))).expect("damage");
+        let file = dir.path().join(format!("tenants/acme/snapshots/{}.json", job.id));
+        let whole = fs::read(&file).expect("one snapshot file");
+        match damage {
+            "torn" => fs::write(&file, &whole[..whole.len() - 40]).expect("damage"),
+            "garbage" => fs::write(&file, "{\"meta\": 7}").expect("damage"),
+            _ => fs::remove_file(&file).expect("damage"),
+        }
         let err = tenant.read_snapshot(&job.id).expect_err("damaged");
-        assert_eq!(err.code(), "snapshot_damaged", "{lost}: {err}");
+        assert_eq!(err.code(), code, "{damage}: {err}");
         let err = memwarden::rollback::rollback(&tenant, &job.id, 1_700_000_001_000).expect_err("refused");
+        assert_eq!(err.code(), code, "{damage}: {err}");
+        let (output, _, stderr) = run(memwarden().arg("--data-dir").arg(dir.path()).args(["show", "acme", &job.id]));
+        assert_eq!(output.status.code(), Some(2), "{damage}");
+        assert!(stderr.contains(&format!("[{code}]")), "{damage}: {stderr}");
+        assert_eq!(live(&tenant, &changes), live_before, "{damage}: nothing deleted or restored");
+        assert_eq!(tenant.snapshots().expect("history").len(), 2, "{damage}: no rollback recorded");
+    }
+}
+
+/// Writes `changes` as a snapshot of the layout earlier versions wrote —
+/// `snapshots/<id>/` with `before/` and `after/` copies and a `meta.json`
+/// recording which exist, plus its index line — and applies them to the
+/// live files, as that version's commit did.
+fn write_old_layout_snapshot(tenant_root: &Path, job: &SnapshotMeta, changes: &[FileChange]) {
+    let base = tenant_root.join(format!("snapshots/{}", job.id));
+    let mut copies = Vec::new();
+    for change in changes {
+        let path = change.file.path();
+        for (side, content) in [("before", &change.before), ("after", &change.after)] {
+            if let Some(text) = content {
+                let copy = base.join(side).join(&path);
+                fs::create_dir_all(copy.parent().expect("parent")).expect("mkdir");
+                fs::write(copy, text).expect("copy");
+            }
+        }
+        copies.push(serde_json::json!({
+            "file": change.file, "before": change.before.is_some(), "after": change.after.is_some(),
+        }));
+        let live = tenant_root.join(&path);
+        match &change.after {
+            Some(text) => fs::write(live, text).expect("apply"),
+            None => fs::remove_file(live).expect("apply"),
+        }
+    }
+    let mut stored = serde_json::to_value(job).expect("meta");
+    stored["copies"] = serde_json::Value::Array(copies);
+    fs::write(base.join("meta.json"), serde_json::to_string_pretty(&stored).expect("json")).expect("meta.json");
+    let line = serde_json::json!({
+        "id": job.id, "job_id": job.job_id, "kind": job.kind, "created_at_ms": job.created_at_ms,
+        "accepted": 1, "rejected": 0, "files": changes.len(),
+        "memory_writes": changes.iter().filter(|c| matches!(c.file, TenantFile::Entry(_))).count(), "pieces": [],
+    });
+    let mut index = fs::read_to_string(tenant_root.join("snapshots/index.jsonl")).unwrap_or_default();
+    index.push_str(&format!("{line}\n"));
+    fs::write(tenant_root.join("snapshots/index.jsonl"), index).expect("index");
+}
+
+/// A tenant whose first two snapshots an earlier version wrote in the old
+/// layout (seed `a`; add `b` and edit `a`), and a third, new-layout one
+/// on top (edit `b`). Returns the three metas and change sets.
+fn tenant_with_old_layout_snapshots(tenant: &TenantDir, tenant_root: &Path) -> Vec<(SnapshotMeta, Vec<FileChange>)> {
+    let (a1, a2, b1, b2) = (entry("a", "one"), entry("a", "two"), entry("b", "first"), entry("b", "second"));
+    let seed = vec![
+        FileChange { file: TenantFile::Entry("a".into()), before: None, after: Some(a1.to_markdown()) },
+        FileChange {
+            file: TenantFile::MemoryIndex,
+            before: None,
+            after: Some(memory_index(std::slice::from_ref(&a1))),
+        },
+    ];
+    let second = vec![
+        FileChange {
+            file: TenantFile::Entry("a".into()),
+            before: Some(a1.to_markdown()),
+            after: Some(a2.to_markdown()),
+        },
+        FileChange { file: TenantFile::Entry("b".into()), before: None, after: Some(b1.to_markdown()) },
+        FileChange {
+            file: TenantFile::MemoryIndex,
+            before: Some(memory_index(&[a1])),
+            after: Some(memory_index(&[a2.clone(), b1.clone()])),
+        },
+    ];
+    let third = vec![FileChange {
+        file: TenantFile::Entry("b".into()),
+        before: Some(b1.to_markdown()),
+        after: Some(b2.to_markdown()),
+    }];
+    let jobs = vec![
+        (meta("seed", 1_700_000_000_000, &seed), seed),
+        (meta("job-2", 1_700_000_000_500, &second), second),
+        (meta("job-3", 1_700_000_000_900, &third), third),
+    ];
+    write_old_layout_snapshot(tenant_root, &jobs[0].0, &jobs[0].1);
+    write_old_layout_snapshot(tenant_root, &jobs[1].0, &jobs[1].1);
+    tenant.commit(&tenant.lock().expect("lock"), &jobs[2].0, &jobs[2].1, VERDICTS).expect("a new-layout commit");
+    jobs
+}
+
+#[test]
+fn issue12_6_old_layout_snapshots_are_shown_listed_and_rolled_back() {
+    let dir = temp_dir();
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let tenant_root = dir.path().join("tenants/acme");
+    let jobs = tenant_with_old_layout_snapshots(&tenant, &tenant_root);
+    assert!(tenant_root.join(format!("snapshots/{}/meta.json", jobs[1].0.id)).is_file());
+    assert!(tenant_root.join(format!("snapshots/{}.json", jobs[2].0.id)).is_file());
+    for (job, changes) in &jobs {
+        assert_eq!(tenant.read_snapshot(&job.id).expect("reads"), (job.clone(), changes.clone()), "{}", job.id);
+    }
+    let cli = |args: &[&str]| run(memwarden().arg("--data-dir").arg(dir.path()).args(args));
+    let (output, stdout, stderr) = cli(&["history", "acme"]);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 4, "a header and three snapshots:\n{stdout}");
+    let (output, stdout, stderr) = cli(&["show", "acme", &jobs[1].0.id]);
+    assert!(output.status.success(), "{stderr}");
+    for expected in ["reason   job job-2", "--- /dev/null\n+++ b/memory/b.md", "\n-one", "\n+two"] {
+        assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");
+    }
+
+    // Back to before the old-layout job-2: it and the new-layout job-3 undone.
+    let (output, stdout, stderr) = cli(&["rollback", "acme", &jobs[1].0.id]);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.starts_with("undid 2 snapshots"), "{stdout}");
+    let files: Vec<FileChange> = jobs[1].1.clone();
+    let live: Vec<Option<String>> = files.iter().map(|c| tenant.read_file(&c.file).expect("read")).collect();
+    assert_eq!(live, files.iter().map(|c| c.before.clone()).collect::<Vec<_>>());
+    let history = tenant.snapshots().expect("history");
+    assert_eq!(history.len(), 4);
+    let (rollback, restored) = tenant.read_snapshot(&history[3].id).expect("the rollback reads");
+    assert_eq!(rollback.restores.as_deref(), Some(jobs[1].0.id.as_str()));
+    assert_eq!(restored.len(), 3, "{restored:?}");
+}
+
+#[test]
+fn issue9_10_a_missing_copy_of_an_old_layout_snapshot_is_damage_not_a_deletion() {
+    for lost in ["before", "after"] {
+        let dir = temp_dir();
+        let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+        let tenant_root = dir.path().join("tenants/acme");
+        let jobs = tenant_with_old_layout_snapshots(&tenant, &tenant_root);
+        let live_before = live(&tenant, &jobs[1].1);
+        fs::remove_dir_all(tenant_root.join(format!("snapshots/{}/{lost}", jobs[1].0.id))).expect("damage");
+        let err = tenant.read_snapshot(&jobs[1].0.id).expect_err("damaged");
         assert_eq!(err.code(), "snapshot_damaged", "{lost}: {err}");
-        assert_eq!(live(&tenant, &changes), live_before, "{lost}: nothing deleted or restored");
-        assert_eq!(tenant.snapshots().expect("history").len(), 2, "{lost}: no rollback recorded");
+        let err = memwarden::rollback::rollback(&tenant, &jobs[1].0.id, 1_700_000_001_000).expect_err("refused");
+        assert_eq!(err.code(), "snapshot_damaged", "{lost}: {err}");
+        assert_eq!(live(&tenant, &jobs[1].1), live_before, "{lost}: nothing deleted or restored");
+        assert_eq!(tenant.snapshots().expect("history").len(), 3, "{lost}: no rollback recorded");
     }
 }
 

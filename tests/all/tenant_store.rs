@@ -146,7 +146,9 @@ fn a_commit_writes_its_files_and_snapshot_once_and_refuses_a_conflict() {
     assert_eq!((lines[0].accepted, lines[0].rejected, lines[0].files), (2, 1, 2));
     let (read_meta, read_changes) = tenant.read_snapshot(&id).expect("read");
     assert_eq!((read_meta, read_changes), (meta.clone(), changes));
-    assert!(dir.path().join(format!("tenants/acme/snapshots/{id}/after/memory/a.md")).is_file());
+    // One file per snapshot (issue 12, 6), no directory of copies.
+    assert!(dir.path().join(format!("tenants/acme/snapshots/{id}.json")).is_file());
+    assert!(!dir.path().join(format!("tenants/acme/snapshots/{id}")).exists());
     assert_eq!(tenant.read_snapshot("nope").expect_err("missing").code(), "snapshot_not_found");
 
     // Someone else changed the piece: a change set computed before that is

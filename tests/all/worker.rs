@@ -143,7 +143,7 @@ async fn two_workers_on_one_tenant_lose_nothing_and_tear_nothing() {
         let status = job_status(dir.path(), id).await;
         assert_eq!(status.outcome.as_deref(), Some("succeeded"), "{status:?}");
         let snapshot = status.snapshot_id.expect("snapshot id");
-        assert!(files.contains_key(&format!("tenants/acme/snapshots/{snapshot}/meta.json")), "{snapshot}");
+        assert!(files.contains_key(&format!("tenants/acme/snapshots/{snapshot}.json")), "{snapshot}");
     }
     let memory_index = &files["tenants/acme/memory/MEMORY.md"];
     for n in 0..JOBS {

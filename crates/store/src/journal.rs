@@ -2,32 +2,55 @@
 //! a commit that was cut off, and sweep stale temporary files.
 //!
 //! A commit (see [`super::commit`]) writes `<tenant>/.commit-pending`
-//! before it stages anything: the snapshot id and the files it will touch,
+//! before it changes any file a reader sees. The marker *is* the snapshot
+//! file: written whole under a staged name, renamed to the marker, then
+//! hard-linked into `snapshots/<id>.json`, so journal and snapshot cost one
+//! inode (issue 12, 6). Its `journal` lists the files the commit touches,
 //! with whether each existed. Whoever takes the tenant lock next calls
 //! [`TenantDir::recover`] first. If the snapshot's index line is there the
 //! commit happened, and only its undo links and the marker are left to
 //! remove; otherwise it is undone — each replaced or removed file renamed
-//! back from its undo link, each created file removed, the snapshot
-//! directory removed — so the store is exactly as before it (#9, 2). A
-//! failed commit runs the same undo at once.
+//! back from its undo link, each created file removed, the snapshot file
+//! removed — so the store is exactly as before it (#9, 2). A failed commit
+//! runs the same undo at once. A marker of the format earlier versions
+//! wrote (`{snapshot, files}`, beside a snapshot directory) is read and
+//! handled the same way.
 //!
 //! Then temporary files that nobody can still be writing are removed
 //! (#9, 22; see [`files::sweep_temps`]).
 
 use serde::{Deserialize, Serialize};
 
+use super::snapshot::{SNAPSHOT_MAX_BYTES, snapshot_file_name};
 use super::{StoreError, TenantDir, TenantFile, files};
 
 /// The pending marker, in the tenant directory.
 const MARKER: &str = ".commit-pending";
 
-/// What the marker records.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct Marker {
+/// What recovery needs of a pending commit.
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
     /// The snapshot being committed.
     pub(super) snapshot: String,
     /// The files the commit replaces, creates or removes.
     pub(super) files: Vec<Touched>,
+}
+
+/// The marker as read: a snapshot file (whose meta and journal are all
+/// recovery reads of it), or the marker of an earlier version.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MarkerFile {
+    /// Written by earlier versions, before snapshots were one file.
+    Legacy { snapshot: String, files: Vec<Touched> },
+    /// A snapshot file.
+    Snapshot { meta: MarkerMeta, journal: Vec<Touched> },
+}
+
+/// The one field of a snapshot's meta that recovery reads.
+#[derive(Deserialize)]
+struct MarkerMeta {
+    id: String,
 }
 
 /// One file a commit touches.
@@ -89,34 +112,49 @@ impl TenantDir {
         Ok(recovery)
     }
 
-    pub(super) fn write_marker(&self, durable: &mut files::Durable, marker: &Marker) -> Result<(), StoreError> {
+    /// Writes the snapshot file `bytes` of snapshot `id` as the pending
+    /// marker, then links it into `snapshots/` (replacing a leftover of an
+    /// attempt that never reached its commit point).
+    pub(super) fn write_marker(&self, durable: &mut files::Durable, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.path(MARKER);
-        let json =
-            serde_json::to_string(marker).map_err(|err| StoreError::io(path.clone())(std::io::Error::other(err)))?;
         // Staged rather than written under a plain temporary name: a lock
-        // holder sweeps a staged file whatever its age.
+        // holder sweeps a staged file whatever its age. Renamed into place
+        // whole, so never torn.
         durable
-            .stage(&self.dir, "", MARKER, json.as_bytes())
+            .stage(&self.dir, "", MARKER, bytes)
             .and_then(|()| durable.rename_staged(&self.dir, "", MARKER))
-            .map_err(StoreError::io(path))
+            .map_err(StoreError::io(path))?;
+        // Linked after the marker is in place, so an undo always knows of
+        // it.
+        self.remove_snapshot(id)?;
+        let name = snapshot_file_name(id);
+        durable
+            .link(&self.dir, MARKER, &self.snapshots, "snapshots", &name)
+            .map_err(StoreError::io(self.path(&format!("snapshots/{name}"))))
     }
 
-    fn read_marker(&self) -> Result<Option<Marker>, StoreError> {
+    fn read_marker(&self) -> Result<Option<Pending>, StoreError> {
         let path = self.path(MARKER);
-        let Some(text) = files::read_optional(&self.dir, MARKER).map_err(StoreError::io(path.clone()))? else {
+        let Some(text) = files::read_optional_bounded(&self.dir, MARKER, SNAPSHOT_MAX_BYTES)
+            .map_err(StoreError::io(path.clone()))?
+        else {
             return Ok(None);
         };
         // Written by rename, so never torn; unreadable means tampered with,
         // and guessing could destroy data.
-        let marker: Marker =
+        let marker: MarkerFile =
             serde_json::from_str(&text).map_err(|err| StoreError::io(path.clone())(std::io::Error::other(err)))?;
-        super::safe_name("snapshot", &marker.snapshot)?;
-        Ok(Some(marker))
+        let pending = match marker {
+            MarkerFile::Legacy { snapshot, files } => Pending { snapshot, files },
+            MarkerFile::Snapshot { meta, journal } => Pending { snapshot: meta.id, files: journal },
+        };
+        super::safe_name("snapshot", &pending.snapshot)?;
+        Ok(Some(pending))
     }
 
     /// Puts every file `marker` lists back as it was and removes the
-    /// snapshot directory. Renames and unlinks only: it needs no free space.
-    fn undo(&self, marker: &Marker) -> Result<(), StoreError> {
+    /// snapshot. Renames and unlinks only: it needs no free space.
+    fn undo(&self, marker: &Pending) -> Result<(), StoreError> {
         for touched in &marker.files {
             let (dir, name) = self.locate(&touched.file)?;
             let io = StoreError::io(self.path(&touched.file.path()));
@@ -132,7 +170,7 @@ impl TenantDir {
                 files::remove_if_present(dir, &name).map_err(io)?;
             }
         }
-        self.remove_snapshot_dir(&marker.snapshot)?;
+        self.remove_snapshot(&marker.snapshot)?;
         for (sub, dir) in [("memory", &self.memory), ("pieces", &self.pieces), ("snapshots", &self.snapshots)] {
             files::sync_dir(dir).map_err(StoreError::io(self.path(sub)))?;
         }
@@ -140,19 +178,33 @@ impl TenantDir {
     }
 
     /// Removes the undo links and the marker of a commit that is done or
-    /// undone.
-    pub(super) fn finish_journal(&self, marker: &Marker) -> Result<(), StoreError> {
+    /// undone, durably.
+    pub(super) fn finish_journal(&self, marker: &Pending) -> Result<(), StoreError> {
+        self.clean_journal(marker)?;
+        // Durable, so the marker of an undone commit never comes back to
+        // undo again what was written after (a file it created and that
+        // was written afresh since, say).
+        files::sync_dir(&self.dir).map_err(StoreError::io(self.path("")))
+    }
+
+    /// Removes the undo links and the marker, without waiting for the disk:
+    /// for a commit past its commit point, whose marker coming back after a
+    /// crash only makes the next lock holder remove them again.
+    pub(super) fn clean_journal(&self, marker: &Pending) -> Result<(), StoreError> {
         for touched in marker.files.iter().filter(|t| t.existed) {
             let (dir, name) = self.locate(&touched.file)?;
             files::remove_if_present(dir, &format!("{}{name}", files::UNDO_PREFIX))
                 .map_err(StoreError::io(self.path(&touched.file.path())))?;
         }
-        files::remove_if_present(&self.dir, MARKER).map_err(StoreError::io(self.path(MARKER)))?;
-        files::sync_dir(&self.dir).map_err(StoreError::io(self.path("")))
+        files::remove_if_present(&self.dir, MARKER).map_err(StoreError::io(self.path(MARKER)))
     }
 
-    /// Removes `snapshots/<id>` if it exists.
-    pub(super) fn remove_snapshot_dir(&self, id: &str) -> Result<(), StoreError> {
+    /// Removes snapshot `id`, its file and any old-layout directory, if
+    /// they exist.
+    pub(super) fn remove_snapshot(&self, id: &str) -> Result<(), StoreError> {
+        let name = snapshot_file_name(id);
+        files::remove_if_present(&self.snapshots, &name)
+            .map_err(StoreError::io(self.path(&format!("snapshots/{name}"))))?;
         let io = StoreError::io(self.path(&format!("snapshots/{id}")));
         match self.snapshots.symlink_metadata(id) {
             Ok(meta) if meta.is_dir() => self.snapshots.remove_dir_all(id).map_err(io),

@@ -42,7 +42,7 @@ pub use entry::Entry;
 pub use journal::Recovery;
 pub use lock::TenantLock;
 pub use notes::RAW_NOTES;
-pub use snapshot::{FileChange, SnapshotIndexLine, SnapshotMeta, snapshot_id};
+pub use snapshot::{FileChange, SNAPSHOT_MAX_BYTES, SnapshotIndexLine, SnapshotMeta, snapshot_id};
 
 use memwarden_names::name_problem;
 
@@ -107,6 +107,15 @@ pub enum StoreError {
         /// The copy.
         path: String,
     },
+    /// A snapshot file (or the copy or record of an older snapshot) is
+    /// larger than a snapshot may be, so it is neither written nor read.
+    #[error("snapshot `{id}` is over the {limit_bytes}-byte limit of a snapshot")]
+    SnapshotTooLarge {
+        /// The snapshot id.
+        id: String,
+        /// The limit, [`SNAPSHOT_MAX_BYTES`].
+        limit_bytes: u64,
+    },
     /// A different change set already holds this snapshot id.
     #[error("snapshot `{id}` already exists with a different change set")]
     SnapshotIdTaken {
@@ -143,6 +152,7 @@ impl StoreError {
             StoreError::Conflict { .. } => "apply_conflict",
             StoreError::UnknownSnapshot { .. } => "snapshot_not_found",
             StoreError::SnapshotDamaged { .. } => "snapshot_damaged",
+            StoreError::SnapshotTooLarge { .. } => "snapshot_too_large",
             StoreError::SnapshotIdTaken { .. } => "snapshot_id_taken",
             StoreError::CommitFailed { source, .. } | StoreError::BadMemoryFile { source, .. } => source.code(),
             StoreError::Io { .. } => "store_io",

@@ -1,19 +1,43 @@
-//! Snapshots: `snapshots/<time>-<job>/` with `before/` and `after/` copies
-//! of every file a job changed and a `meta.json`; plus
-//! `snapshots/index.jsonl`, one line per snapshot. Written by
+//! Snapshots: one file per snapshot, `snapshots/<time>-<job>.json`,
+//! holding the meta (kind, job, reasoning, model, decision, …), the
+//! before/after content of every file the job changed, and the journal of
+//! the commit that wrote it; plus `snapshots/index.jsonl`, one line per
+//! snapshot, whose appended line is the commit point. Written by
 //! [`TenantDir::commit`] together with the change they record.
 //!
-//! `meta.json` also records which copies exist (`copies`), so a copy lost
-//! later reads as `snapshot_damaged`, not as a file that was absent: a
-//! rollback never deletes a file because its copy is missing (#9, 10).
-//! Snapshots written before that record read as before.
+//! One file, not a directory of copies (issue 12, 6): the old layout,
+//! `snapshots/<id>/{before,after}/…` with a `meta.json`, took nine of a
+//! job's twelve inodes and eleven of its nineteen `fsync`s, and those were
+//! most of a job's own time. The file is written once, as the commit's
+//! pending marker, and linked into `snapshots/` (see [`super::journal`]),
+//! so a snapshot costs one inode and one `fsync`.
+//!
+//! Snapshots of the old layout, written by earlier versions, are read as
+//! they are: [`TenantDir::read_snapshot`] reads both, and nothing is
+//! migrated. Their `meta.json` records which copies exist (`copies`), so a
+//! copy lost later reads as `snapshot_damaged`, not as a file that was
+//! absent: a rollback never deletes a file because its copy is missing
+//! (#9, 10). A snapshot file that does not parse is `snapshot_damaged`
+//! too; one that is gone is `snapshot_not_found`.
+//!
+//! Every snapshot file is read with a size bound, [`SNAPSHOT_MAX_BYTES`],
+//! and a commit refuses to write a larger one.
 
 use serde::{Deserialize, Serialize};
 
+use super::journal::Touched;
 use super::{StoreError, TenantDir, TenantFile, files, safe_name};
 
 pub(super) const INDEX: &str = "index.jsonl";
-pub(super) const META: &str = "meta.json";
+/// The record of an old-layout snapshot directory.
+const LEGACY_META: &str = "meta.json";
+/// The `format` of the snapshot files this version writes.
+const SNAPSHOT_FORMAT: u32 = 2;
+
+/// The largest snapshot file written or read, and the largest `meta.json`
+/// or copy of an old-layout snapshot read. A proposal is at most 1 MiB; a
+/// rollback of a whole large tenant is what comes near this.
+pub const SNAPSHOT_MAX_BYTES: u64 = 64 << 20;
 
 /// One file's content before and after a job; `None` means absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +50,7 @@ pub struct FileChange {
     pub after: Option<String>,
 }
 
-/// What `meta.json` holds.
+/// What a snapshot records besides the file contents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotMeta {
     /// `<time>-<job>`.
@@ -63,34 +87,69 @@ pub struct SnapshotMeta {
     pub restores: Option<String>,
 }
 
-/// Which copies of one file a snapshot holds, as `meta.json` records them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Copies {
-    pub(super) file: TenantFile,
+/// Which copies of one file an old-layout snapshot holds, as its
+/// `meta.json` records them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct Copies {
+    file: TenantFile,
     /// The file existed before the job (so `before/` holds it).
-    pub(super) before: bool,
+    before: bool,
     /// The file existed after the job (so `after/` holds it).
-    pub(super) after: bool,
+    after: bool,
 }
 
-/// `meta.json` as stored: the meta and the record of copies.
-#[derive(Serialize, Deserialize)]
-pub(super) struct StoredMeta {
+/// `meta.json` of an old-layout snapshot: the meta and the record of
+/// copies.
+#[derive(Deserialize)]
+struct LegacyMeta {
     #[serde(flatten)]
-    pub(super) meta: SnapshotMeta,
+    meta: SnapshotMeta,
     /// Empty in snapshots written before copies were recorded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(super) copies: Vec<Copies>,
+    #[serde(default)]
+    copies: Vec<Copies>,
 }
 
-impl StoredMeta {
-    pub(super) fn new(meta: &SnapshotMeta, changes: &[FileChange]) -> StoredMeta {
-        let copies = changes
-            .iter()
-            .map(|c| Copies { file: c.file.clone(), before: c.before.is_some(), after: c.after.is_some() })
-            .collect();
-        StoredMeta { meta: meta.clone(), copies }
+/// A snapshot file, `snapshots/<id>.json`, as written.
+#[derive(Serialize)]
+pub(super) struct SnapshotFileRef<'a> {
+    /// [`SNAPSHOT_FORMAT`].
+    pub(super) format: u32,
+    pub(super) meta: &'a SnapshotMeta,
+    /// Every file of the change set with its content before and after.
+    pub(super) changes: &'a [FileChange],
+    /// The files the commit replaced, created or removed; read only while
+    /// the file is the pending marker of a commit cut off.
+    pub(super) journal: &'a [Touched],
+}
+
+/// A snapshot file as read.
+#[derive(Deserialize)]
+struct SnapshotFile {
+    format: u32,
+    meta: SnapshotMeta,
+    changes: Vec<FileChange>,
+}
+
+/// The file name of snapshot `id` in `snapshots/`.
+pub(super) fn snapshot_file_name(id: &str) -> String {
+    format!("{id}.json")
+}
+
+/// Encodes the snapshot file of `meta`, refusing one over
+/// [`SNAPSHOT_MAX_BYTES`] before anything is written.
+pub(super) fn encode_snapshot(
+    meta: &SnapshotMeta,
+    changes: &[FileChange],
+    journal: &[Touched],
+) -> Result<Vec<u8>, StoreError> {
+    let file = SnapshotFileRef { format: SNAPSHOT_FORMAT, meta, changes, journal };
+    let too_large = || StoreError::SnapshotTooLarge { id: meta.id.clone(), limit_bytes: SNAPSHOT_MAX_BYTES };
+    // INVARIANT: serializing these types cannot fail (string keys only).
+    let bytes = serde_json::to_vec(&file).map_err(|_| too_large())?;
+    if bytes.len() as u64 > SNAPSHOT_MAX_BYTES {
+        return Err(too_large());
     }
+    Ok(bytes)
 }
 
 /// One line of `index.jsonl`.
@@ -138,29 +197,68 @@ impl TenantDir {
             .collect()
     }
 
-    /// A snapshot's meta and the before/after content of each file. A copy
-    /// that `meta.json` records but that is missing (or one it does not
-    /// record but that is there) is [`StoreError::SnapshotDamaged`].
+    /// A snapshot's meta and the before/after content of each file, in
+    /// either layout. A snapshot file that does not parse, or an old-layout
+    /// copy that `meta.json` records but that is missing (or one it does
+    /// not record but that is there), is [`StoreError::SnapshotDamaged`].
     pub fn read_snapshot(&self, id: &str) -> Result<(SnapshotMeta, Vec<FileChange>), StoreError> {
-        let (stored, dir) = self.read_stored_meta(id)?;
+        safe_name("snapshot", id)?;
+        let name = snapshot_file_name(id);
+        let path = self.path(&format!("snapshots/{name}"));
+        let text = match files::read_optional_bounded(&self.snapshots, &name, SNAPSHOT_MAX_BYTES) {
+            Ok(Some(text)) => text,
+            Ok(None) => return self.read_legacy_snapshot(id),
+            Err(err) => return Err(self.snapshot_read_error(id, &path, err)),
+        };
+        let damaged = || StoreError::SnapshotDamaged { id: id.to_string(), path: path.clone() };
+        let file: SnapshotFile = serde_json::from_str(&text).map_err(|_| damaged())?;
+        if file.format != SNAPSHOT_FORMAT || file.meta.id != id {
+            return Err(damaged());
+        }
+        Ok((file.meta, file.changes))
+    }
+
+    /// Whether snapshot `id` has a file or an old-layout directory.
+    pub(super) fn snapshot_exists(&self, id: &str) -> bool {
+        self.snapshots.symlink_metadata(snapshot_file_name(id)).is_ok() || self.snapshots.symlink_metadata(id).is_ok()
+    }
+
+    /// An old-layout snapshot: `snapshots/<id>/` with `meta.json` and the
+    /// `before/` and `after/` copies.
+    fn read_legacy_snapshot(&self, id: &str) -> Result<(SnapshotMeta, Vec<FileChange>), StoreError> {
         let base = format!("snapshots/{id}");
+        let missing = || StoreError::UnknownSnapshot { id: id.to_string() };
+        let dir = match self.snapshots.symlink_metadata(id) {
+            Ok(meta) if meta.is_dir() => {
+                files::open_subdir(&self.snapshots, id).map_err(StoreError::io(self.path(&base)))?
+            }
+            _ => return Err(missing()),
+        };
+        let read = |dir: &cap_std::fs::Dir, name: &str, path: &str| {
+            files::read_optional_bounded(dir, name, SNAPSHOT_MAX_BYTES)
+                .map_err(|err| self.snapshot_read_error(id, &self.path(path), err))
+        };
+        let meta_path = format!("{base}/{LEGACY_META}");
+        let text = read(&dir, LEGACY_META, &meta_path)?.ok_or_else(missing)?;
+        let stored: LegacyMeta = serde_json::from_str(&text)
+            .map_err(|_| StoreError::SnapshotDamaged { id: id.to_string(), path: self.path(&meta_path) })?;
         let meta = stored.meta;
         let mut changes = Vec::with_capacity(meta.files.len());
         for file in &meta.files {
             let (sub, name) = side_path(file);
-            let read = |side: &str| -> Result<Option<String>, StoreError> {
+            let copy = |side: &str| -> Result<Option<String>, StoreError> {
                 let side_path = format!("{base}/{side}/{sub}");
                 match dir.symlink_metadata(format!("{side}/{sub}")) {
                     Ok(_) => {
                         let side_dir = files::open_subdir(&dir, side).map_err(StoreError::io(self.path(&side_path)))?;
                         let sub_dir =
                             files::open_subdir(&side_dir, sub).map_err(StoreError::io(self.path(&side_path)))?;
-                        files::read_optional(&sub_dir, &name).map_err(StoreError::io(self.path(&side_path)))
+                        read(&sub_dir, &name, &format!("{side_path}/{name}"))
                     }
                     Err(_) => Ok(None),
                 }
             };
-            let change = FileChange { file: file.clone(), before: read("before")?, after: read("after")? };
+            let change = FileChange { file: file.clone(), before: copy("before")?, after: copy("after")? };
             if !stored.copies.is_empty() {
                 let damaged = |side: &str| StoreError::SnapshotDamaged {
                     id: id.to_string(),
@@ -181,26 +279,22 @@ impl TenantDir {
         Ok((meta, changes))
     }
 
-    /// A snapshot's stored `meta.json` and its directory.
-    pub(super) fn read_stored_meta(&self, id: &str) -> Result<(StoredMeta, cap_std::fs::Dir), StoreError> {
-        safe_name("snapshot", id)?;
-        let base = format!("snapshots/{id}");
-        let missing = || StoreError::UnknownSnapshot { id: id.to_string() };
-        let dir = match self.snapshots.symlink_metadata(id) {
-            Ok(meta) if meta.is_dir() => {
-                files::open_subdir(&self.snapshots, id).map_err(StoreError::io(self.path(&base)))?
+    /// The error for a snapshot file (or old-layout copy) at `path` that
+    /// could not be read: too large, not UTF-8 (damaged), or I/O.
+    fn snapshot_read_error(&self, id: &str, path: &str, err: std::io::Error) -> StoreError {
+        match err.kind() {
+            std::io::ErrorKind::FileTooLarge => {
+                StoreError::SnapshotTooLarge { id: id.to_string(), limit_bytes: SNAPSHOT_MAX_BYTES }
             }
-            _ => return Err(missing()),
-        };
-        let text = files::read_optional(&dir, META).map_err(StoreError::io(self.path(&base)))?.ok_or_else(missing)?;
-        let stored: StoredMeta =
-            serde_json::from_str(&text).map_err(|err| StoreError::io(self.path(&base))(std::io::Error::other(err)))?;
-        Ok((stored, dir))
+            std::io::ErrorKind::InvalidData => StoreError::SnapshotDamaged { id: id.to_string(), path: path.into() },
+            _ => StoreError::io(path)(err),
+        }
     }
 }
 
-/// Where a file's copy lives under `before/` and `after/`.
-pub(super) fn side_path(file: &TenantFile) -> (&'static str, String) {
+/// Where a file's copy lives under `before/` and `after/` of an
+/// old-layout snapshot.
+fn side_path(file: &TenantFile) -> (&'static str, String) {
     match file {
         TenantFile::Entry(name) => ("memory", format!("{name}.md")),
         TenantFile::MemoryIndex => ("memory", super::MEMORY_INDEX.to_string()),

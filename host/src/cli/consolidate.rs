@@ -52,7 +52,7 @@ pub(crate) fn print_report(report: &Report, data_dir: &std::path::Path) {
         println!("{}{}", printable(message), if *retrying { " (will be retried)" } else { "" });
     }
     if let Some(id) = &report.snapshot_id {
-        let path = data_dir.join("tenants").join(&report.tenant).join("snapshots").join(id);
+        let path = data_dir.join("tenants").join(&report.tenant).join("snapshots").join(format!("{id}.json"));
         println!("snapshot {}", printable(&path.display().to_string()));
     }
 }

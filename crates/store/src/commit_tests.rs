@@ -1,0 +1,259 @@
+//! The commit on a real directory: one snapshot file a job, and at every
+//! step a failure or a kill leaves the store fully before or fully after
+//! (issue 12, 6; #9, 2); recovery of a marker an earlier version wrote; the
+//! size bound and damage of snapshot files.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use super::fault::armed::{Fault, arm, disarm};
+use super::*;
+use crate::{DataDir, SNAPSHOT_MAX_BYTES, snapshot_id};
+
+fn entry(name: &str, body: &str) -> Entry {
+    Entry { name: name.into(), description: format!("About {name}"), entry_type: "project".into(), body: body.into() }
+}
+
+fn meta(job: &str, at_ms: u64, changes: &[FileChange]) -> SnapshotMeta {
+    SnapshotMeta {
+        id: snapshot_id(at_ms, job),
+        tenant: "acme".into(),
+        job_id: job.into(),
+        kind: "reflection".into(),
+        created_at_ms: at_ms,
+        reasoning: format!("job {job}"),
+        model: None,
+        tokens_in: 0,
+        tokens_out: 0,
+        decision: Some(serde_json::json!({"memory": []})),
+        files: changes.iter().map(|c| c.file.clone()).collect(),
+        raw_llm_output: None,
+        restores: None,
+    }
+}
+
+const VERDICTS: VerdictCounts = VerdictCounts { accepted: 1, rejected: 0 };
+
+/// Seeds `edit` and `gone` with their index through a first commit, and
+/// returns the change set of a second job that adds one entry, edits one,
+/// removes one and rewrites the index.
+fn seed_and_plan(tenant: &TenantDir) -> Vec<FileChange> {
+    let seeded = [entry("edit", "old body"), entry("gone", "to be removed")];
+    let mut seed: Vec<FileChange> = seeded
+        .iter()
+        .map(|e| FileChange { file: TenantFile::Entry(e.name.clone()), before: None, after: Some(e.to_markdown()) })
+        .collect();
+    seed.push(FileChange { file: TenantFile::MemoryIndex, before: None, after: Some(memory_index(&seeded)) });
+    let lock = tenant.lock().expect("lock");
+    tenant.commit(&lock, &meta("seed", 1_700_000_000_000, &seed), &seed, VERDICTS).expect("seed");
+    let after = [entry("edit", "new body"), entry("new", "one")];
+    vec![
+        FileChange { file: TenantFile::Entry("new".into()), before: None, after: Some(after[1].to_markdown()) },
+        FileChange {
+            file: TenantFile::Entry("edit".into()),
+            before: Some(seeded[0].to_markdown()),
+            after: Some(after[0].to_markdown()),
+        },
+        FileChange { file: TenantFile::Entry("gone".into()), before: Some(seeded[1].to_markdown()), after: None },
+        FileChange {
+            file: TenantFile::MemoryIndex,
+            before: Some(memory_index(&seeded)),
+            after: Some(memory_index(&after)),
+        },
+    ]
+}
+
+/// Every file and directory under `root` but the lock, with contents.
+fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for item in fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = item.path();
+            let relative = path.strip_prefix(root).expect("under root").display().to_string();
+            if relative == ".lock" {
+                continue;
+            }
+            if item.file_type().expect("type").is_dir() {
+                found.insert(format!("{relative}/"), None);
+                stack.push(path);
+            } else {
+                found.insert(relative, Some(fs::read(&path).expect("read")));
+            }
+        }
+    }
+    found
+}
+
+fn live(tenant: &TenantDir, changes: &[FileChange]) -> Vec<Option<String>> {
+    changes.iter().map(|c| tenant.read_file(&c.file).expect("read")).collect()
+}
+
+#[test]
+fn a_commit_adds_one_snapshot_file_and_no_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let root = dir.path().join("tenants/acme");
+    let before = tree(&root);
+    let job = meta("job-2", 1_700_000_000_500, &changes);
+    tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
+    let after = tree(&root);
+    let added: Vec<&String> = after.keys().filter(|path| !before.contains_key(*path)).collect();
+    assert_eq!(added, [&"memory/new.md".to_string(), &format!("snapshots/{}.json", job.id)]);
+    assert!(!root.join(format!("snapshots/{}", job.id)).exists(), "no directory of copies");
+    let (read_meta, read_changes) = tenant.read_snapshot(&job.id).expect("reads");
+    assert_eq!((read_meta, read_changes), (job, changes));
+}
+
+#[test]
+fn a_commit_failing_or_killed_at_any_step_is_fully_before_or_fully_after() {
+    // Steps before the commit point are undone; after it, finished. The
+    // renames are reached once per touched file. Killed after appending
+    // the index line but before syncing it, the line is there for the next
+    // holder (only a power cut could take it back), so it finishes.
+    let steps: Vec<(&str, usize, bool, bool)> = vec![
+        ("staged", 0, false, false),
+        ("marked", 0, false, false),
+        ("journaled", 0, false, false),
+        ("linked", 0, false, false),
+        ("renamed", 0, false, false),
+        ("renamed", 2, false, false),
+        ("renamed", 3, false, false),
+        ("indexed", 0, false, true),
+        ("committed", 0, true, true),
+    ];
+    for (step, nth, after_failure, after_kill) in steps {
+        for fault in [Fault::Fail, Fault::Die] {
+            let committed = if fault == Fault::Fail { after_failure } else { after_kill };
+            let what = format!("{fault:?} at {step} #{nth}");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+            let changes = seed_and_plan(&tenant);
+            let root = dir.path().join("tenants/acme");
+            let before_tree = tree(&root);
+            let before: Vec<_> = changes.iter().map(|c| c.before.clone()).collect();
+            let after: Vec<_> = changes.iter().map(|c| c.after.clone()).collect();
+            let job = meta("job-2", 1_700_000_000_500, &changes);
+            let lock = tenant.lock().expect("lock");
+            arm(step, nth, fault);
+            let result = catch_unwind(AssertUnwindSafe(|| tenant.commit(&lock, &job, &changes, VERDICTS)));
+            assert!(!disarm(), "{what}: the step was never reached");
+            drop(lock);
+            match (fault, result) {
+                (Fault::Fail, Ok(Err(err))) => {
+                    let state = if committed { "reached its commit point" } else { "was undone" };
+                    assert!(err.to_string().contains(state), "{what}: {err}");
+                }
+                (Fault::Die, Err(_)) => {
+                    let lock = tenant.lock().expect("the next holder repairs");
+                    let recovery = lock.recovery();
+                    let expected = Some(job.id.clone());
+                    if committed {
+                        assert_eq!(recovery.finished, expected, "{what}");
+                    } else if step == "staged" {
+                        // Killed before its marker: only staged files to sweep.
+                        assert_eq!((&recovery.undone, &recovery.finished), (&None, &None), "{what}");
+                        assert!(!recovery.swept.is_empty(), "{what}");
+                    } else {
+                        assert_eq!(recovery.undone, expected, "{what}");
+                    }
+                }
+                (_, other) => panic!("{what}: {other:?}"),
+            }
+            if committed {
+                assert_eq!(live(&tenant, &changes), after, "{what}: fully after");
+                assert_eq!(tenant.snapshots().expect("history").len(), 2, "{what}");
+                assert_eq!(tenant.read_snapshot(&job.id).expect("reads").1, changes, "{what}");
+                let leftovers: Vec<String> =
+                    tree(&root).into_keys().filter(|p| p.contains(".tmp-") || p.contains(".commit-pending")).collect();
+                assert!(leftovers.is_empty(), "{what}: {leftovers:?}");
+            } else {
+                assert_eq!(live(&tenant, &changes), before, "{what}: fully before");
+                assert_eq!(tree(&root), before_tree, "{what}: not a trace left");
+                let lock = tenant.lock().expect("lock");
+                tenant.commit(&lock, &job, &changes, VERDICTS).expect("the retry commits");
+                assert_eq!(live(&tenant, &changes), after, "{what}: retried");
+                assert_eq!(tenant.read_snapshot(&job.id).expect("reads").1, changes, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_marker_of_an_earlier_version_is_undone_with_its_snapshot_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let root = dir.path().join("tenants/acme");
+    let before = live(&tenant, &changes);
+    let id = snapshot_id(1_700_000_000_500, "job-2");
+    // Cut off mid-apply by an earlier version: its marker, its snapshot
+    // directory, `edit` replaced (its undo link kept) and `new` created.
+    let marker = serde_json::json!({"snapshot": id, "files": [
+        {"file": {"kind": "entry", "name": "new"}, "existed": false},
+        {"file": {"kind": "entry", "name": "edit"}, "existed": true},
+    ]});
+    fs::write(root.join(".commit-pending"), marker.to_string()).expect("marker");
+    fs::create_dir_all(root.join(format!("snapshots/{id}/after/memory"))).expect("snapshot dir");
+    fs::write(root.join(format!("snapshots/{id}/after/memory/new.md")), "x").expect("copy");
+    fs::hard_link(root.join("memory/edit.md"), root.join("memory/.tmp-undo-edit.md")).expect("undo link");
+    fs::write(root.join("memory/.tmp-commit-edit.md"), changes[1].after.as_deref().unwrap()).expect("staged");
+    fs::rename(root.join("memory/.tmp-commit-edit.md"), root.join("memory/edit.md")).expect("applied");
+    fs::write(root.join("memory/new.md"), changes[0].after.as_deref().unwrap()).expect("created");
+
+    let lock = tenant.lock().expect("lock");
+    assert_eq!(lock.recovery().undone, Some(id.clone()));
+    assert_eq!(live(&tenant, &changes), before);
+    assert!(!root.join(format!("snapshots/{id}")).exists());
+    assert!(!root.join(".commit-pending").exists());
+}
+
+#[test]
+fn a_snapshot_file_lost_damaged_or_too_large_is_never_read_as_a_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let job = meta("job-2", 1_700_000_000_500, &changes);
+    tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
+    let path = dir.path().join(format!("tenants/acme/snapshots/{}.json", job.id));
+    let whole = fs::read(&path).expect("snapshot");
+    let code = || tenant.read_snapshot(&job.id).expect_err("refused").code();
+
+    fs::write(&path, &whole[..whole.len() / 2]).expect("torn");
+    assert_eq!(code(), "snapshot_damaged");
+    fs::write(&path, [0xff, 0xfe]).expect("not UTF-8");
+    assert_eq!(code(), "snapshot_damaged");
+    let other = String::from_utf8(whole.clone()).unwrap().replace(&job.id, "20231114T221320.500Z-job-3");
+    fs::write(&path, other).expect("another snapshot's file");
+    assert_eq!(code(), "snapshot_damaged");
+    // Sparse: nothing near the limit is read.
+    fs::File::create(&path).expect("create").set_len(SNAPSHOT_MAX_BYTES + 1).expect("grow");
+    assert_eq!(code(), "snapshot_too_large");
+    fs::remove_file(&path).expect("lost");
+    assert_eq!(code(), "snapshot_not_found");
+    fs::write(&path, &whole).expect("restored");
+    assert_eq!(tenant.read_snapshot(&job.id).expect("reads again").1, changes);
+}
+
+#[test]
+fn a_snapshot_over_the_limit_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let root = dir.path().join("tenants/acme");
+    let before = tree(&root);
+    let body = "x".repeat(SNAPSHOT_MAX_BYTES as usize);
+    let changes = vec![FileChange {
+        file: TenantFile::Entry("big".into()),
+        before: None,
+        after: Some(entry("big", &body).to_markdown()),
+    }];
+    let job = meta("job-1", 1_700_000_000_000, &changes);
+    let err = tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect_err("refused");
+    assert_eq!(err.code(), "snapshot_too_large", "{err}");
+    assert_eq!(tree(&root), before);
+}
