@@ -199,6 +199,9 @@ pub struct ReflectionSection {
     pub activity_log_max_bytes: usize,
     /// Keep the LLM's raw answer in snapshots.
     pub keep_raw_output: bool,
+    /// How long a held change waits for a reviewer before it expires as
+    /// denied (default 7 days).
+    pub review_expire_after_hours: u64,
 }
 
 /// `consolidation:`.
@@ -294,6 +297,7 @@ impl Default for ReflectionSection {
         ReflectionSection {
             activity_log_max_bytes: PromptLimits::default().activity_log_max_bytes,
             keep_raw_output: false,
+            review_expire_after_hours: 7 * 24,
         }
     }
 }
@@ -557,6 +561,7 @@ impl RawConfig {
             },
             keep_raw_output: self.reflection.keep_raw_output,
             consolidation_attempts: self.consolidation.max_attempts.max(1),
+            review_expire_after: Duration::from_secs(self.reflection.review_expire_after_hours.saturating_mul(3600)),
         };
         let indexes = Arc::default();
         Ok(Reflector { jobs, data: Arc::new(data), packs: Arc::new(packs), llm: Arc::new(llm), indexes, settings })

@@ -25,6 +25,7 @@ pub mod config;
 pub mod consolidation;
 pub mod flow;
 pub mod reflection;
+pub mod review;
 pub mod rollback;
 pub mod serve;
 pub mod worker;

@@ -71,6 +71,9 @@ pub async fn run<S: JobStore + 'static>(
     }
 }
 
+/// How often an idle reflection loop expires overdue reviews.
+const REVIEW_EXPIRY_PERIOD_MS: u64 = 60_000;
+
 async fn reflection_loop<S: JobStore>(
     reflector: Arc<Reflector<S>>,
     mut stop: watch::Receiver<bool>,
@@ -78,11 +81,20 @@ async fn reflection_loop<S: JobStore>(
     on_finished: Arc<dyn Fn(Finished<'_>) + Send + Sync>,
 ) {
     let lease = reflector.settings.lease.as_millis() as u64;
+    let mut reviews_expired_at = 0;
     while !*stop.borrow() {
         match reflector.jobs.claim(JobKind::Reflection, &reflector.settings.worker, lease, now_ms()).await {
             Ok(Some(claim)) => on_finished(Finished::Reflection(&reflector.run(claim).await)),
             Ok(None) if options.drain => return,
             Ok(None) => {
+                // Idle: expire the reviews nobody decided in time, once a
+                // minute at most.
+                if now_ms().saturating_sub(reviews_expired_at) >= REVIEW_EXPIRY_PERIOD_MS {
+                    reviews_expired_at = now_ms();
+                    if let Err(err) = reflector.expire_reviews(reviews_expired_at).await {
+                        tracing::error!(error = %err, code = err.code(), "cannot expire reviews");
+                    }
+                }
                 // Jittered, so idle loops do not poll the database in step.
                 let pause = options.poll.mul_f64(0.5 + fastrand::f64());
                 let _ = tokio::time::timeout(pause, stop.changed()).await;

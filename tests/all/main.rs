@@ -18,6 +18,7 @@ mod policy_containment;
 mod policy_hardening;
 mod policy_score;
 mod reflection;
+mod reviews;
 mod serve;
 mod serve_hardening;
 mod store_hardening;

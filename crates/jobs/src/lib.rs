@@ -149,6 +149,9 @@ pub enum JobOutcome {
     Succeeded,
     /// Nothing proposed, or everything rejected.
     Abstained,
+    /// Some changes wait in the review queue (whatever else was accepted
+    /// is applied).
+    Held,
 }
 
 impl JobOutcome {
@@ -157,6 +160,7 @@ impl JobOutcome {
         match self {
             JobOutcome::Succeeded => "succeeded",
             JobOutcome::Abstained => "abstained",
+            JobOutcome::Held => "held",
         }
     }
 }
@@ -273,7 +277,7 @@ impl JobStoreError {
 }
 
 /// The durable queue. Every method takes `now_ms`; none reads a clock.
-pub trait JobStore: Send + Sync {
+pub trait JobStore: reviews::ReviewQueue + Send + Sync {
     /// Adds a reflection job, or returns the one with the same key; a key
     /// reused for a different request is [`JobStoreError::IdempotencyConflict`].
     fn enqueue_reflection(
@@ -484,6 +488,9 @@ pub mod metric_names {
     /// Attempts abandoned because another worker took the lease over. Tags:
     /// `kind`.
     pub const LEASE_LOSSES: &str = "memwarden_lease_losses_total";
+    /// Review-queue events. Tags: `outcome` (`held`, `approved`, `denied`,
+    /// `expired`).
+    pub const REVIEWS: &str = "memwarden_reviews_total";
 }
 
 /// A fresh, unguessable lease token.

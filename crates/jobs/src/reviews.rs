@@ -186,10 +186,23 @@ macro_rules! review_queue_impl {
         }
 
         impl ReviewQueue for $store {
-            /// Query behavior: one insert per review, in one transaction.
+            /// Query behavior: one insert per review, in one transaction;
+            /// a job whose reviews are queued already (a resumed job queues
+            /// again) gets its existing ids back.
             async fn add_reviews(&self, reviews: &[NewReview]) -> Result<Vec<ReviewId>, JobStoreError> {
                 let mut tx = self.pool.begin().await.map_err(database)?;
                 let mut ids = Vec::with_capacity(reviews.len());
+                if let Some(first) = reviews.first() {
+                    let queued = sqlx::query("SELECT id FROM reviews WHERE job_id = $1 AND decision_id = $2 ORDER BY id")
+                        .bind(first.job_id.0)
+                        .bind(&first.decision_id)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(database)?;
+                    if !queued.is_empty() {
+                        return Ok(queued.iter().map(|row| sqlx::Row::get(row, 0)).collect());
+                    }
+                }
                 for review in reviews {
                     let row = sqlx::query(
                         "INSERT INTO reviews (tenant, job_id, decision_id, change, decision, store_version,

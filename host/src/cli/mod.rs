@@ -10,6 +10,7 @@ mod doctor;
 mod history;
 mod jobs;
 mod policy;
+mod review;
 mod scaffold;
 mod score;
 mod serve;
@@ -132,6 +133,9 @@ enum Command {
     /// Manage tenants' API keys.
     #[command(subcommand)]
     Tenant(serve::TenantCommand),
+    /// The changes policies held for a person: list, show, approve, deny.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// Evaluate, test, inspect and scaffold policy modules.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -180,6 +184,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Serve(cmd) => runtime()?.block_on(serve::serve(&args.runner_config(&cmd.flags)?, &cmd.args)),
         Command::Tenant(serve::TenantCommand::AddKey(cmd)) => {
             runtime()?.block_on(serve::add_key(&args.host_config(&cmd.flags, None)?, &cmd.args))
+        }
+        Command::Review(command) => {
+            let flags = match command {
+                review::ReviewCommand::List(cmd) => &cmd.flags,
+                review::ReviewCommand::Show(cmd) => &cmd.flags,
+                review::ReviewCommand::Approve(cmd) | review::ReviewCommand::Deny(cmd) => &cmd.flags,
+            };
+            runtime()?.block_on(review::run(&args.runner_config(flags)?, command))
         }
         Command::History(cmd) => history::history(&args.host_config(&cmd.flags, None)?, &cmd.args),
         Command::Show(cmd) => history::show(&args.host_config(&cmd.flags, None)?, &cmd.args),

@@ -6,6 +6,7 @@
 pub mod commit;
 pub mod context;
 pub mod plan;
+pub mod review;
 
 use std::future::Future;
 use std::time::Duration;

@@ -23,7 +23,7 @@ pub use inputs::Inputs;
 pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
 use crate::flow::context::IndexCache;
-use crate::flow::{commit, heartbeating, plan, take_lock};
+use crate::flow::{commit, heartbeating, plan, review, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{
     Claim, FailOutcome, IdempotencyKey, IdempotencyKeyError, JobKind, JobOutcome, JobStore, MetricsRow, NewReflection,
@@ -65,6 +65,9 @@ pub struct Settings {
     pub keep_raw_output: bool,
     /// Attempts a consolidation gets once a reflection marks the tenant.
     pub consolidation_attempts: u32,
+    /// How long a held change waits in the review queue before it expires
+    /// as denied.
+    pub review_expire_after: Duration,
 }
 
 impl Default for Settings {
@@ -77,6 +80,7 @@ impl Default for Settings {
             prompt: PromptLimits::default(),
             keep_raw_output: false,
             consolidation_attempts: 3,
+            review_expire_after: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -143,6 +147,12 @@ pub enum ReportOutcome {
     Succeeded,
     /// Nothing proposed, or nothing accepted.
     Abstained,
+    /// Some changes wait for a person in the review queue; what else was
+    /// accepted is applied.
+    Held {
+        /// Changes queued.
+        reviews: usize,
+    },
     /// The attempt failed; the job was retried or is dead.
     Failed {
         /// Stable code.
@@ -162,6 +172,7 @@ impl ReportOutcome {
         match self {
             ReportOutcome::Succeeded => "succeeded",
             ReportOutcome::Abstained => "abstained",
+            ReportOutcome::Held { .. } => "held",
             ReportOutcome::Failed { .. } => "failed",
             ReportOutcome::LostOwnership => "lost_ownership",
         }
@@ -185,8 +196,14 @@ impl<S: JobStore> Reflector<S> {
         let (outcome, recorded, snapshot) = match result {
             Ok((recorded, snapshot)) => {
                 let applied = !recorded.plan.changes.is_empty();
-                let job_outcome = if applied { JobOutcome::Succeeded } else { JobOutcome::Abstained };
+                let held = recorded.decision.held_count();
+                let job_outcome = match (held, applied) {
+                    (1.., _) => JobOutcome::Held,
+                    (0, true) => JobOutcome::Succeeded,
+                    (0, false) => JobOutcome::Abstained,
+                };
                 match self.jobs.succeed(claim.id, &claim.token, job_outcome, Some(&snapshot), now).await {
+                    Ok(true) if held > 0 => (ReportOutcome::Held { reviews: held }, Some(recorded), Some(snapshot)),
                     Ok(true) if applied => (ReportOutcome::Succeeded, Some(recorded), Some(snapshot)),
                     Ok(true) => (ReportOutcome::Abstained, Some(recorded), Some(snapshot)),
                     Ok(false) => (ReportOutcome::LostOwnership, Some(recorded), Some(snapshot)),
@@ -298,6 +315,14 @@ impl<S: JobStore> Reflector<S> {
         }
         // 8. Apply the plan and 9. snapshot it, as one idempotent commit.
         let id = commit::commit(&tenant, &lock.file, JobKind::Reflection, &job_id, &recorded)?;
+        // 10. Queue what a policy held for a person (again, harmlessly, when
+        //     a resumed job gets here twice).
+        let expire_after = self.settings.review_expire_after;
+        let reviews = review::held(&claim.tenant, claim.id, &id, &recorded, now_ms(), expire_after);
+        if !reviews.is_empty() {
+            self.jobs.add_reviews(&reviews).await?;
+            metrics::counter!(jobs_metrics::REVIEWS, "outcome" => "held").increment(reviews.len() as u64);
+        }
         Ok((recorded, id))
     }
 

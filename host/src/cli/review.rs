@@ -1,0 +1,133 @@
+//! `memwarden review list|show|approve|deny`: the review queue from the
+//! command line. What a review holds came from an LLM: everything printed
+//! from it goes through [`printable`] (issue 9).
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use memwarden::config::RawConfig;
+use memwarden::jobs::{ReviewQueue, ReviewStatus};
+use memwarden::reflection::now_ms;
+
+use super::printable;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReviewCommand {
+    /// List a tenant's reviews (pending ones unless `--all`).
+    List(super::With<super::RunnerArgs, ListArgs>),
+    /// Show one review: the held change and why it was held.
+    Show(super::With<super::RunnerArgs, IdArgs>),
+    /// Approve: decide the change again on the store as it is, waive its
+    /// holds, apply it.
+    Approve(super::With<super::RunnerArgs, DecideArgs>),
+    /// Deny: nothing is written.
+    Deny(super::With<super::RunnerArgs, DecideArgs>),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// The tenant.
+    tenant: String,
+    /// Every review, decided ones included.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArgs {
+    /// The review id, as `list` shows it.
+    id: i64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DecideArgs {
+    /// The review id, as `list` shows it.
+    id: i64,
+    /// Who decides, as the record names them.
+    #[arg(long)]
+    by: String,
+    /// Why (kept with a denial).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+pub(crate) async fn run(config: &RawConfig, command: &ReviewCommand) -> anyhow::Result<ExitCode> {
+    let reflector = config.resolve().await?;
+    match command {
+        ReviewCommand::List(cmd) => {
+            memwarden::store::safe_name_of("tenant", &cmd.args.tenant)?;
+            let status = (!cmd.args.all).then_some(ReviewStatus::Pending);
+            println!("{:<6} {:<9} {:<8} {:<22} CHANGE", "ID", "STATUS", "JOB", "DECISION");
+            for review in reflector.jobs.reviews(&cmd.args.tenant, status).await? {
+                let change = summary(&review.change);
+                println!(
+                    "{:<6} {:<9} {:<8} {:<22} {}",
+                    review.id,
+                    review.status.as_str(),
+                    review.job_id,
+                    printable(&review.decision_id),
+                    printable(&change)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCommand::Show(cmd) => {
+            let Some(review) = reflector.jobs.review(cmd.args.id).await? else {
+                anyhow::bail!("there is no review {} [review_not_found]", cmd.args.id);
+            };
+            println!("review   {} ({}) of tenant {}", review.id, review.status.as_str(), printable(&review.tenant));
+            println!(
+                "job      {} (decision {}, store at {})",
+                review.job_id,
+                printable(&review.decision_id),
+                printable(&review.store_version)
+            );
+            println!("change   {}", printable(&review.change));
+            println!("verdicts {}", printable(&review.decision));
+            if let Some(by) = &review.resolved_by {
+                let reason = review.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                println!("decided  by {}{}", printable(by), printable(&reason));
+            }
+            if let Some(snapshot) = &review.snapshot_id {
+                println!("snapshot {}", printable(snapshot));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCommand::Approve(cmd) => {
+            let args = &cmd.args;
+            match reflector.approve(args.id, &args.by, now_ms()).await {
+                Ok(snapshot) => {
+                    println!("approved review {}: applied as snapshot {}", args.id, printable(&snapshot));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    println!("{} [{}]", printable(&err.to_string()), err.code());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        ReviewCommand::Deny(cmd) => {
+            let args = &cmd.args;
+            match reflector.deny(args.id, &args.by, args.reason.as_deref(), now_ms()).await {
+                Ok(()) => {
+                    println!("denied review {}", args.id);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    println!("{} [{}]", printable(&err.to_string()), err.code());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+/// `add deploy-order`, `piece research`: what a change is about.
+fn summary(change: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(change).unwrap_or_default();
+    match (value["op"].as_str(), value["name"].as_str(), value["piece"].as_str()) {
+        (Some(op), Some(name), _) => format!("{op} {name}"),
+        (_, _, Some(piece)) => format!("piece {piece}"),
+        _ => "?".to_string(),
+    }
+}

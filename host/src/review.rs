@@ -1,0 +1,209 @@
+//! Approving and denying held changes (issue 12). An approval is not a
+//! bypass: the change is decided again, by the host checks and the
+//! tenant's pack, on the store as it is *now* — a name taken since, a
+//! store grown full, is refused with that rule's code — and only the holds
+//! are waived, which is what the reviewer decided. It is then applied and
+//! snapshotted like a job, naming the reviewer.
+//!
+//! A flow of numbered steps under the tenant lock; the review is marked
+//! decided only after the commit, and denials take the same lock, so one
+//! review is never both applied and denied.
+
+use crate::policy::{MemoryChange, PieceEdit, Proposal, RunOutcome};
+
+use crate::flow::context::{RunView, policy_view};
+use crate::flow::{FlowError, Recorded, plan, take_lock};
+use crate::jobs::{JobStore, JobStoreError, Resolution, Review, ReviewId, ReviewStatus, metric_names};
+use crate::reflection::Reflector;
+use crate::store::{SnapshotMeta, VerdictCounts, snapshot_id};
+
+/// Why a review could not be decided.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// No review has this id.
+    #[error("there is no review {0}")]
+    Unknown(ReviewId),
+    /// Someone decided it already, or it expired.
+    #[error("review {id} is {status}, not pending")]
+    NotPending {
+        /// The review.
+        id: ReviewId,
+        /// Where it stands.
+        status: &'static str,
+    },
+    /// Decided again on the store as it is now, the change is refused.
+    #[error("review {id} cannot be approved: {module} rejects it now: {code}: {message}")]
+    Refused {
+        /// The review.
+        id: ReviewId,
+        /// Who refuses.
+        module: String,
+        /// The rule's code.
+        code: String,
+        /// Why.
+        message: String,
+    },
+    /// The stored change does not parse.
+    #[error("review {id} holds a change that does not parse: {reason}")]
+    Damaged {
+        /// The review.
+        id: ReviewId,
+        /// The parse error.
+        reason: String,
+    },
+    /// The job database failed.
+    #[error(transparent)]
+    Jobs(#[from] JobStoreError),
+    /// The flow failed (store, lock).
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+impl ReviewError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReviewError::Unknown(_) => "review_not_found",
+            ReviewError::NotPending { .. } => "review_not_pending",
+            ReviewError::Refused { .. } => "review_refused",
+            ReviewError::Damaged { .. } => "review_damaged",
+            ReviewError::Jobs(err) => err.code(),
+            ReviewError::Flow(err) => err.code(),
+        }
+    }
+}
+
+/// The held change of a review, as it was proposed.
+enum Held {
+    Memory(MemoryChange),
+    Piece(PieceEdit),
+}
+
+impl<S: JobStore> Reflector<S> {
+    /// Approves review `id` for `by`: decides the change again on the store
+    /// as it is, waives only its holds, applies it; returns the snapshot.
+    pub async fn approve(&self, id: ReviewId, by: &str, now_ms: u64) -> Result<String, ReviewError> {
+        // 1. The review, still pending, and its change.
+        let review = self.pending(id).await?;
+        let held = parse(&review)?;
+        let tenant = self.data.tenant(&review.tenant).map_err(FlowError::from)?;
+        // 2. Under the tenant lock, on the store as it is now: pending still,
+        //    and the pack decides once more.
+        let lock = take_lock(&self.jobs, &tenant).await?;
+        self.pending(id).await?;
+        let entries = tenant.entries().map_err(FlowError::from)?;
+        let history = tenant.snapshots().map_err(FlowError::from)?;
+        let job_id = format!("review-{id}");
+        let proposal = Proposal {
+            reasoning: format!("review {id} of job {} approved by {by}", review.job_id),
+            memory_changes: match &held {
+                Held::Memory(change) => vec![change.clone()],
+                Held::Piece(_) => Vec::new(),
+            },
+            piece_edit: match &held {
+                Held::Piece(edit) => Some(edit.clone()),
+                Held::Memory(_) => None,
+            },
+        };
+        let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
+        let run = RunView { piece: edited.unwrap_or(""), outcome: RunOutcome::Succeeded, job_id: &job_id, now_ms };
+        let (context, index) = policy_view(&self.indexes, &tenant, &entries, &history, &run, edited)?;
+        let mut decision = self.packs.pack_for(&review.tenant).evaluate(&proposal, &context, &index);
+        // 3. Any rejection stands; the holds are what the reviewer waives.
+        let Some(verdict) = decision.memory.first_mut().or(decision.piece.as_mut()) else {
+            return Err(ReviewError::Damaged { id, reason: "no change to decide".to_string() });
+        };
+        if let Some(rejection) = verdict.rejections.iter().find(|r| !r.advisory) {
+            let (module, code, message) = (rejection.module.clone(), rejection.code.clone(), rejection.message.clone());
+            return Err(ReviewError::Refused { id, module, code, message });
+        }
+        if verdict.held {
+            verdict.held = false;
+            verdict.accepted = true;
+        }
+        // 4. Plan and commit, as a snapshot naming the reviewer.
+        let plan = plan::build(&tenant, &entries, &proposal, &decision)?;
+        if let Some(skipped) = plan.skipped.first() {
+            let (module, code, message) = ("host".to_string(), skipped.code.clone(), skipped.message.clone());
+            return Err(ReviewError::Refused { id, module, code, message });
+        }
+        let snapshot = snapshot_id(now_ms, &job_id);
+        let recorded = Recorded {
+            created_at_ms: now_ms,
+            proposal: decision.amend(&proposal),
+            decision,
+            plan,
+            model: String::new(),
+            tokens_in: 0,
+            tokens_out: 0,
+            raw_output: None,
+            trimmed: Vec::new(),
+        };
+        let meta = SnapshotMeta {
+            id: snapshot.clone(),
+            tenant: tenant.name().to_string(),
+            job_id: job_id.clone(),
+            kind: "review".to_string(),
+            created_at_ms: now_ms,
+            reasoning: recorded.proposal.reasoning.clone(),
+            model: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            decision: serde_json::to_value(&recorded.decision).ok(),
+            files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
+            raw_llm_output: None,
+            restores: None,
+        };
+        let verdicts = VerdictCounts { accepted: 1, rejected: 0 };
+        tenant.commit(&lock.file, &meta, &recorded.plan.changes, verdicts).map_err(FlowError::from)?;
+        // 5. Only now is the review decided.
+        let resolution =
+            Resolution { status: ReviewStatus::Approved, by, reason: None, snapshot_id: Some(&snapshot), now_ms };
+        self.jobs.resolve_review(id, &resolution).await?;
+        metrics::counter!(metric_names::REVIEWS, "outcome" => "approved").increment(1);
+        tracing::info!(review = id, tenant = %review.tenant, by, snapshot = %snapshot, "review approved and applied");
+        Ok(snapshot)
+    }
+
+    /// Denies review `id` for `by`: nothing is written.
+    pub async fn deny(&self, id: ReviewId, by: &str, reason: Option<&str>, now_ms: u64) -> Result<(), ReviewError> {
+        let review = self.pending(id).await?;
+        let tenant = self.data.tenant(&review.tenant).map_err(FlowError::from)?;
+        let _lock = take_lock(&self.jobs, &tenant).await?;
+        let resolution = Resolution { status: ReviewStatus::Denied, by, reason, snapshot_id: None, now_ms };
+        if !self.jobs.resolve_review(id, &resolution).await? {
+            return Err(self.pending(id).await.err().unwrap_or(ReviewError::Unknown(id)));
+        }
+        metrics::counter!(metric_names::REVIEWS, "outcome" => "denied").increment(1);
+        tracing::info!(review = id, tenant = %review.tenant, by, "review denied");
+        Ok(())
+    }
+
+    /// Expires every review whose time is up, as denied.
+    pub async fn expire_reviews(&self, now_ms: u64) -> Result<usize, ReviewError> {
+        let expired = self.jobs.expire_reviews(now_ms).await?;
+        for tenant in &expired {
+            tracing::info!(tenant = %tenant, "review expired");
+        }
+        metrics::counter!(metric_names::REVIEWS, "outcome" => "expired").increment(expired.len() as u64);
+        Ok(expired.len())
+    }
+
+    async fn pending(&self, id: ReviewId) -> Result<Review, ReviewError> {
+        let review = self.jobs.review(id).await?.ok_or(ReviewError::Unknown(id))?;
+        match review.status {
+            ReviewStatus::Pending => Ok(review),
+            status => Err(ReviewError::NotPending { id, status: status.as_str() }),
+        }
+    }
+}
+
+fn parse(review: &Review) -> Result<Held, ReviewError> {
+    let damaged = |err: serde_json::Error| ReviewError::Damaged { id: review.id, reason: err.to_string() };
+    let value: serde_json::Value = serde_json::from_str(&review.change).map_err(damaged)?;
+    if value.get("yaml").is_some() {
+        serde_json::from_value(value).map(Held::Piece).map_err(damaged)
+    } else {
+        serde_json::from_value(value).map(Held::Memory).map_err(damaged)
+    }
+}
