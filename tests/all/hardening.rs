@@ -344,8 +344,8 @@ async fn issue9_item24_add_key_works_before_the_data_dir_exists() {
     assert!(output.status.success(), "{stdout}{stderr}");
     let key = stdout.trim();
     let store = SqliteJobStore::open(data.join("jobs.db").to_str().expect("utf-8")).await.expect("open");
-    let tenant = store.api_key_tenant(&memwarden::serve::key_sha256(key)).await.expect("lookup");
-    assert_eq!(tenant.as_deref(), Some("acme"));
+    let found = store.api_key(&memwarden::serve::key_sha256(key)).await.expect("lookup").expect("found");
+    assert_eq!((found.tenant.as_str(), found.role), ("acme", memwarden::jobs::KeyRole::Agent));
 }
 
 /// An enqueue stores only the last `activity_log_max_bytes` of the log —

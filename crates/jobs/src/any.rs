@@ -209,14 +209,15 @@ impl JobStore for AnyJobStore {
         &self,
         tenant: &str,
         key_sha256: &str,
+        role: crate::KeyRole,
         label: Option<&str>,
         now_ms: u64,
     ) -> Result<i64, JobStoreError> {
-        delegate!(self.add_api_key(tenant, key_sha256, label, now_ms))
+        delegate!(self.add_api_key(tenant, key_sha256, role, label, now_ms))
     }
 
-    async fn api_key_tenant(&self, key_sha256: &str) -> Result<Option<String>, JobStoreError> {
-        delegate!(self.api_key_tenant(key_sha256))
+    async fn api_key(&self, key_sha256: &str) -> Result<Option<crate::ApiKey>, JobStoreError> {
+        delegate!(self.api_key(key_sha256))
     }
 
     async fn lock_tenant(&self, tenant: &str) -> Result<TenantDbLock, JobStoreError> {

@@ -276,6 +276,41 @@ impl JobStoreError {
     }
 }
 
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRole {
+    /// The agent platform's key: enqueue and read, never approve.
+    Agent,
+    /// A person's key: also approve and deny held changes.
+    Reviewer,
+}
+
+impl KeyRole {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRole::Agent => "agent",
+            KeyRole::Reviewer => "reviewer",
+        }
+    }
+
+    /// The role `text` names.
+    pub fn parse(text: &str) -> Option<KeyRole> {
+        [KeyRole::Agent, KeyRole::Reviewer].into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+/// A stored API key, found by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Its tenant.
+    pub tenant: String,
+    /// What it may do.
+    pub role: KeyRole,
+    /// The note given when it was made.
+    pub label: Option<String>,
+}
+
 /// The durable queue. Every method takes `now_ms`; none reads a clock.
 pub trait JobStore: reviews::ReviewQueue + Send + Sync {
     /// Adds a reflection job, or returns the one with the same key; a key
@@ -449,12 +484,13 @@ pub trait JobStore: reviews::ReviewQueue + Send + Sync {
         &self,
         tenant: &str,
         key_sha256: &str,
+        role: KeyRole,
         label: Option<&str>,
         now_ms: u64,
     ) -> impl Future<Output = Result<i64, JobStoreError>> + Send;
 
-    /// The tenant whose key has this SHA-256, if any.
-    fn api_key_tenant(&self, key_sha256: &str) -> impl Future<Output = Result<Option<String>, JobStoreError>> + Send;
+    /// The key with this SHA-256, if any.
+    fn api_key(&self, key_sha256: &str) -> impl Future<Output = Result<Option<ApiKey>, JobStoreError>> + Send;
 
     /// Waits for the database's lock on `tenant`, held until the guard is
     /// dropped: what keeps hosts that share a data directory from applying

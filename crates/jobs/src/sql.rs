@@ -665,14 +665,16 @@ macro_rules! job_store_impl {
                 &self,
                 tenant: &str,
                 key_sha256: &str,
+                role: crate::KeyRole,
                 label: Option<&str>,
                 now_ms: u64,
             ) -> Result<i64, JobStoreError> {
                 let row = sqlx::query(
-                    "INSERT INTO api_keys (tenant, key_sha256, label, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+                    "INSERT INTO api_keys (tenant, key_sha256, role, label, created_at_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
                 .bind(tenant)
                 .bind(key_sha256)
+                .bind(role.as_str())
                 .bind(label)
                 .bind(ms(now_ms))
                 .fetch_one(&self.pool)
@@ -682,13 +684,17 @@ macro_rules! job_store_impl {
             }
 
             /// Query behavior: one lookup by the unique hash.
-            async fn api_key_tenant(&self, key_sha256: &str) -> Result<Option<String>, JobStoreError> {
-                let row = sqlx::query("SELECT tenant FROM api_keys WHERE key_sha256 = $1")
+            async fn api_key(&self, key_sha256: &str) -> Result<Option<crate::ApiKey>, JobStoreError> {
+                let row = sqlx::query("SELECT tenant, role, label FROM api_keys WHERE key_sha256 = $1")
                     .bind(key_sha256)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(database)?;
-                Ok(row.map(|row| row.get(0)))
+                let Some(row) = row else { return Ok(None) };
+                let role: String = row.get(1);
+                let role = crate::KeyRole::parse(&role)
+                    .ok_or_else(|| JobStoreError::Database(format!("an API key has the unknown role `{role}`")))?;
+                Ok(Some(crate::ApiKey { tenant: row.get(0), role, label: row.get(2) }))
             }
 
             async fn lock_tenant(&self, tenant: &str) -> Result<TenantDbLock, JobStoreError> {

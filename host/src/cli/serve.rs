@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use memwarden::config::RawConfig;
-use memwarden::jobs::{AnyJobStore, JobStore};
+use memwarden::jobs::{AnyJobStore, JobStore, KeyRole};
 use memwarden::reflection::now_ms;
 use memwarden::serve::{self, Api};
 
@@ -71,17 +71,23 @@ pub(crate) enum TenantCommand {
 pub(crate) struct AddKeyArgs {
     /// The tenant.
     tenant: String,
-    /// A note on what the key is for.
+    /// A note on what the key is for (a reviewer key's label names the
+    /// reviewer in the records).
     #[arg(long)]
     label: Option<String>,
+    /// `agent` (enqueue and read; the default) or `reviewer` (also approve
+    /// and deny held changes).
+    #[arg(long, default_value = "agent", value_parser = ["agent", "reviewer"])]
+    role: String,
 }
 
 pub(crate) async fn add_key(config: &RawConfig, args: &AddKeyArgs) -> anyhow::Result<ExitCode> {
     memwarden::store::safe_name_of("tenant", &args.tenant)?;
     let jobs = AnyJobStore::open(&config.database_url()).await.context("cannot open the job store")?;
     let key = serve::new_key();
-    jobs.add_api_key(&args.tenant, &serve::key_sha256(&key), args.label.as_deref(), now_ms()).await?;
-    eprintln!("API key for `{}` (shown once; only its hash is stored):", args.tenant);
+    let role = KeyRole::parse(&args.role).unwrap_or(KeyRole::Agent);
+    jobs.add_api_key(&args.tenant, &serve::key_sha256(&key), role, args.label.as_deref(), now_ms()).await?;
+    eprintln!("{} API key for `{}` (shown once; only its hash is stored):", role.as_str(), args.tenant);
     println!("{key}");
     Ok(ExitCode::SUCCESS)
 }

@@ -11,33 +11,64 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
-use crate::jobs::JobStore;
+use crate::jobs::{ApiKey, JobStore, KeyRole};
 
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     /// The operator.
     Admin,
-    /// A tenant's service.
+    /// A tenant's service: the agent platform's key.
     Tenant(String),
+    /// A person reviewing a tenant's held changes, named as the record
+    /// will name them (the key's label, else the start of its hash).
+    Reviewer {
+        /// The tenant.
+        tenant: String,
+        /// Who.
+        name: String,
+    },
 }
 
 impl Caller {
+    /// The tenant of a tenant's key; `None` for the admin.
+    fn tenant(&self) -> Option<&str> {
+        match self {
+            Caller::Admin => None,
+            Caller::Tenant(tenant) | Caller::Reviewer { tenant, .. } => Some(tenant),
+        }
+    }
+
     /// Refuses a tenant key acting on another tenant (`403`).
     pub fn may_act_for(&self, tenant: &str) -> Result<(), ApiError> {
-        match self {
-            Caller::Admin => Ok(()),
-            Caller::Tenant(own) if own == tenant => Ok(()),
-            Caller::Tenant(_) => {
+        match self.tenant() {
+            Some(own) if own != tenant => {
                 Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this key may not act for `{tenant}`")))
             }
+            _ => Ok(()),
+        }
+    }
+
+    /// Who approves or denies a held change of `tenant`: the admin or a
+    /// reviewer key of the tenant; an agent's key never (`403
+    /// reviewer_required`), so agents do not approve their own writes.
+    pub fn reviewer_for(&self, tenant: &str) -> Result<String, ApiError> {
+        self.may_act_for(tenant)?;
+        match self {
+            Caller::Admin => Ok("admin".to_string()),
+            Caller::Reviewer { name, .. } => Ok(name.clone()),
+            Caller::Tenant(_) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "reviewer_required",
+                "only the admin key or a reviewer key (`memwarden tenant add-key T --role reviewer`) may decide reviews",
+            )),
         }
     }
 
     /// Whether the caller may see things of `tenant`; things it may not see
     /// are reported missing, so ids of other tenants reveal nothing.
     pub fn sees(&self, tenant: &str) -> bool {
-        matches!(self, Caller::Admin) || *self == Caller::Tenant(tenant.to_string())
+        self.tenant().is_none_or(|own| own == tenant)
     }
 }
 
@@ -91,8 +122,12 @@ impl<S: JobStore> FromRequestParts<std::sync::Arc<super::Api<S>>> for Caller {
         if api.admin_key_sha256.as_deref() == Some(hash.as_str()) {
             return Ok(Caller::Admin);
         }
-        match api.reflector.jobs.api_key_tenant(&hash).await? {
-            Some(tenant) => Ok(Caller::Tenant(tenant)),
+        match api.reflector.jobs.api_key(&hash).await? {
+            Some(ApiKey { tenant, role: KeyRole::Agent, .. }) => Ok(Caller::Tenant(tenant)),
+            Some(ApiKey { tenant, role: KeyRole::Reviewer, label }) => {
+                let name = label.unwrap_or_else(|| format!("key {}", &hash[..12]));
+                Ok(Caller::Reviewer { tenant, name })
+            }
             None => Err(unauthorized("unknown API key")),
         }
     }

@@ -14,6 +14,7 @@ mod error;
 pub mod gate;
 pub mod listener;
 mod ops;
+mod reviews;
 mod tenants;
 
 use std::sync::Arc;
@@ -73,6 +74,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tenants/{tenant}/snapshots"),
     ("GET", "/v1/tenants/{tenant}/snapshots/{id}"),
     ("POST", "/v1/tenants/{tenant}/snapshots/{id}/rollback"),
+    ("GET", "/v1/tenants/{tenant}/reviews"),
+    ("GET", "/v1/tenants/{tenant}/reviews/{id}"),
+    ("POST", "/v1/tenants/{tenant}/reviews/{id}/approve"),
+    ("POST", "/v1/tenants/{tenant}/reviews/{id}/deny"),
 ];
 
 /// The API, on [`ROUTES`].
@@ -91,6 +96,10 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         .route("/v1/tenants/{tenant}/snapshots", get(tenants::snapshots::<S>))
         .route("/v1/tenants/{tenant}/snapshots/{id}", get(tenants::snapshot::<S>))
         .route("/v1/tenants/{tenant}/snapshots/{id}/rollback", post(tenants::rollback::<S>))
+        .route("/v1/tenants/{tenant}/reviews", get(reviews::list::<S>))
+        .route("/v1/tenants/{tenant}/reviews/{id}", get(reviews::show::<S>))
+        .route("/v1/tenants/{tenant}/reviews/{id}/approve", post(reviews::approve::<S>))
+        .route("/v1/tenants/{tenant}/reviews/{id}/deny", post(reviews::deny::<S>))
         .fallback(ops::no_route)
         .layer(DefaultBodyLimit::max(limit))
         // The last layer is the outermost: the timeout covers reading the

@@ -5,7 +5,7 @@
 //! sleeps.
 
 use memwarden::jobs::{
-    FailOutcome, IdempotencyKey, JobKind, JobOutcome, JobStore, JobStoreError, MetricsRow, NewReflection, OWNER_GONE,
+    FailOutcome, IdempotencyKey, JobKind, JobOutcome, JobStore, JobStoreError, KeyRole, MetricsRow, NewReflection, OWNER_GONE,
     ReflectionPayload, Shard, SqliteJobStore,
 };
 use memwarden::policy::RunOutcome;
@@ -303,10 +303,14 @@ macro_rules! conformance {
         async fn api_keys_are_found_by_their_hash_only() {
             let Some((_guard, store)) = $open.await else { return };
             let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-            store.add_api_key("acme", hash, Some("ci"), T0).await.expect("add");
-            assert_eq!(store.api_key_tenant(hash).await.expect("lookup").as_deref(), Some("acme"));
-            assert_eq!(store.api_key_tenant("00").await.expect("lookup"), None);
-            assert!(store.add_api_key("beta", hash, None, T0).await.is_err(), "a hash names one tenant");
+            store.add_api_key("acme", hash, KeyRole::Agent, Some("ci"), T0).await.expect("add");
+            let key = store.api_key(hash).await.expect("lookup").expect("found");
+            assert_eq!((key.tenant.as_str(), key.role, key.label.as_deref()), ("acme", KeyRole::Agent, Some("ci")));
+            assert_eq!(store.api_key("00").await.expect("lookup"), None);
+            assert!(store.add_api_key("beta", hash, KeyRole::Agent, None, T0).await.is_err(), "a hash names one tenant");
+            let reviewer = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+            store.add_api_key("acme", reviewer, KeyRole::Reviewer, Some("alice"), T0).await.expect("add");
+            assert_eq!(store.api_key(reviewer).await.expect("lookup").expect("found").role, KeyRole::Reviewer);
         }
 
         #[tokio::test]

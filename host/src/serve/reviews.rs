@@ -1,0 +1,137 @@
+//! The routes under `/v1/tenants/{tenant}/reviews` (issue 12): list and
+//! read a tenant's held changes, approve or deny one. Reading needs any key
+//! of the tenant; deciding needs the admin key or a reviewer key
+//! ([`Caller::reviewer_for`]): an agent never approves its own writes.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::tenants::check_tenant;
+use super::{Api, ApiError, Caller};
+use crate::jobs::{JobStore, Review, ReviewStatus};
+use crate::reflection::now_ms;
+use crate::review::ReviewError;
+
+/// `GET …/reviews?status=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `pending` (the default), `approved`, `denied`, `expired` or `all`.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// `POST …/reviews/{id}/deny`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DenyRequest {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Longest denial reason kept, in bytes.
+const MAX_REASON_BYTES: usize = 2048;
+
+pub async fn list<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    check_tenant(&api, &caller, &tenant)?;
+    let status = match query.status.as_deref() {
+        None => Some(ReviewStatus::Pending),
+        Some("all") => None,
+        Some(text) => Some(ReviewStatus::parse(text).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_status", format!("unknown review status `{text}`"))
+        })?),
+    };
+    let reviews = api.reflector.jobs.reviews(&tenant, status).await?;
+    Ok(Json(json!({ "reviews": reviews.iter().map(view).collect::<Vec<_>>() })))
+}
+
+pub async fn show<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    check_tenant(&api, &caller, &tenant)?;
+    Ok(Json(view(&own_review(&api, &tenant, id).await?)))
+}
+
+pub async fn approve<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    check_tenant(&api, &caller, &tenant)?;
+    let by = caller.reviewer_for(&tenant)?;
+    own_review(&api, &tenant, id).await?;
+    let snapshot = api.reflector.approve(id, &by, now_ms()).await.map_err(api_error)?;
+    Ok(Json(json!({ "id": id, "status": "approved", "by": by, "snapshot_id": snapshot })))
+}
+
+pub async fn deny<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, i64)>,
+    body: Result<Json<DenyRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    check_tenant(&api, &caller, &tenant)?;
+    let by = caller.reviewer_for(&tenant)?;
+    let Json(request) = body?;
+    if request.reason.as_ref().is_some_and(|reason| reason.len() > MAX_REASON_BYTES) {
+        let message = format!("the reason is over {MAX_REASON_BYTES} bytes");
+        return Err(ApiError::unprocessable("reason_too_long", message));
+    }
+    own_review(&api, &tenant, id).await?;
+    api.reflector.deny(id, &by, request.reason.as_deref(), now_ms()).await.map_err(api_error)?;
+    Ok(Json(json!({ "id": id, "status": "denied", "by": by })))
+}
+
+/// Review `id` if it is `tenant`'s; another tenant's is reported missing.
+async fn own_review<S: JobStore>(api: &Api<S>, tenant: &str, id: i64) -> Result<Review, ApiError> {
+    match api.reflector.jobs.review(id).await? {
+        Some(review) if review.tenant == tenant => Ok(review),
+        _ => Err(ApiError::not_found("review_not_found", format!("there is no review {id} of `{tenant}`"))),
+    }
+}
+
+/// A review as the API shows it: the change and verdicts as JSON, not text.
+fn view(review: &Review) -> Value {
+    let parsed = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string()));
+    json!({
+        "id": review.id,
+        "status": review.status.as_str(),
+        "job_id": review.job_id,
+        "decision_id": review.decision_id,
+        "change": parsed(&review.change),
+        "decision": parsed(&review.decision),
+        "store_version": review.store_version,
+        "created_at_ms": review.created_at_ms,
+        "expires_at_ms": review.expires_at_ms,
+        "resolved_by": review.resolved_by,
+        "resolved_at_ms": review.resolved_at_ms,
+        "reason": review.reason,
+        "snapshot_id": review.snapshot_id,
+    })
+}
+
+fn api_error(err: ReviewError) -> ApiError {
+    let code = err.code();
+    match err {
+        ReviewError::Unknown(_) => ApiError::not_found(code, err.to_string()),
+        ReviewError::NotPending { .. } | ReviewError::Refused { .. } => {
+            ApiError::new(StatusCode::CONFLICT, code, err.to_string())
+        }
+        ReviewError::Damaged { .. } => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, err.to_string()),
+        ReviewError::Jobs(err) => err.into(),
+        ReviewError::Flow(err) => err.into(),
+    }
+}
