@@ -216,6 +216,9 @@ async fn the_review_api_lets_reviewers_decide_and_never_the_agent() {
     );
     let (status, _) = call(&http, Method::GET, &format!("{base}/memory/pr-rule"), Some(&agent), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, metrics) = call(&http, Method::GET, &format!("{}/metrics", server.url), None, None).await;
+    let metrics = metrics.as_str().expect("text");
+    assert!(metrics.contains("memwarden_reviews_total{outcome=\"approved\"} 1"), "{metrics}");
     let (_, all) = call(&http, Method::GET, &format!("{base}/reviews?status=all"), Some(&reviewer), None).await;
     assert_eq!(all["reviews"].as_array().map(Vec::len), Some(2), "{all}");
 }

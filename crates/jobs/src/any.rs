@@ -253,4 +253,8 @@ impl crate::ReviewQueue for AnyJobStore {
     async fn expire_reviews(&self, now_ms: u64) -> Result<Vec<String>, JobStoreError> {
         delegate!(self.expire_reviews(now_ms))
     }
+
+    async fn pending_reviews(&self) -> Result<Vec<(String, u64)>, JobStoreError> {
+        delegate!(self.pending_reviews())
+    }
 }

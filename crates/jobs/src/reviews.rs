@@ -143,6 +143,9 @@ pub trait ReviewQueue: Send + Sync {
     /// Expires (as denied) every pending review whose time is up; returns
     /// the tenants of those expired, one per review.
     fn expire_reviews(&self, now_ms: u64) -> impl Future<Output = Result<Vec<String>, JobStoreError>> + Send;
+
+    /// Pending reviews per tenant, of the tenants that have any.
+    fn pending_reviews(&self) -> impl Future<Output = Result<Vec<(String, u64)>, JobStoreError>> + Send;
 }
 
 /// The columns every review query returns, in [`Review`]'s order (a macro:
@@ -278,6 +281,17 @@ macro_rules! review_queue_impl {
                 .await
                 .map_err(database)?;
                 Ok(rows.iter().map(|row| sqlx::Row::get(row, 0)).collect())
+            }
+
+            /// Query behavior: one grouped count over the pending rows.
+            async fn pending_reviews(&self) -> Result<Vec<(String, u64)>, JobStoreError> {
+                let rows = sqlx::query(
+                    "SELECT tenant, COUNT(*) FROM reviews WHERE status = 'pending' GROUP BY tenant ORDER BY tenant",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(rows.iter().map(|row| (sqlx::Row::get(row, 0), sqlx::Row::get::<i64, _>(row, 1) as u64)).collect())
             }
         }
     };

@@ -41,6 +41,9 @@ pub async fn metrics<S: JobStore>(State(api): State<Arc<Api<S>>>) -> Result<impl
         .ok_or_else(|| ApiError::not_found("metrics_disabled", "this process has no Prometheus recorder installed"))?;
     let depth = api.reflector.jobs.queue_depth(now_ms()).await?;
     metrics::gauge!("memwarden_queue_depth").set(depth as f64);
+    for (tenant, pending) in api.reflector.jobs.pending_reviews().await? {
+        metrics::gauge!("memwarden_reviews_pending", "tenant" => tenant).set(pending as f64);
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()))
 }
 

@@ -29,6 +29,8 @@ macro_rules! reviews_conformance {
                     .await
                     .expect("queue");
                 store.add_reviews(&[held("other", 8, "c", T0 + 1000)]).await.expect("queue");
+                let counts = store.pending_reviews().await.expect("counts");
+                assert_eq!(counts, [("acme".to_string(), 2), ("other".to_string(), 1)]);
                 let pending = store.reviews("acme", Some(ReviewStatus::Pending)).await.expect("list");
                 assert_eq!(pending.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
                 assert_eq!((pending[0].job_id, pending[0].change.as_str()), (7, r#"{"op":"add","name":"a"}"#));
