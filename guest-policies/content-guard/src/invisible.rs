@@ -13,10 +13,7 @@
 /// Describes the first invisible character of `text` that is not in one of
 /// its honest uses, if any.
 pub(crate) fn find(text: &str) -> Option<String> {
-    let plain = |b: u8| (b' '..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t');
-    // Chunks folded without an early exit, so the test compiles to wide
-    // compares: byte by byte it was most of this check's time (issue 11).
-    if text.as_bytes().chunks(32).all(|chunk| chunk.iter().fold(true, |all, &b| all & plain(b))) {
+    if is_plain(text.as_bytes()) {
         return None; // printable ASCII and ordinary whitespace: nothing to find
     }
     if !text.chars().any(is_invisible) {
@@ -40,6 +37,34 @@ pub(crate) fn find(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether `bytes` are all printable ASCII or ordinary whitespace.
+///
+/// Eight bytes at a time (SWAR): the guest has no SIMD, and byte by byte
+/// this test was a tenth of content-guard's fuel on plain prose (issue 10).
+/// A word with a byte below a space is looked at byte by byte, for the
+/// line breaks and tabs that are plain.
+fn is_plain(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = ONES * 0x80;
+    let plain = |b: u8| (b' '..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t');
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        if word & HIGH_BITS != 0 {
+            return false; // not ASCII
+        }
+        // With no high bit set, these flag exactly the words holding a byte
+        // below a space, or a DEL.
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS;
+        let del = word ^ (ONES * 0x7f);
+        let has_del = del.wrapping_sub(ONES) & !del & HIGH_BITS;
+        if (below_space | has_del) != 0 && !chunk.iter().all(|&b| plain(b)) {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| plain(b))
 }
 
 /// How many characters after U+1F3F4 spell a subdivision flag: two to six
@@ -144,7 +169,7 @@ fn describe(c: char) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::find;
+    use super::{find, is_plain};
 
     #[test]
     fn smuggling_is_found() {
@@ -161,6 +186,18 @@ mod tests {
             "esc \u{1B}[2J clears",
         ] {
             assert!(find(text).is_some(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn plain_text_is_told_apart_eight_bytes_at_a_time() {
+        let plain = |b: u8| (b' '..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t');
+        for b in 0..=255u8 {
+            for at in 0..17 {
+                let mut text = b"a plain line,\tthen\r\nmore".to_vec();
+                text[at] = b;
+                assert_eq!(is_plain(&text), text.iter().all(|&b| plain(b)), "{b} at {at}");
+            }
         }
     }
 

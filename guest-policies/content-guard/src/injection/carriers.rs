@@ -8,6 +8,7 @@ use memwarden_policy_sdk::include_patterns;
 use memwarden_policy_sdk::matching::Patterns;
 
 use super::markers::{DATA_PARAMETERS, HIDING_STYLES, JSON_ROLE_MARKERS, LINE_ROLES, TEMPLATE_MARKERS};
+use super::normalise::alphanumeric_run;
 
 // The role-marker lists, compiled to sparse DFAs by `build.rs`: one anchored
 // search replaces a comparison per entry, and nothing is built per
@@ -63,15 +64,29 @@ pub(crate) fn find(text: &str) -> Carriers {
             i += 1;
             continue;
         }
+        if !line_start && b.is_ascii_alphanumeric() {
+            // The most common byte after a space: inside a line, a letter
+            // or digit starts no marker, tag or comment, and ends any
+            // blank run; the steps below would do only this with it
+            // (issue 10).
+            if (spaces >= HIDING_SPACES || blank_lines >= HIDING_BLANK_LINES) && found.hidden_tail.is_none() {
+                found.hidden_tail = Some(text[i..].to_string());
+            }
+            spaces = 0;
+            blank_lines = 0;
+            i += if i > 0 && is_base64_byte(bytes[i - 1]) { 1 } else { encoded_run(bytes, i, &mut found) };
+            continue;
+        }
         if line_start && !b.is_ascii_whitespace() && found.role_marker.is_none() {
-            found.role_marker = marker_at(bytes, i, &LINE_ROLE_SET, LINE_ROLES);
+            found.role_marker = marker_at(bytes, i, &LINE_ROLE_SET, LINE_ROLES, &LINE_ROLE_STARTS);
         }
         match b {
             b'<' | b'[' if found.role_marker.is_none() => {
-                found.role_marker = marker_at(bytes, i, &TEMPLATE_MARKER_SET, TEMPLATE_MARKERS)
+                found.role_marker = marker_at(bytes, i, &TEMPLATE_MARKER_SET, TEMPLATE_MARKERS, &TEMPLATE_MARKER_STARTS)
             }
             b'"' if found.role_marker.is_none() => {
-                found.role_marker = marker_at(bytes, i, &JSON_ROLE_MARKER_SET, JSON_ROLE_MARKERS)
+                found.role_marker =
+                    marker_at(bytes, i, &JSON_ROLE_MARKER_SET, JSON_ROLE_MARKERS, &JSON_ROLE_MARKER_STARTS)
             }
             _ => {}
         }
@@ -104,17 +119,7 @@ pub(crate) fn find(text: &str) -> Carriers {
         }
         line_start = b == b'\n' || (b == b'\r' && line_start);
         if is_base64_byte(b) && (i == 0 || !is_base64_byte(bytes[i - 1])) {
-            // One pass: the letters and digits, then the rest of the run.
-            let letters = bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
-            let run = letters + bytes[i + letters..].iter().take_while(|&&c| is_base64_byte(c)).count();
-            if run >= MIN_ENCODED_BYTES
-                && let Some(decoded) = decode_run(&bytes[i..i + run])
-            {
-                found.decoded.push(decoded);
-            }
-            // Nothing else starts inside a run of letters and digits: skip
-            // to its last byte (the run's own first byte was looked at).
-            i += letters.max(1);
+            i += encoded_run(bytes, i, &mut found);
             continue;
         }
         i += 1;
@@ -125,9 +130,61 @@ pub(crate) fn find(text: &str) -> Carriers {
     found
 }
 
+/// Decodes the base64 or hex run starting at `at`, a base64 byte after
+/// none, if it is long enough and readable; returns how far to step.
+fn encoded_run(bytes: &[u8], at: usize, found: &mut Carriers) -> usize {
+    // One pass: the letters and digits, then the rest of the run.
+    let (letters, _) = alphanumeric_run(bytes, at);
+    let run = letters + bytes[at + letters..].iter().take_while(|&&c| is_base64_byte(c)).count();
+    if run >= MIN_ENCODED_BYTES
+        && let Some(decoded) = decode_run(&bytes[at..at + run])
+    {
+        found.decoded.push(decoded);
+    }
+    // Nothing else starts inside a run of letters and digits: skip to its
+    // last byte (the run's own first byte was looked at).
+    letters.max(1)
+}
+
+/// The bytes that may start a marker of each list: a search costs more
+/// than the rest of a byte's checks, and most line starts (and `<`, `[`,
+/// `"`) begin no marker (issue 10).
+static LINE_ROLE_STARTS: [bool; 256] = first_bytes(LINE_ROLES);
+static TEMPLATE_MARKER_STARTS: [bool; 256] = first_bytes(TEMPLATE_MARKERS);
+static JSON_ROLE_MARKER_STARTS: [bool; 256] = first_bytes(JSON_ROLE_MARKERS);
+
+/// The first bytes of `markers` in either ASCII case, and every non-ASCII
+/// byte (left to the search).
+const fn first_bytes(markers: &[&str]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0x80;
+    while b < 256 {
+        table[b] = true;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < markers.len() {
+        let first = markers[i].as_bytes()[0];
+        table[first.to_ascii_lowercase() as usize] = true;
+        table[first.to_ascii_uppercase() as usize] = true;
+        i += 1;
+    }
+    table
+}
+
 /// The first of `markers` that starts at `at`, ignoring ASCII case; `set` is
-/// the same list compiled by `build.rs`, so its pattern ids index it.
-fn marker_at(bytes: &[u8], at: usize, set: &Patterns, markers: &[&'static str]) -> Option<&'static str> {
+/// the same list compiled by `build.rs`, so its pattern ids index it, and
+/// `starts` its [`first_bytes`].
+fn marker_at(
+    bytes: &[u8],
+    at: usize,
+    set: &Patterns,
+    markers: &[&'static str],
+    starts: &[bool; 256],
+) -> Option<&'static str> {
+    if !bytes.get(at).is_some_and(|&b| starts[usize::from(b)]) {
+        return None;
+    }
     set.find_anchored(bytes, at).map(|found| markers[found.pattern()])
 }
 
@@ -274,10 +331,10 @@ mod tests {
 
     #[test]
     fn compiled_marker_sets_answer_as_the_lists_do() {
-        for (set, list) in [
-            (&LINE_ROLE_SET, LINE_ROLES),
-            (&TEMPLATE_MARKER_SET, TEMPLATE_MARKERS),
-            (&JSON_ROLE_MARKER_SET, JSON_ROLE_MARKERS),
+        for (set, list, starts) in [
+            (&LINE_ROLE_SET, LINE_ROLES, &LINE_ROLE_STARTS),
+            (&TEMPLATE_MARKER_SET, TEMPLATE_MARKERS, &TEMPLATE_MARKER_STARTS),
+            (&JSON_ROLE_MARKER_SET, JSON_ROLE_MARKERS, &JSON_ROLE_MARKER_STARTS),
         ] {
             assert_eq!(set.pattern_len(), list.len(), "{}", set.name());
             for marker in list {
@@ -285,12 +342,12 @@ mod tests {
                 let text = format!("x{}", marker.to_ascii_uppercase());
                 let folded = text[1..].to_ascii_lowercase();
                 let first = list.iter().copied().find(|m| folded.starts_with(m));
-                assert_eq!(marker_at(text.as_bytes(), 1, set, list), first, "{marker}");
-                assert_eq!(marker_at(text.as_bytes(), 0, set, list), None, "{marker}");
+                assert_eq!(marker_at(text.as_bytes(), 1, set, list, starts), first, "{marker}");
+                assert_eq!(marker_at(text.as_bytes(), 0, set, list, starts), None, "{marker}");
                 let cut = &text.as_bytes()[..text.len() - 1];
                 let first =
                     list.iter().copied().find(|m| folded.as_bytes()[..folded.len() - 1].starts_with(m.as_bytes()));
-                assert_eq!(marker_at(cut, 1, set, list), first, "{marker}");
+                assert_eq!(marker_at(cut, 1, set, list, starts), first, "{marker}");
             }
         }
     }

@@ -39,6 +39,12 @@ impl<'a> Word<'a> {
     }
 }
 
+/// The union of the lists that hold any of `words`: whether any word is in
+/// a list is then one `&`.
+pub(crate) fn union(words: &[Word]) -> Mask {
+    words.iter().fold(0, |lists, word| lists | word.mask)
+}
+
 impl std::ops::Deref for Word<'_> {
     type Target = str;
     fn deref(&self) -> &str {

@@ -121,9 +121,12 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
     let carriers = carriers::find(text);
     let folded = normalise::words(text);
     let words = looked_up(&folded);
+    // Which lists any word is in: the whole-text questions below are then
+    // one test each, not a pass over the words each (issue 10).
+    let present = lexicon::union(&words);
     if carriers.role_marker.is_some() {
         // A note about chat templates names their markers.
-        let weight = if discusses_attacks(&words) { weight::WEAK } else { weight::STRONG };
+        let weight = if discusses_attacks(present) { weight::WEAK } else { weight::STRONG };
         found.add(weight, "a chat-template or role marker");
     }
     if carriers.image_exfiltration {
@@ -131,22 +134,24 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
     }
     // 2. The folded words, then the same words in other languages and in
     //    ROT13.
-    score_words(&words, extra_phrases, &mut found);
-    if multilingual::spaced_override(&words) || multilingual::unspaced_override(text) {
+    score_words(&words, folded.has_at_sign(), extra_phrases, &mut found);
+    let spaced_override = present & multilingual::ANY_VERB != 0 && multilingual::spaced_override(&words);
+    if spaced_override || multilingual::unspaced_override(text) {
         found.add(weight::STRONG, "an instruction override");
     }
-    let hinted = |hints: &Words| words.iter().any(|w| hints.has(w));
-    if found.score < weight::STRONG && (has_rot13_words(&words) || hinted(&lexicon::ROT13_HINTS)) {
+    let hinted = |hints: &Words| present & hints.mask() != 0;
+    let rot13_words = hinted(&lexicon::ROT13_COMMON_WORDS) && has_rot13_words(&words);
+    if found.score < weight::STRONG && (rot13_words || hinted(&lexicon::ROT13_HINTS)) {
         let mut rotated = normalise::Folded::default();
         words.iter().for_each(|word| rotated.push(carriers::rot13(word)));
-        if scores_on_its_own(&looked_up(&rotated), extra_phrases) {
+        if scores_on_its_own(&rotated, extra_phrases) {
             found.add(weight::STRONG, "a ROT13-encoded instruction");
         }
     }
     if found.score < weight::STRONG && hinted(&lexicon::REVERSED_HINTS) {
         let mut reversed = normalise::Folded::default();
         words.iter().rev().for_each(|word| reversed.push(word.chars().rev()));
-        if scores_on_its_own(&looked_up(&reversed), extra_phrases) {
+        if scores_on_its_own(&reversed, extra_phrases) {
             found.add(weight::STRONG, "an instruction written backwards");
         }
     }
@@ -170,7 +175,7 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
     }
     // 4. A note that discusses attacks may show one: what it quotes then
     //    counts as an example, unless the rest of the note also scores.
-    if found.score >= weight::STRONG && discusses_attacks(&words) {
+    if found.score >= weight::STRONG && discusses_attacks(present) {
         let unquoted = without_quotes(text);
         if unquoted.len() < text.len() {
             let outside_quotes = assess_at(&unquoted, extra_phrases, depth);
@@ -184,9 +189,9 @@ fn assess_at(text: &str, extra_phrases: &[Vec<String>], depth: u8) -> Assessment
 }
 
 /// Whether words decoded from the text score on their own.
-fn scores_on_its_own(words: &[Word], extra_phrases: &[Vec<String>]) -> bool {
+fn scores_on_its_own(folded: &normalise::Folded, extra_phrases: &[Vec<String>]) -> bool {
     let mut decoded = Assessment::default();
-    score_words(words, extra_phrases, &mut decoded);
+    score_words(&looked_up(folded), folded.has_at_sign(), extra_phrases, &mut decoded);
     decoded.score >= weight::NESTED_MINIMUM
 }
 
@@ -197,7 +202,10 @@ fn scores_on_its_own(words: &[Word], extra_phrases: &[Vec<String>]) -> bool {
 /// "from now on" counts only there (or, for the framing, in the sentence
 /// before, as a heading does), so a note that mentions a URL in one place
 /// and "always" in another is not an attack.
-fn score_words(words: &[Word], extra_phrases: &[Vec<String>], found: &mut Assessment) {
+///
+/// `at_signs`: whether any word holds an `@` (see
+/// [`normalise::Folded::has_at_sign`]).
+fn score_words(words: &[Word], at_signs: bool, extra_phrases: &[Vec<String>], found: &mut Assessment) {
     let mut flags = Flags::default();
     let mut sentences: Vec<SentenceActions> = Vec::new();
     let mut current = SentenceActions::default();
@@ -216,7 +224,7 @@ fn score_words(words: &[Word], extra_phrases: &[Vec<String>], found: &mut Assess
         // An e-mail address keeps its `@` through folding.
         // A byte loop, not `str::contains`: a `memchr` call per word cost
         // more than the short words it searched (issue 11).
-        current.outside |= word.bytes().any(|b| b == b'@');
+        current.outside |= at_signs && word.bytes().any(|b| b == b'@');
         if !word.in_any(Mask::MAX) && extra_phrases.is_empty() {
             // In no list and starting no phrase: every layer below starts
             // from the word's lists, so none can fire here.
@@ -478,9 +486,10 @@ fn starts_with_words(words: &[Word], phrase: &[String]) -> bool {
     !phrase.is_empty() && words.len() >= phrase.len() && words.iter().zip(phrase).all(|(w, p)| w.as_str() == p)
 }
 
-/// Whether the note talks about attacks (and so may quote one).
-fn discusses_attacks(words: &[Word]) -> bool {
-    words.iter().any(|word| lexicon::DISCUSSION_WORDS.has(word))
+/// Whether the note talks about attacks (and so may quote one), from the
+/// union of its words' lists.
+fn discusses_attacks(present: Mask) -> bool {
+    present & lexicon::DISCUSSION_WORDS.mask() != 0
 }
 
 /// `text` with every quoted span ("…", “…”, '…', `…`, «…») removed; a quote

@@ -277,7 +277,7 @@ pub(crate) fn spaced_override(words: &[Word]) -> bool {
 }
 
 /// Every language's verb list, as one mask.
-const ANY_VERB: Mask = {
+pub(crate) const ANY_VERB: Mask = {
     let mut mask = 0;
     let mut i = 0;
     while i < SPACED.len() {
@@ -297,7 +297,9 @@ fn sentence_around<'w, 't>(words: &'w [Word<'t>], at: usize) -> &'w [Word<'t>] {
 /// Whether `text` holds an override in Chinese or Japanese.
 pub(crate) fn unspaced_override(text: &str) -> bool {
     // Most texts have no CJK at all; one byte scan settles that.
-    if !text.bytes().any(|b| (0xE3..=0xE9).contains(&b)) {
+    // `is_ascii` first: it reads a word at a time, and most texts are
+    // ASCII (issue 10).
+    if text.is_ascii() || !text.bytes().any(|b| (0xE3..=0xE9).contains(&b)) {
         return false;
     }
     UNSPACED_VERBS.iter().any(|verb| {

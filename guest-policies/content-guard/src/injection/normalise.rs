@@ -28,6 +28,13 @@ impl Folded {
         self.spans.iter().map(|&(start, end)| &self.text[start..end])
     }
 
+    /// Whether any word holds an `@` (an e-mail address keeps it through
+    /// folding): one search of the buffer, so that most texts skip looking
+    /// word by word (issue 10).
+    pub(crate) fn has_at_sign(&self) -> bool {
+        self.text.as_bytes().contains(&b'@')
+    }
+
     /// Appends a word made of `chars` (a transformed copy of another word).
     pub(crate) fn push(&mut self, chars: impl Iterator<Item = char>) {
         let start = self.text.len();
@@ -51,16 +58,29 @@ pub(crate) fn words(text: &str) -> Folded {
         if b.is_ascii_alphanumeric() {
             // The common case, taken first: a run of ASCII letters and
             // digits, copied at once.
-            let run = bytes[at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            let (run, seen) = alphanumeric_run(bytes, at);
             let slice = &text[at..at + run];
-            mixed.latin |= slice.bytes().any(|b| b.is_ascii_alphabetic());
-            // Lowercased now, while in cache: `finish` would fold these
-            // bytes to the same letters.
+            mixed.latin |= seen & ALPHA != 0;
             let copied = out.len();
             out.push_str(slice);
-            out[copied..].make_ascii_lowercase();
+            if seen & UPPER != 0 {
+                // Lowercased now, while in cache: `finish` would fold
+                // these bytes to the same letters. Most runs have no
+                // capital, and skip this.
+                out[copied..].make_ascii_lowercase();
+            }
             previous = char::from(bytes[at + run - 1]);
             at += run;
+            if bytes.get(at) == Some(&b' ') && !(mixed.non_ascii || mixed.apostrophe || mixed.hyphen) {
+                // The most common end of a word: what `finish` and the
+                // space and punctuation case below do, without their
+                // tests (issue 10).
+                spans.push((start, out.len()));
+                mixed = WordScripts::default();
+                start = out.len();
+                previous = ' ';
+                at += 1;
+            }
             continue;
         }
         let c = if b.is_ascii() { char::from(b) } else { text[at..].chars().next().unwrap_or(' ') };
@@ -104,8 +124,53 @@ pub(crate) fn words(text: &str) -> Folded {
         previous = c;
     }
     finish(&mut out, &mut spans, start, &mut mixed, &mut scratch);
-    let spans = join_spread_letters(&out, spans);
+    // Most texts have no single letters and no long words, and nothing to
+    // join or split: the spans are then kept as they are (issue 10).
+    let spans = if spans.iter().any(|&(start, end)| end - start == 1 || end - start >= MIN_GLUED_BYTES) {
+        join_spread_letters(&out, spans)
+    } else {
+        spans
+    };
     Folded { text: out, spans }
+}
+
+/// [`ASCII_CLASS`] bits.
+const ALPHANUMERIC: u8 = 1;
+const ALPHA: u8 = 2;
+const UPPER: u8 = 4;
+
+/// For each byte, whether it is an ASCII letter or digit, a letter, a
+/// capital: one load instead of the range tests, which the guest (no
+/// SIMD) pays for byte by byte (issue 10).
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'0'..=b'9' => ALPHANUMERIC,
+            b'a'..=b'z' => ALPHANUMERIC | ALPHA,
+            b'A'..=b'Z' => ALPHANUMERIC | ALPHA | UPPER,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// How many ASCII letters and digits start at `from`, and the union of
+/// their [`ASCII_CLASS`] bits.
+pub(crate) fn alphanumeric_run(bytes: &[u8], from: usize) -> (usize, u8) {
+    let mut seen = 0;
+    let mut end = from;
+    while let Some(&b) = bytes.get(end) {
+        let class = ASCII_CLASS[usize::from(b)];
+        if class & ALPHANUMERIC == 0 {
+            break;
+        }
+        seen |= class;
+        end += 1;
+    }
+    (end - from, seen)
 }
 
 /// Which scripts a word mixes: look-alike folding applies only to words

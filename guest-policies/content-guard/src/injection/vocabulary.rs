@@ -43,6 +43,11 @@ pub(crate) struct Vocabulary {
     /// (bit `n` for length `n`): a word probes only the prefixes that could
     /// be one, not one per stem length (issue 11).
     stem_lengths: [u64; 256],
+    /// The same by a stem's first two bytes (see [`pair`]): most words
+    /// whose first byte starts stems of their length share no second byte
+    /// with them, and are answered without hashing or probing (issue 10).
+    /// A one-byte stem is in every entry of its first byte.
+    stem_pair_lengths: [u64; PAIRS],
     /// The same for whole words: most words of a text have a first byte
     /// and length no list word has, and are answered without hashing them
     /// (issue 11).
@@ -58,8 +63,13 @@ impl Vocabulary {
         actions: &[Action],
         languages: &[Language],
     ) -> Vocabulary {
-        let mut table =
-            Vocabulary { slots: [FREE; SLOTS], tags: [0; SLOTS], stem_lengths: [0; 256], word_lengths: [0; 256] };
+        let mut table = Vocabulary {
+            slots: [FREE; SLOTS],
+            tags: [0; SLOTS],
+            stem_lengths: [0; 256],
+            stem_pair_lengths: [0; PAIRS],
+            word_lengths: [0; 256],
+        };
         let mut bits_seen: Mask = 0;
         let mut i = 0;
         while i < words.len() {
@@ -110,6 +120,15 @@ impl Vocabulary {
         assert!(len > 0 && len < MAX_WORD_BYTES, "a list word is empty or too long");
         if stem {
             self.stem_lengths[bytes[0] as usize] |= 1 << len;
+            if len == 1 {
+                let mut second = 0;
+                while second < 32 {
+                    self.stem_pair_lengths[pair(bytes[0], second)] |= 1 << len;
+                    second += 1;
+                }
+            } else {
+                self.stem_pair_lengths[pair(bytes[0], bytes[1])] |= 1 << len;
+            }
         } else {
             self.word_lengths[bytes[0] as usize] |= 1 << len;
         }
@@ -138,11 +157,23 @@ impl Vocabulary {
         if bytes.is_empty() || bytes.len() >= MAX_WORD_BYTES {
             return 0;
         }
+        if bytes.iter().all(u8::is_ascii_lowercase) {
+            return self.mask_of_unleeted(bytes); // most words: no leetspeak to read
+        }
         let mut buffer = [0u8; MAX_WORD_BYTES];
-        let bytes = unleet(bytes, &mut buffer);
+        self.mask_of_unleeted(unleet(bytes, &mut buffer))
+    }
+
+    /// [`Vocabulary::mask_of`] once leetspeak is read: `bytes` is not
+    /// empty and shorter than `MAX_WORD_BYTES`. Apart so that most words
+    /// skip clearing a buffer for `unleet` (issue 10).
+    fn mask_of_unleeted(&self, bytes: &[u8]) -> Mask {
         // INVARIANT: `bytes.len() < MAX_WORD_BYTES < 63`, so these shifts
         // stay inside a u64; a list word's length is below it too.
-        let stem_lengths = self.stem_lengths[usize::from(bytes[0])] & ((2 << bytes.len()) - 1);
+        let mut stem_lengths = self.stem_lengths[usize::from(bytes[0])] & ((2 << bytes.len()) - 1);
+        if let Some(&second) = bytes.get(1) {
+            stem_lengths &= self.stem_pair_lengths[pair(bytes[0], second)];
+        }
         let whole = self.word_lengths[usize::from(bytes[0])] & (1 << bytes.len()) != 0;
         if stem_lengths == 0 && !whole {
             return 0;
@@ -180,6 +211,15 @@ impl Vocabulary {
     }
 }
 
+/// Entries of [`Vocabulary::stem_pair_lengths`]: one per pair of low five
+/// bits, so that lowercase letters have one each.
+const PAIRS: usize = 1024;
+
+/// The entry of the first two bytes `first`, `second`.
+const fn pair(first: u8, second: u8) -> usize {
+    ((first & 31) as usize) << 5 | (second & 31) as usize
+}
+
 /// A slot's tag: the hash's top byte (the index uses its low bits), never
 /// 0, which marks a free slot.
 const fn tag(hash: u64) -> u8 {
@@ -213,7 +253,8 @@ const fn same_prefix(a: &[u8], b: &[u8], len: usize) -> bool {
 }
 
 /// `bytes` with leetspeak read as letters, when the word mixes ASCII
-/// letters with digits or symbols; otherwise `bytes` as they are.
+/// letters with digits or symbols; otherwise `bytes` as they are. Words
+/// of lowercase letters only, most of them, do not come here.
 fn unleet<'a>(bytes: &'a [u8], buffer: &'a mut [u8; MAX_WORD_BYTES]) -> &'a [u8] {
     let leet = |b: u8| match b {
         b'0' => Some(b'o'),
@@ -227,9 +268,6 @@ fn unleet<'a>(bytes: &'a [u8], buffer: &'a mut [u8; MAX_WORD_BYTES]) -> &'a [u8]
         b'|' => Some(b'l'),
         _ => None,
     };
-    if bytes.iter().all(u8::is_ascii_lowercase) {
-        return bytes; // most words: no leetspeak to read
-    }
     let (mut letters, mut leets, mut ascii) = (false, false, true);
     for &b in bytes {
         letters |= b.is_ascii_lowercase();
