@@ -233,8 +233,11 @@ async fn a_redacted_secret_is_applied_redacted_and_reaches_no_disk() {
     let answer = proposal(serde_json::json!([add("bucket-access", &body), add("deploy-order", "Migrate first.")]));
     let mut h = harness(vec![Behaviour::Reply(answer)], |_| {}).await;
     let pack_path = h.dir.path().join("redacting.yaml");
-    std::fs::write(&pack_path, "extends: default\nmodules:\n  - module: content-guard\n    config: { on_secret: redact }\n")
-        .expect("write pack");
+    std::fs::write(
+        &pack_path,
+        "extends: default\nmodules:\n  - module: content-guard\n    config: { on_secret: redact }\n",
+    )
+    .expect("write pack");
     let pack = RulePack::load(engine(), pack_path.to_str().expect("utf-8")).expect("pack loads");
     h.reflector.packs = std::sync::Arc::new(PackMap::uniform(pack));
     h.reflector.settings.keep_raw_output = true;

@@ -123,7 +123,9 @@ pub(crate) fn print_report(report: &Report, data_dir: &std::path::Path) {
         ReportOutcome::Abstained => "abstained: nothing applied".to_string(),
         ReportOutcome::Held { reviews } => {
             let applied = report.recorded.as_ref().map_or(0, |r| r.plan.memory_applied);
-            format!("held: {reviews} changes wait for review (`memwarden review list`), {applied} memory changes applied")
+            format!(
+                "held: {reviews} changes wait for review (`memwarden review list`), {applied} memory changes applied"
+            )
         }
         ReportOutcome::Failed { code, message, retrying } => {
             format!("failed [{code}]: {message}{}", if *retrying { " (will be retried)" } else { "" })

@@ -5,8 +5,8 @@
 //! sleeps.
 
 use memwarden::jobs::{
-    FailOutcome, IdempotencyKey, JobKind, JobOutcome, JobStore, JobStoreError, KeyRole, MetricsRow, NewReflection, OWNER_GONE,
-    ReflectionPayload, Shard, SqliteJobStore,
+    FailOutcome, IdempotencyKey, JobKind, JobOutcome, JobStore, JobStoreError, KeyRole, MetricsRow, NewReflection,
+    OWNER_GONE, ReflectionPayload, Shard, SqliteJobStore,
 };
 use memwarden::policy::RunOutcome;
 
@@ -307,7 +307,10 @@ macro_rules! conformance {
             let key = store.api_key(hash).await.expect("lookup").expect("found");
             assert_eq!((key.tenant.as_str(), key.role, key.label.as_deref()), ("acme", KeyRole::Agent, Some("ci")));
             assert_eq!(store.api_key("00").await.expect("lookup"), None);
-            assert!(store.add_api_key("beta", hash, KeyRole::Agent, None, T0).await.is_err(), "a hash names one tenant");
+            assert!(
+                store.add_api_key("beta", hash, KeyRole::Agent, None, T0).await.is_err(),
+                "a hash names one tenant"
+            );
             let reviewer = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
             store.add_api_key("acme", reviewer, KeyRole::Reviewer, Some("alice"), T0).await.expect("add");
             assert_eq!(store.api_key(reviewer).await.expect("lookup").expect("found").role, KeyRole::Reviewer);
