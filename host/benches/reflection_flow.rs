@@ -115,6 +115,8 @@ fn commit_only() {
             files: changes.iter().map(|c| c.file.clone()).collect(),
             raw_llm_output: None,
             restores: None,
+            source_run: None,
+            reviewer: None,
         };
         let lock = tenant.lock().unwrap_or_else(|err| panic!("lock: {err}"));
         let started = Instant::now();
@@ -158,6 +160,7 @@ async fn run(concurrency: usize) -> (f64, Vec<Report>) {
                 piece: "research".into(),
                 outcome: RunOutcome::Succeeded,
                 activity_log: format!("run {i}: answered a question about service {i}"),
+                source_run: None,
             },
             idempotency_key: None,
             max_attempts: 3,

@@ -128,6 +128,8 @@ impl<S: JobStore> Reflector<S> {
             return Err(ReviewError::Refused { id, module, code, message });
         }
         let snapshot = snapshot_id(now_ms, &job_id);
+        // The run the held change came from, as its job's snapshot names it.
+        let source_run = tenant.read_snapshot(&review.store_version).ok().and_then(|(meta, _)| meta.source_run);
         let recorded = Recorded {
             created_at_ms: now_ms,
             proposal: decision.amend(&proposal),
@@ -153,6 +155,8 @@ impl<S: JobStore> Reflector<S> {
             files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
             raw_llm_output: None,
             restores: None,
+            source_run,
+            reviewer: Some(by.to_string()),
         };
         let verdicts = VerdictCounts { accepted: 1, rejected: 0 };
         tenant.commit(&lock.file, &meta, &recorded.plan.changes, verdicts).map_err(FlowError::from)?;

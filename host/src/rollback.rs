@@ -72,6 +72,8 @@ pub fn rollback(tenant: &TenantDir, target: &str, now_ms: u64) -> Result<RolledB
         files: changes.iter().map(|c| c.file.clone()).collect(),
         raw_llm_output: None,
         restores: Some(target.to_string()),
+        source_run: None,
+        reviewer: None,
     };
     tenant.commit(&lock, &meta, &changes, VerdictCounts::default())?;
     tracing::info!(tenant = tenant.name(), target, files = changes.len(), undone = undone.len(), "rolled back");

@@ -44,6 +44,7 @@ async fn issue9_item1_a_worker_that_dies_every_time_ends_the_job_dead() {
             piece: "research".into(),
             outcome: RunOutcome::Failed,
             activity_log: "the run that kills its worker".into(),
+            source_run: None,
         },
         idempotency_key: None,
         max_attempts: 3,
@@ -374,11 +375,11 @@ async fn issue9_item24_only_the_used_tail_of_an_activity_log_is_stored() {
 
     // The API builds its job with the same function.
     let payload =
-        ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: log_text.clone() };
+        ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: log_text.clone(), source_run: None };
     let job = memwarden::reflection::request("acme", payload, Some("k"), 3, 101).expect("a valid request");
     assert_eq!(job.payload.activity_log, "é".repeat(50));
     // Its key is bound to the request as sent, not as stored.
-    let full = ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: log_text };
+    let full = ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: log_text, source_run: None };
     let key = memwarden::jobs::IdempotencyKey::new("acme", "k", &full).expect("key");
     assert_eq!(job.idempotency_key.as_ref().map(|k| k.request_sha256()), Some(key.request_sha256()));
 }

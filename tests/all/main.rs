@@ -17,6 +17,7 @@ mod policy_cli;
 mod policy_containment;
 mod policy_hardening;
 mod policy_score;
+mod provenance;
 mod reflection;
 mod reviews;
 mod serve;

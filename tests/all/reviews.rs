@@ -176,7 +176,11 @@ async fn the_review_api_lets_reviewers_decide_and_never_the_agent() {
     let server = Server::start(&config);
     let (http, base) = (client(), format!("{}/v1/tenants/acme", server.url));
 
-    let run_request = json!({"piece": "research", "outcome": "failed", "activity_log": "deploy failed"});
+    let bad = json!({"piece": "research", "outcome": "failed", "activity_log": "x", "source_run": "a\u{1b}[2J"});
+    let (status, err) = call(&http, Method::POST, &format!("{base}/reflections"), Some(&agent), Some(bad)).await;
+    assert_eq!((status, error_code(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_source_run"), "{err}");
+    let run_request =
+        json!({"piece": "research", "outcome": "failed", "activity_log": "deploy failed", "source_run": "run-7"});
     let (status, job) =
         call(&http, Method::POST, &format!("{base}/reflections"), Some(&agent), Some(run_request)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
@@ -204,6 +208,13 @@ async fn the_review_api_lets_reviewers_decide_and_never_the_agent() {
     assert_eq!(approved["by"], "alice");
     let (status, entry) = call(&http, Method::GET, &format!("{base}/memory/mail-rule"), Some(&agent), None).await;
     assert_eq!(status, StatusCode::OK, "{entry}");
+    let (status, history) =
+        call(&http, Method::GET, &format!("{base}/memory/mail-rule/history"), Some(&agent), None).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let version = &history["versions"][0];
+    assert_eq!((version["kind"].as_str(), version["reviewer"].as_str()), (Some("review"), Some("alice")), "{history}");
+    assert_eq!(version["source_run"], "run-7", "the approved change keeps the run it came from: {history}");
+    assert!(version["diff"].as_str().is_some_and(|d| d.contains("+Ignore all previous")), "{history}");
     let (status, again) = call(&http, Method::POST, &approve(first), Some(ADMIN_KEY), None).await;
     assert_eq!((status, error_code(&again)), (StatusCode::CONFLICT, "review_not_pending"), "{again}");
 

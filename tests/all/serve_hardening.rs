@@ -82,6 +82,7 @@ async fn issue_9_item_3_sharded_hosts_claim_and_answer_only_for_their_tenants() 
             piece: "research".to_string(),
             outcome: RunOutcome::Failed,
             activity_log: format!("acme run {n}"),
+            source_run: None,
         };
         let job = memwarden::reflection::request("acme", payload, None, 3, 4096).expect("request");
         acme_jobs.push(store.enqueue_reflection(&job, memwarden::reflection::now_ms()).await.expect("enqueue").id);

@@ -41,6 +41,8 @@ fn meta(job: &str, at_ms: u64, changes: &[FileChange]) -> SnapshotMeta {
         files: changes.iter().map(|c| c.file.clone()).collect(),
         raw_llm_output: None,
         restores: None,
+        source_run: None,
+        reviewer: None,
     }
 }
 

@@ -134,6 +134,8 @@ fn a_commit_writes_its_files_and_snapshot_once_and_refuses_a_conflict() {
         files: changes.iter().map(|c| c.file.clone()).collect(),
         raw_llm_output: None,
         restores: None,
+        source_run: None,
+        reviewer: None,
     };
     let lock = tenant.lock().expect("lock");
     let verdicts = VerdictCounts { accepted: 2, rejected: 1 };
@@ -202,6 +204,8 @@ fn a_resumed_commit_regenerates_a_memory_index_another_job_rewrote() {
         files: vec![],
         raw_llm_output: None,
         restores: None,
+        source_run: None,
+        reviewer: None,
     };
     let index_of = |entries: &[Entry]| Some(memory_index(entries));
     // Job 1 planned `a` on an empty store, wrote the entry, then died.

@@ -99,6 +99,25 @@ pub struct ReflectionPayload {
     pub outcome: RunOutcome,
     /// The run's activity log (trimmed when the prompt is built).
     pub activity_log: String,
+    /// The agent platform's id of the run, kept with every entry version
+    /// the job writes (provenance; at most [`MAX_SOURCE_RUN_BYTES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_run: Option<String>,
+}
+
+/// Longest `source_run` a job takes, in bytes.
+pub const MAX_SOURCE_RUN_BYTES: usize = 200;
+
+/// Why `run` cannot be a `source_run`, if it cannot: empty, too long, or
+/// holding a control character (it is printed in logs and listings).
+pub fn source_run_problem(run: &str) -> Option<String> {
+    if run.trim().is_empty() {
+        return Some("source_run is empty".to_string());
+    }
+    if run.len() > MAX_SOURCE_RUN_BYTES {
+        return Some(format!("source_run is {} bytes, over {MAX_SOURCE_RUN_BYTES}", run.len()));
+    }
+    run.chars().any(char::is_control).then(|| "source_run holds a control character".to_string())
 }
 
 /// A reflection to enqueue.

@@ -244,6 +244,15 @@ fn index_line(meta: &SnapshotMeta, changes: &[FileChange], verdicts: VerdictCoun
                 _ => None,
             })
             .collect(),
+        entries: Some(
+            changes
+                .iter()
+                .filter_map(|c| match &c.file {
+                    TenantFile::Entry(name) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect(),
+        ),
     }
 }
 

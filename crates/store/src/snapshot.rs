@@ -85,6 +85,13 @@ pub struct SnapshotMeta {
     /// For a rollback: the snapshot whose before-state was restored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restores: Option<String>,
+    /// The agent platform's id of the run the job reflected on
+    /// (provenance: every entry version written here came from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_run: Option<String>,
+    /// Who approved the change, for a snapshot of an approved review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer: Option<String>,
 }
 
 /// Which copies of one file an old-layout snapshot holds, as its
@@ -175,6 +182,10 @@ pub struct SnapshotIndexLine {
     /// Pieces edited.
     #[serde(default)]
     pub pieces: Vec<String>,
+    /// Entries written or removed, by name (absent in lines written before
+    /// provenance, issue 12: their snapshots are read to find out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<String>>,
 }
 
 /// The id of the snapshot of `job_id` taken at `created_at_ms`:

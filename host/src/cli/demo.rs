@@ -87,6 +87,7 @@ pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 piece: run.piece.clone(),
                 outcome: run.outcome,
                 activity_log: run.activity_log.clone(),
+                source_run: None,
             },
             idempotency_key: None,
             max_attempts: config.max_attempts(),

@@ -22,6 +22,14 @@ pub(crate) struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// The tenant.
+    tenant: String,
+    /// The entry.
+    entry: String,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
     /// The tenant.
     tenant: String,
@@ -52,6 +60,61 @@ pub(crate) fn history(config: &RawConfig, args: &HistoryArgs) -> anyhow::Result<
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every version of one entry, newest first: where it came from, the
+/// verdicts on it, and its diff.
+pub(crate) fn log(config: &RawConfig, args: &LogArgs) -> anyhow::Result<ExitCode> {
+    let tenant = open(config, &args.tenant)?;
+    let versions = tenant.entry_history(&args.entry)?;
+    if versions.is_empty() {
+        anyhow::bail!("no snapshot of `{}` touches an entry `{}` [entry_not_found]", args.tenant, args.entry);
+    }
+    let mut out = std::io::stdout().lock();
+    let path = format!("memory/{}.md", args.entry);
+    for version in &versions {
+        let what = match (&version.before, &version.after) {
+            (None, Some(_)) => "created",
+            (Some(_), None) => "removed",
+            _ => "changed",
+        };
+        writeln!(out, "version {} ({}, {what})", printable(&version.snapshot_id), printable(&version.kind))?;
+        writeln!(out, "job     {}", printable(&version.job_id))?;
+        if let Some(run) = &version.source_run {
+            writeln!(out, "run     {}", printable(run))?;
+        }
+        if let Some(reviewer) = &version.reviewer {
+            writeln!(out, "approved by {}", printable(reviewer))?;
+        }
+        if let Some(id) = &version.decision_id {
+            writeln!(out, "decision {}", printable(id))?;
+        }
+        let codes = version.verdicts.as_ref().map(verdict_codes).unwrap_or_default();
+        if !codes.is_empty() {
+            writeln!(out, "verdicts {}", printable(&codes.join(", ")))?;
+        }
+        let (before, after) = (version.before.as_deref(), version.after.as_deref());
+        let old = if before.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
+        let new = if after.is_some() { format!("b/{path}") } else { "/dev/null".to_string() };
+        let diff = TextDiff::from_lines(before.unwrap_or(""), after.unwrap_or(""));
+        write!(out, "{}", printable(&diff.unified_diff().header(&old, &new).to_string()))?;
+        writeln!(out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `advisory reject schema/x`, `amend content-guard/secret_redacted`, …:
+/// the codes a decision recorded on one change.
+fn verdict_codes(verdicts: &serde_json::Value) -> Vec<String> {
+    let mut codes = Vec::new();
+    for (list, kind) in [("rejections", "reject"), ("holds", "hold"), ("amendments", "amend")] {
+        for verdict in verdicts[list].as_array().into_iter().flatten() {
+            let advisory = if verdict["advisory"] == true { "advisory " } else { "" };
+            let (module, code) = (verdict["module"].as_str().unwrap_or("?"), verdict["code"].as_str().unwrap_or("?"));
+            codes.push(format!("{advisory}{kind} {module}/{code}"));
+        }
+    }
+    codes
 }
 
 pub(crate) fn show(config: &RawConfig, args: &ShowArgs) -> anyhow::Result<ExitCode> {

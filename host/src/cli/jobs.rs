@@ -41,6 +41,18 @@ pub(crate) struct RunArgs {
     /// bytes, scoped to the tenant, as the API scopes it).
     #[arg(long, value_parser = idempotency_key)]
     idempotency_key: Option<String>,
+    /// The agent platform's id of the run, kept with every entry version
+    /// the job writes (`memwarden log`).
+    #[arg(long, value_parser = source_run)]
+    source_run: Option<String>,
+}
+
+/// Refuses an empty, overlong or unprintable run id while parsing.
+fn source_run(run: &str) -> Result<String, String> {
+    match memwarden::jobs::source_run_problem(run) {
+        Some(problem) => Err(problem),
+        None => Ok(run.to_string()),
+    }
 }
 
 /// Refuses an empty or overlong key while parsing, as the API does.
@@ -70,7 +82,8 @@ impl RunArgs {
             Outcome::Aborted => RunOutcome::Aborted,
         };
         memwarden::store::safe_name_of("tenant", &self.tenant)?;
-        let payload = ReflectionPayload { piece: self.piece.clone(), outcome, activity_log };
+        let payload =
+            ReflectionPayload { piece: self.piece.clone(), outcome, activity_log, source_run: self.source_run.clone() };
         let (max_attempts, log_max_bytes) = (config.max_attempts(), config.reflection.activity_log_max_bytes);
         Ok(reflection::request(&self.tenant, payload, self.idempotency_key.as_deref(), max_attempts, log_max_bytes)?)
     }

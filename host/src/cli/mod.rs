@@ -119,6 +119,8 @@ enum Command {
     History(With<StoreArgs, history::HistoryArgs>),
     /// Show one snapshot: its decisions and the diff of every file.
     Show(With<StoreArgs, history::ShowArgs>),
+    /// Every version of one entry, newest first, with where it came from.
+    Log(With<StoreArgs, history::LogArgs>),
     /// Restore a tenant's memory and pieces to their state before a snapshot.
     Rollback(With<StoreArgs, history::RollbackArgs>),
     /// Find the files that fail a tenant's jobs; `--fix` moves them aside.
@@ -195,6 +197,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::History(cmd) => history::history(&args.host_config(&cmd.flags, None)?, &cmd.args),
         Command::Show(cmd) => history::show(&args.host_config(&cmd.flags, None)?, &cmd.args),
+        Command::Log(cmd) => history::log(&args.host_config(&cmd.flags, None)?, &cmd.args),
         Command::Rollback(cmd) => {
             runtime()?.block_on(history::rollback(&args.host_config(&cmd.flags, None)?, &cmd.args))
         }

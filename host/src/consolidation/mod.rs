@@ -320,7 +320,7 @@ impl<S: JobStore> Consolidator<S> {
             trimmed: prompt.trimmed,
         };
         // 9. Apply and snapshot, as one commit.
-        let snapshot_id = commit::commit(&tenant, &lock.file, JobKind::Consolidation, &job_id, &recorded)?;
+        let snapshot_id = commit::commit(&tenant, &lock.file, JobKind::Consolidation, &job_id, None, &recorded)?;
         Ok(Done::Committed { recorded: Box::new(recorded), snapshot_id, notes_cursor: inputs.notes_cursor })
     }
 

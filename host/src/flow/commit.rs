@@ -9,12 +9,14 @@ use super::{FlowError, Recorded};
 use crate::jobs::JobKind;
 use crate::store::{SnapshotMeta, TenantDir, TenantLock, VerdictCounts, snapshot_id};
 
-/// Commits `recorded`'s plan for job `job_id`; returns the snapshot id.
+/// Commits `recorded`'s plan for job `job_id`, which reflected on the
+/// agent run `source_run` if the platform named it; returns the snapshot id.
 pub fn commit(
     tenant: &TenantDir,
     lock: &TenantLock,
     kind: JobKind,
     job_id: &str,
+    source_run: Option<&str>,
     recorded: &Recorded,
 ) -> Result<String, FlowError> {
     let id = snapshot_id(recorded.created_at_ms, job_id);
@@ -32,6 +34,8 @@ pub fn commit(
         files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
         raw_llm_output: recorded.raw_output.clone(),
         restores: None,
+        source_run: source_run.map(str::to_string),
+        reviewer: None,
     };
     let accepted = recorded.decision.accepted_count();
     let proposed = recorded.decision.proposed_count();

@@ -314,7 +314,14 @@ impl<S: JobStore> Reflector<S> {
             self.jobs.enqueue_consolidation(&claim.tenant, recorded.created_at_ms, attempts, now_ms()).await?;
         }
         // 8. Apply the plan and 9. snapshot it, as one idempotent commit.
-        let id = commit::commit(&tenant, &lock.file, JobKind::Reflection, &job_id, &recorded)?;
+        let id = commit::commit(
+            &tenant,
+            &lock.file,
+            JobKind::Reflection,
+            &job_id,
+            claim.payload.source_run.as_deref(),
+            &recorded,
+        )?;
         // 10. Queue what a policy held for a person (again, harmlessly, when
         //     a resumed job gets here twice).
         let expire_after = self.settings.review_expire_after;

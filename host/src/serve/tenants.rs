@@ -39,6 +39,9 @@ pub struct ReflectionRequest {
     activity_log: String,
     #[serde(default)]
     idempotency_key: Option<String>,
+    /// The platform's id of the run (provenance).
+    #[serde(default)]
+    source_run: Option<String>,
 }
 
 /// The answer to an enqueue.
@@ -107,6 +110,9 @@ pub async fn enqueue_reflection<S: JobStore>(
         return Err(ApiError::unprocessable("invalid_outcome", "outcome must be succeeded, failed or aborted"));
     }
     let key = idempotency_key(&headers, request.idempotency_key.as_deref())?;
+    if let Some(problem) = request.source_run.as_deref().and_then(crate::jobs::source_run_problem) {
+        return Err(ApiError::unprocessable("invalid_source_run", problem));
+    }
     safe_name_of("piece", &request.piece)?;
     // A tenant without a directory yet runs the built-in pieces; its first
     // job makes the directory, this request does not.
@@ -122,8 +128,12 @@ pub async fn enqueue_reflection<S: JobStore>(
     if !known {
         return Err(ApiError::unprocessable("unknown_piece", format!("there is no piece `{}`", request.piece)));
     }
-    let payload =
-        ReflectionPayload { piece: request.piece, outcome: request.outcome, activity_log: request.activity_log };
+    let payload = ReflectionPayload {
+        piece: request.piece,
+        outcome: request.outcome,
+        activity_log: request.activity_log,
+        source_run: request.source_run,
+    };
     // The key is scoped to its tenant, so two tenants cannot collide.
     let log_max_bytes = api.reflector.settings.prompt.activity_log_max_bytes;
     let job = reflection::request(&tenant, payload, key, api.max_attempts, log_max_bytes)?;
@@ -198,6 +208,39 @@ pub async fn entry<S: JobStore>(
         "body": stored.entry.body,
         "updated_at_ms": stored.updated_at_ms,
     })))
+}
+
+/// `GET …/memory/{name}/history`: every version of the entry, newest
+/// first, with where it came from and a diff (issue 12, provenance).
+pub async fn entry_history<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    safe_name_of("entry", &name)?;
+    let wanted = name.clone();
+    let versions = with_tenant(&api, &caller, &tenant, move |dir| Ok(dir.entry_history(&wanted)?)).await?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found("entry_not_found", format!("no version of an entry `{name}`")));
+    }
+    let path = format!("memory/{name}.md");
+    let versions: Vec<Value> = versions
+        .into_iter()
+        .map(|version| {
+            let diff = diff_of(&path, version.before.as_deref(), version.after.as_deref());
+            let mut value = serde_json::to_value(&version).unwrap_or_default();
+            value["diff"] = Value::String(diff);
+            value
+        })
+        .collect();
+    Ok(Json(json!({ "tenant": tenant, "name": name, "versions": versions })))
+}
+
+/// A unified diff of one file's two states (`None`: absent).
+fn diff_of(path: &str, before: Option<&str>, after: Option<&str>) -> String {
+    let old = if before.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
+    let new = if after.is_some() { format!("b/{path}") } else { "/dev/null".to_string() };
+    TextDiff::from_lines(before.unwrap_or(""), after.unwrap_or("")).unified_diff().header(&old, &new).to_string()
 }
 
 pub async fn snapshots<S: JobStore>(
