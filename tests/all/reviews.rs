@@ -230,6 +230,11 @@ async fn the_review_api_lets_reviewers_decide_and_never_the_agent() {
     let (_, metrics) = call(&http, Method::GET, &format!("{}/metrics", server.url), None, None).await;
     let metrics = metrics.as_str().expect("text");
     assert!(metrics.contains("memwarden_reviews_total{outcome=\"approved\"} 1"), "{metrics}");
+    // A damaged snapshot is the store's state refusing the request: 409.
+    let snapshot = job["snapshot_id"].as_str().expect("the job's snapshot");
+    std::fs::write(dir.path().join(format!("data/tenants/acme/snapshots/{snapshot}.json")), "{torn").expect("tear");
+    let (status, err) = call(&http, Method::GET, &format!("{base}/snapshots/{snapshot}"), Some(&agent), None).await;
+    assert_eq!((status, error_code(&err)), (StatusCode::CONFLICT, "snapshot_damaged"), "{err}");
     let (_, all) = call(&http, Method::GET, &format!("{base}/reviews?status=all"), Some(&reviewer), None).await;
     assert_eq!(all["reviews"].as_array().map(Vec::len), Some(2), "{all}");
 }

@@ -94,7 +94,12 @@ impl From<StoreError> for ApiError {
         let status = match &err {
             StoreError::UnsafeName { .. } => StatusCode::BAD_REQUEST,
             StoreError::UnknownSnapshot { .. } => StatusCode::NOT_FOUND,
-            StoreError::Conflict { .. } => StatusCode::CONFLICT,
+            // The store's state refuses the request, not the server: a
+            // snapshot that is damaged cannot be shown or rolled back, an
+            // id already taken cannot be written again.
+            StoreError::Conflict { .. } | StoreError::SnapshotDamaged { .. } | StoreError::SnapshotIdTaken { .. } => {
+                StatusCode::CONFLICT
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, err.code(), err.to_string())
