@@ -24,6 +24,7 @@
 pub mod config;
 pub mod consolidation;
 pub mod flow;
+pub mod forget;
 pub mod reflection;
 pub mod review;
 pub mod rollback;

@@ -75,3 +75,54 @@ async fn each_version_of_an_entry_names_the_run_it_came_from() {
         run(memwarden().args(["log", "acme", "no-such-entry", "--data-dir"]).arg(h.dir.path().join("data")));
     assert!(!output.status.success() && stderr.contains("[entry_not_found]"), "{stderr}");
 }
+
+#[tokio::test]
+async fn forgetting_a_run_removes_what_it_created_and_restores_what_it_changed() {
+    let answers = [
+        proposal(json!([add("deploy-order", "Migrate first.")])),
+        proposal(json!([add("release-notes", "Write them last."), update("deploy-order", "Skip the migrations.")])),
+    ];
+    let mut h = harness(answers.into_iter().map(Behaviour::Reply).collect(), |_| {}).await;
+    let pack = h.dir.path().join("no-cooldown.yaml");
+    std::fs::write(
+        &pack,
+        "modules:\n  - module: schema\n  - module: size-limits\n  - module: content-guard\n  - module: merge-rules\n",
+    )
+    .expect("write pack");
+    std::fs::write(
+        h.dir.path().join("memwarden.yaml"),
+        format!("pack: {}\n", pack.display()),
+    )
+    .expect("config");
+    let loaded = memwarden::policy::RulePack::load(crate::util::engine(), pack.to_str().expect("utf-8")).expect("pack");
+    h.reflector.packs = std::sync::Arc::new(memwarden::policy::PackMap::uniform(loaded));
+    assert_eq!(reflect_on(&h, "acme", "run-good").await, ReportOutcome::Succeeded);
+    assert_eq!(reflect_on(&h, "acme", "run-bad").await, ReportOutcome::Succeeded);
+    assert!(h.files()["tenants/acme/memory/deploy-order.md"].contains("Skip the migrations."));
+
+    let (output, stdout, stderr) = run(memwarden()
+        .arg("--config")
+        .arg(h.dir.path().join("memwarden.yaml"))
+        .args(["forget", "acme", "--source-run", "run-bad", "--db"])
+        .arg(h.dir.path().join("jobs.db"))
+        .arg("--data-dir")
+        .arg(h.dir.path().join("data")));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("removed  release-notes") && stdout.contains("restored deploy-order"), "{stdout}");
+    let files = h.files();
+    assert!(!files.contains_key("tenants/acme/memory/release-notes.md"), "{files:#?}");
+    assert!(files["tenants/acme/memory/deploy-order.md"].contains("Migrate first."));
+    assert!(!files["tenants/acme/memory/MEMORY.md"].contains("release-notes"));
+
+    // Recorded as one snapshot, which the entry's history shows.
+    let tenant = h.reflector.data.tenant("acme").expect("tenant");
+    let kinds: Vec<String> = tenant.snapshots().expect("snapshots").iter().map(|line| line.kind.clone()).collect();
+    assert_eq!(kinds, ["reflection", "reflection", "forget"]);
+    let versions = tenant.entry_history("deploy-order").expect("history");
+    assert_eq!(versions.len(), 3);
+    assert_eq!((versions[0].kind.as_str(), versions[1].source_run.as_deref()), ("forget", Some("run-bad")));
+
+    // Nothing of that run is left: forgetting it again writes nothing.
+    let done = h.reflector.forget("acme", "run-bad", now_ms()).await.expect("forget");
+    assert!(done.snapshot_id.is_none() && done.removed.is_empty() && done.restored.is_empty(), "{done:?}");
+}

@@ -230,6 +230,20 @@ async fn the_review_api_lets_reviewers_decide_and_never_the_agent() {
     let (_, metrics) = call(&http, Method::GET, &format!("{}/metrics", server.url), None, None).await;
     let metrics = metrics.as_str().expect("text");
     assert!(metrics.contains("memwarden_reviews_total{outcome=\"approved\"} 1"), "{metrics}");
+    // Forgetting the run takes back what it produced, through the pack;
+    // never at the agent's request.
+    let forget = format!("{base}/sources/run-7");
+    let (status, err) = call(&http, Method::DELETE, &forget, Some(&agent), None).await;
+    assert_eq!((status, error_code(&err)), (StatusCode::FORBIDDEN, "reviewer_required"), "{err}");
+    let (status, forgot) = call(&http, Method::DELETE, &forget, Some(&reviewer), None).await;
+    assert_eq!(status, StatusCode::OK, "{forgot}");
+    // The run made every entry the tenant has: taking them all back would
+    // empty the store, which the pack refuses, so nothing goes.
+    assert_eq!(forgot["removed"], json!([]), "{forgot}");
+    assert_eq!(forgot["refused"][0]["rejections"][0]["code"], "would_empty_store", "{forgot}");
+    let (status, _) = call(&http, Method::GET, &format!("{base}/memory/mail-rule"), Some(&agent), None).await;
+    assert_eq!(status, StatusCode::OK);
+
     // A damaged snapshot is the store's state refusing the request: 409.
     let snapshot = job["snapshot_id"].as_str().expect("the job's snapshot");
     std::fs::write(dir.path().join(format!("data/tenants/acme/snapshots/{snapshot}.json")), "{torn").expect("tear");

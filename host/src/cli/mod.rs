@@ -135,6 +135,9 @@ enum Command {
     /// Manage tenants' API keys.
     #[command(subcommand)]
     Tenant(serve::TenantCommand),
+    /// Take back every entry version one agent run produced, through the
+    /// pack, as one snapshot.
+    Forget(With<RunnerArgs, review::ForgetArgs>),
     /// The changes policies held for a person: list, show, approve, deny.
     #[command(subcommand)]
     Review(review::ReviewCommand),
@@ -187,6 +190,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Tenant(serve::TenantCommand::AddKey(cmd)) => {
             runtime()?.block_on(serve::add_key(&args.host_config(&cmd.flags, None)?, &cmd.args))
         }
+        Command::Forget(cmd) => runtime()?.block_on(review::forget(&args.runner_config(&cmd.flags)?, &cmd.args)),
         Command::Review(command) => {
             let flags = match command {
                 review::ReviewCommand::List(cmd) => &cmd.flags,

@@ -131,3 +131,41 @@ fn summary(change: &str) -> String {
         _ => "?".to_string(),
     }
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct ForgetArgs {
+    /// The tenant.
+    tenant: String,
+    /// The agent run whose entry versions are taken back.
+    #[arg(long)]
+    source_run: String,
+}
+
+/// `memwarden forget T --source-run R`.
+pub(crate) async fn forget(config: &RawConfig, args: &ForgetArgs) -> anyhow::Result<ExitCode> {
+    memwarden::store::safe_name_of("tenant", &args.tenant)?;
+    let reflector = config.resolve().await?;
+    let done = reflector.forget(&args.tenant, &args.source_run, now_ms()).await?;
+    let list = |names: &[String]| if names.is_empty() { "-".to_string() } else { printable(&names.join(", ")).into_owned() };
+    println!("removed  {}", list(&done.removed));
+    println!("restored {}", list(&done.restored));
+    println!("kept     {} (changed by a later run since)", list(&done.kept));
+    let refused: Vec<String> = done
+        .decision
+        .iter()
+        .flat_map(|d| d.memory.iter())
+        .filter(|change| !change.accepted)
+        .map(|change| {
+            let codes: Vec<&str> = change.rejections.iter().map(|r| r.code.as_str()).collect();
+            format!("{} ({})", change.name, codes.join(", "))
+        })
+        .collect();
+    if !refused.is_empty() {
+        println!("refused  {}", printable(&refused.join("; ")));
+    }
+    match &done.snapshot_id {
+        Some(id) => println!("snapshot {}", printable(id)),
+        None => println!("nothing of run {} is left to undo", printable(&args.source_run)),
+    }
+    Ok(if refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

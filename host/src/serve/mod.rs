@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 
@@ -79,6 +79,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tenants/{tenant}/reviews/{id}"),
     ("POST", "/v1/tenants/{tenant}/reviews/{id}/approve"),
     ("POST", "/v1/tenants/{tenant}/reviews/{id}/deny"),
+    ("DELETE", "/v1/tenants/{tenant}/sources/{run}"),
 ];
 
 /// The API, on [`ROUTES`].
@@ -102,6 +103,7 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         .route("/v1/tenants/{tenant}/reviews/{id}", get(reviews::show::<S>))
         .route("/v1/tenants/{tenant}/reviews/{id}/approve", post(reviews::approve::<S>))
         .route("/v1/tenants/{tenant}/reviews/{id}/deny", post(reviews::deny::<S>))
+        .route("/v1/tenants/{tenant}/sources/{run}", delete(reviews::forget::<S>))
         .fallback(ops::no_route)
         .layer(DefaultBodyLimit::max(limit))
         // The last layer is the outermost: the timeout covers reading the

@@ -95,6 +95,36 @@ pub async fn deny<S: JobStore>(
     Ok(Json(json!({ "id": id, "status": "denied", "by": by })))
 }
 
+/// `DELETE …/sources/{run}`: take back every entry version agent run `run`
+/// produced, through the pack, as one snapshot (admin or reviewer key).
+pub async fn forget<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    Path((tenant, run)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    check_tenant(&api, &caller, &tenant)?;
+    caller.reviewer_for(&tenant)?;
+    if let Some(problem) = crate::jobs::source_run_problem(&run) {
+        return Err(ApiError::unprocessable("invalid_source_run", problem));
+    }
+    let done = api.reflector.forget(&tenant, &run, now_ms()).await?;
+    let refused: Vec<Value> = done
+        .decision
+        .iter()
+        .flat_map(|decision| decision.memory.iter())
+        .filter(|change| !change.accepted)
+        .map(|change| json!({ "name": change.name, "rejections": change.rejections }))
+        .collect();
+    Ok(Json(json!({
+        "source_run": run,
+        "snapshot_id": done.snapshot_id,
+        "removed": done.removed,
+        "restored": done.restored,
+        "kept": done.kept,
+        "refused": refused,
+    })))
+}
+
 /// Review `id` if it is `tenant`'s; another tenant's is reported missing.
 async fn own_review<S: JobStore>(api: &Api<S>, tenant: &str, id: i64) -> Result<Review, ApiError> {
     match api.reflector.jobs.review(id).await? {
