@@ -12,12 +12,13 @@
 
 use std::collections::BTreeSet;
 
+use crate::flow::commit::{self, Origin};
 use crate::flow::context::{RunView, policy_view};
 use crate::flow::{FlowError, Recorded, plan, take_lock};
 use crate::jobs::JobStore;
 use crate::policy::{DecisionRecord, MemoryChange, Op, Proposal, RunOutcome};
 use crate::reflection::Reflector;
-use crate::store::{Entry, SnapshotMeta, TenantDir, VerdictCounts, snapshot_id};
+use crate::store::{Entry, FileChange, SnapshotMeta, TenantDir, TenantFile, VerdictCounts, memory_index, snapshot_id};
 
 /// What forgetting a run did.
 #[derive(Debug, Clone)]
@@ -108,38 +109,9 @@ impl<S: JobStore> Reflector<S> {
                 .collect()
         };
         let (removed, restored) = (applied(Op::Remove), applied(Op::Update));
-        let snapshot = snapshot_id(now_ms, &job_id);
-        let recorded = Recorded {
-            created_at_ms: now_ms,
-            proposal,
-            decision,
-            plan,
-            model: String::new(),
-            tokens_in: 0,
-            tokens_out: 0,
-            raw_output: None,
-            trimmed: Vec::new(),
-        };
-        let meta = SnapshotMeta {
-            id: snapshot.clone(),
-            tenant: tenant.to_string(),
-            job_id,
-            kind: "forget".to_string(),
-            created_at_ms: now_ms,
-            reasoning: recorded.proposal.reasoning.clone(),
-            model: None,
-            tokens_in: 0,
-            tokens_out: 0,
-            decision: serde_json::to_value(&recorded.decision).ok(),
-            files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
-            raw_llm_output: None,
-            restores: None,
-            source_run: None,
-            reviewer: None,
-        };
-        let accepted = recorded.decision.accepted_count();
-        let verdicts = VerdictCounts { accepted, rejected: recorded.decision.proposed_count() - accepted };
-        dir.commit(&lock.file, &meta, &recorded.plan.changes, verdicts)?;
+        let recorded = Recorded::by_operator(now_ms, proposal, decision, plan);
+        let origin = Origin { kind: "forget", job_id: &job_id, source_run: None, reviewer: None };
+        let snapshot = commit::commit(&dir, &lock.file, &origin, &recorded)?;
         tracing::info!(tenant, source_run, removed = removed.len(), restored = restored.len(), kept = kept.len(), snapshot = %snapshot, "forgot a source run");
         Ok(Forgotten { snapshot_id: Some(snapshot), decision: Some(recorded.decision), removed, restored, kept })
     }
@@ -160,4 +132,81 @@ fn entries_written_by(dir: &TenantDir, source_run: &str) -> Result<BTreeSet<Stri
         }
     }
     Ok(names)
+}
+
+/// Why an entry could not be un-merged.
+#[derive(Debug, thiserror::Error)]
+pub enum UnmergeError {
+    /// No superseded entry has this name.
+    #[error("`{0}` is not an entry a merge superseded")]
+    NotSuperseded(String),
+    /// A live entry has the name again.
+    #[error("`{0}` is a live entry again; remove or rename it first")]
+    NameTaken(String),
+    /// The store failed.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+impl UnmergeError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            UnmergeError::NotSuperseded(_) => "not_superseded",
+            UnmergeError::NameTaken(_) => "name_exists",
+            UnmergeError::Flow(err) => err.code(),
+        }
+    }
+}
+
+impl<S: JobStore> Reflector<S> {
+    /// Undoes one merge for one entry: the superseded entry `name` is live
+    /// again, as it was when merged (its target keeps what the merge gave
+    /// it). Like a rollback, an operator's restore of content the pack
+    /// accepted once; recorded as a snapshot of kind `unmerge`.
+    pub async fn unmerge(&self, tenant: &str, name: &str, now_ms: u64) -> Result<String, UnmergeError> {
+        let dir = self.data.tenant(tenant).map_err(FlowError::from)?;
+        let lock = take_lock(&self.jobs, &dir).await?;
+        let superseded = dir.superseded_entries().map_err(FlowError::from)?;
+        let Some((stored, target)) = superseded.into_iter().find(|(stored, _)| stored.entry.name == name) else {
+            return Err(UnmergeError::NotSuperseded(name.to_string()));
+        };
+        let mut live: Vec<Entry> = dir.entries().map_err(FlowError::from)?.into_iter().map(|s| s.entry).collect();
+        if live.iter().any(|entry| entry.name == name) {
+            return Err(UnmergeError::NameTaken(name.to_string()));
+        }
+        let file = TenantFile::Entry(name.to_string());
+        let entry_change = FileChange {
+            file: file.clone(),
+            before: Some(stored.entry.to_superseded_markdown(&target)),
+            after: Some(stored.entry.to_markdown()),
+        };
+        live.push(stored.entry);
+        live.sort_by(|a, b| a.name.cmp(&b.name));
+        let index_before = dir.read_file(&TenantFile::MemoryIndex).map_err(FlowError::from)?;
+        let index_change =
+            FileChange { file: TenantFile::MemoryIndex, before: index_before, after: Some(memory_index(&live)) };
+        let changes = vec![entry_change, index_change];
+        let job_id = format!("unmerge-{now_ms}");
+        let meta = SnapshotMeta {
+            id: snapshot_id(now_ms, &job_id),
+            tenant: tenant.to_string(),
+            job_id,
+            kind: "unmerge".to_string(),
+            created_at_ms: now_ms,
+            reasoning: format!("un-merge `{name}` from `{target}`"),
+            model: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            decision: None,
+            files: changes.iter().map(|c| c.file.clone()).collect(),
+            raw_llm_output: None,
+            restores: None,
+            source_run: None,
+            reviewer: None,
+        };
+        dir.commit(&lock.file, &meta, &changes, VerdictCounts::default()).map_err(FlowError::from)?;
+        tracing::info!(tenant, name, target = %target, snapshot = %meta.id, "un-merged an entry");
+        Ok(meta.id)
+    }
 }

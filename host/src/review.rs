@@ -12,10 +12,10 @@
 use crate::policy::{MemoryChange, PieceEdit, Proposal, RunOutcome};
 
 use crate::flow::context::{RunView, policy_view};
+use crate::flow::commit::{self, Origin};
 use crate::flow::{FlowError, Recorded, plan, take_lock};
 use crate::jobs::{JobStore, JobStoreError, Resolution, Review, ReviewId, ReviewStatus, metric_names};
 use crate::reflection::Reflector;
-use crate::store::{SnapshotMeta, VerdictCounts, snapshot_id};
 
 /// Why a review could not be decided.
 #[derive(Debug, thiserror::Error)]
@@ -127,39 +127,11 @@ impl<S: JobStore> Reflector<S> {
             let (module, code, message) = ("host".to_string(), skipped.code.clone(), skipped.message.clone());
             return Err(ReviewError::Refused { id, module, code, message });
         }
-        let snapshot = snapshot_id(now_ms, &job_id);
         // The run the held change came from, as its job's snapshot names it.
         let source_run = tenant.read_snapshot(&review.store_version).ok().and_then(|(meta, _)| meta.source_run);
-        let recorded = Recorded {
-            created_at_ms: now_ms,
-            proposal: decision.amend(&proposal),
-            decision,
-            plan,
-            model: String::new(),
-            tokens_in: 0,
-            tokens_out: 0,
-            raw_output: None,
-            trimmed: Vec::new(),
-        };
-        let meta = SnapshotMeta {
-            id: snapshot.clone(),
-            tenant: tenant.name().to_string(),
-            job_id: job_id.clone(),
-            kind: "review".to_string(),
-            created_at_ms: now_ms,
-            reasoning: recorded.proposal.reasoning.clone(),
-            model: None,
-            tokens_in: 0,
-            tokens_out: 0,
-            decision: serde_json::to_value(&recorded.decision).ok(),
-            files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
-            raw_llm_output: None,
-            restores: None,
-            source_run,
-            reviewer: Some(by.to_string()),
-        };
-        let verdicts = VerdictCounts { accepted: 1, rejected: 0 };
-        tenant.commit(&lock.file, &meta, &recorded.plan.changes, verdicts).map_err(FlowError::from)?;
+        let recorded = Recorded::by_operator(now_ms, proposal, decision, plan);
+        let origin = Origin { kind: "review", job_id: &job_id, source_run: source_run.as_deref(), reviewer: Some(by) };
+        let snapshot = commit::commit(&tenant, &lock.file, &origin, &recorded)?;
         // 5. Only now is the review decided.
         let resolution =
             Resolution { status: ReviewStatus::Approved, by, reason: None, snapshot_id: Some(&snapshot), now_ms };

@@ -124,7 +124,15 @@ async fn duplicates_and_stale_entries_are_compacted_and_each_merge_is_snapshotte
         changes.iter().find(|c| c.file == TenantFile::Entry(name.into())).expect("change of the entry").clone()
     };
     assert!(change("deploy-steps").before.expect("before").contains("then `make deploy`"));
-    assert_eq!(change("deploy-steps").after, None);
+    // A merge keeps what it folds in, marked and out of the index (issue 12).
+    let kept = change("deploy-steps").after.expect("kept as superseded");
+    assert!(kept.contains("superseded_by: deploy-order") && kept.contains("then `make deploy`"), "{kept}");
+    let superseded = tenant.superseded_entries().expect("superseded");
+    assert_eq!(
+        superseded.iter().map(|(e, t)| (e.entry.name.as_str(), t.as_str())).collect::<Vec<_>>(),
+        [("deploy-steps", "deploy-order")]
+    );
+    assert!(tenant.entry("deploy-steps").expect("read").is_none(), "a superseded entry is not a live one");
     assert!(change("deploy-order").after.expect("after").contains("wait for the health check"));
     assert_eq!(change("staging-saturday").after, None);
     let decision = meta.decision.expect("decision").to_string();
@@ -151,6 +159,32 @@ async fn duplicates_and_stale_entries_are_compacted_and_each_merge_is_snapshotte
     let rows = h.reflector.jobs.metrics("acme").await.expect("metrics");
     let row = rows.iter().find(|r| r.kind == JobKind::Consolidation).expect("consolidation metrics row");
     assert_eq!((row.outcome.as_str(), row.changes_applied), ("succeeded", 3));
+
+    // A bad merge is undone per entry: the superseded entry is live again,
+    // as it was, and in the index; the snapshots of the merge stay.
+    let (output, stdout, stderr) = crate::util::run(
+        crate::util::memwarden()
+            .args(["unmerge", "acme", "deploy-steps", "--db"])
+            .arg(h.dir.path().join("jobs.db"))
+            .arg("--data-dir")
+            .arg(h.dir.path().join("data")),
+    );
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let back = tenant.entry("deploy-steps").expect("read").expect("live again");
+    assert!(back.entry.body.contains("then `make deploy`"));
+    let index = tenant.read_file(&TenantFile::MemoryIndex).expect("index").expect("exists");
+    assert!(index.contains("[deploy-steps]"), "{index}");
+    assert!(tenant.superseded_entries().expect("superseded").is_empty());
+    let versions = tenant.entry_history("deploy-steps").expect("history");
+    assert_eq!(versions.iter().map(|v| v.kind.as_str()).collect::<Vec<_>>(), ["unmerge", "consolidation"]);
+    let (output, stdout, _) = crate::util::run(
+        crate::util::memwarden()
+            .args(["unmerge", "acme", "deploy-steps", "--db"])
+            .arg(h.dir.path().join("jobs.db"))
+            .arg("--data-dir")
+            .arg(h.dir.path().join("data")),
+    );
+    assert!(!output.status.success() && stdout.contains("[not_superseded]"), "{stdout}");
 }
 
 #[tokio::test]

@@ -310,7 +310,9 @@ async fn a_worker_consolidates_the_tenants_its_reflections_left_dirty() {
     assert!(output.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("consolidation acme: succeeded, 2 changes"), "{stdout}");
     let files = files_under(&dir.path().join("data"));
-    assert!(!files.contains_key("tenants/acme/memory/migrate-steps.md"), "{files:#?}");
+    // Merged into deploy-order: kept, marked as superseded, out of the index.
+    assert!(files["tenants/acme/memory/migrate-steps.md"].contains("superseded_by: deploy-order"), "{files:#?}");
+    assert!(!files["tenants/acme/memory/MEMORY.md"].contains("migrate-steps"));
     assert!(files["tenants/acme/memory/deploy-order.md"].contains("check health"));
     assert!(files["tenants/acme/consolidation/raw_notes.md"].contains("added `migrate-steps`"));
     assert_eq!(server.requests().len(), 3);

@@ -44,8 +44,28 @@ impl Entry {
         )
     }
 
+    /// The file contents of this entry superseded by `target`: kept, with
+    /// its content, after a merge folded it into `target` (issue 12), and
+    /// left out of `MEMORY.md`, prompts and the policy index.
+    pub fn to_superseded_markdown(&self, target: &str) -> String {
+        format!(
+            "{FENCE}name: {}\ndescription: {}\ntype: {}\nsuperseded_by: {}\n{FENCE}{}",
+            scalar(&self.name),
+            scalar(&self.description),
+            scalar(&self.entry_type),
+            scalar(target),
+            self.body
+        )
+    }
+
     /// Reads the file of entry `name`.
     pub fn parse(name: &str, text: &str) -> Result<Entry, StoreError> {
+        Entry::parse_with_mark(name, text).map(|(entry, _)| entry)
+    }
+
+    /// Reads the file of entry `name`, and the entry it was merged into if
+    /// it is superseded.
+    pub fn parse_with_mark(name: &str, text: &str) -> Result<(Entry, Option<String>), StoreError> {
         let invalid = |reason: &str| StoreError::InvalidEntry { name: name.to_string(), reason: reason.to_string() };
         let rest = text.strip_prefix(FENCE).ok_or_else(|| invalid("it does not start with `---`"))?;
         let end = rest.find("\n---\n").ok_or_else(|| invalid("its front matter is not closed by `---`"))?;
@@ -55,12 +75,12 @@ impl Entry {
         if front.name != name {
             return Err(invalid(&format!("its front matter names `{}`", front.name)));
         }
-        Ok(Entry {
-            name: front.name,
-            description: front.description,
-            entry_type: front.entry_type,
-            body: body.to_string(),
-        })
+        if let Some(problem) = front.superseded_by.as_deref().and_then(memwarden_names::name_problem) {
+            return Err(invalid(&format!("superseded_by {problem}")));
+        }
+        let entry =
+            Entry { name: front.name, description: front.description, entry_type: front.entry_type, body: body.to_string() };
+        Ok((entry, front.superseded_by))
     }
 }
 
@@ -71,6 +91,8 @@ struct FrontMatter {
     description: String,
     #[serde(rename = "type")]
     entry_type: String,
+    #[serde(default)]
+    superseded_by: Option<String>,
 }
 
 /// `value` as a YAML scalar that reads back as exactly `value`.

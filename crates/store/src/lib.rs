@@ -307,13 +307,25 @@ impl TenantDir {
     /// Every entry, ordered by name. Fails on a symlink or a file that does
     /// not parse, rather than silently ignoring it.
     pub fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        Ok(self.all_entries()?.into_iter().filter(|(_, mark)| mark.is_none()).map(|(stored, _)| stored).collect())
+    }
+
+    /// The entries a merge folded into another and kept (issue 12), each
+    /// with the entry it was merged into, ordered by name. They are not in
+    /// [`TenantDir::entries`], `MEMORY.md`, prompts or the policy index.
+    pub fn superseded_entries(&self) -> Result<Vec<(StoredEntry, String)>, StoreError> {
+        Ok(self.all_entries()?.into_iter().filter_map(|(stored, mark)| Some((stored, mark?))).collect())
+    }
+
+    /// Every entry file, live or superseded, ordered by name.
+    fn all_entries(&self) -> Result<Vec<(StoredEntry, Option<String>)>, StoreError> {
         let mut entries = Vec::new();
         for file_name in self.memory_file_names()? {
             if let Some(stored) = self.memory_file(&file_name).map_err(|err| self.needs_doctor(err))? {
                 entries.push(stored);
             }
         }
-        entries.sort_by(|a, b| a.entry.name.cmp(&b.entry.name));
+        entries.sort_by(|a, b| a.0.entry.name.cmp(&b.0.entry.name));
         Ok(entries)
     }
 
@@ -333,7 +345,7 @@ impl TenantDir {
 
     /// The entry in `memory/<file_name>`: `None` for a name that is not
     /// an entry's (no `.md`), an error for one that is broken.
-    fn memory_file(&self, file_name: &str) -> Result<Option<StoredEntry>, StoreError> {
+    fn memory_file(&self, file_name: &str) -> Result<Option<(StoredEntry, Option<String>)>, StoreError> {
         let Some(name) = file_name.strip_suffix(".md") else { return Ok(None) };
         let path = self.path(&format!("memory/{file_name}"));
         let meta = self.memory.symlink_metadata(file_name).map_err(StoreError::io(path.clone()))?;
@@ -341,11 +353,17 @@ impl TenantDir {
             return Err(StoreError::Symlink { path });
         }
         safe_name("entry", name)?;
-        self.entry(name)
+        self.entry_file(name)
     }
 
-    /// The entry called `name`, if any.
+    /// The entry called `name`, if any and not superseded.
     pub fn entry(&self, name: &str) -> Result<Option<StoredEntry>, StoreError> {
+        Ok(self.entry_file(name)?.filter(|(_, mark)| mark.is_none()).map(|(stored, _)| stored))
+    }
+
+    /// The file of entry `name`, if any, and whom it was merged into if it
+    /// is superseded.
+    fn entry_file(&self, name: &str) -> Result<Option<(StoredEntry, Option<String>)>, StoreError> {
         safe_name("entry", name)?;
         let file_name = format!("{name}.md");
         let path = self.path(&format!("memory/{file_name}"));
@@ -367,8 +385,8 @@ impl TenantDir {
             Err(err) if err.kind() == io::ErrorKind::InvalidData => return Err(invalid("it is not UTF-8")),
             Err(err) => return Err(StoreError::io(path)(err)),
         }
-        let entry = Entry::parse(name, &text)?;
-        Ok(Some(StoredEntry { entry, updated_at_ms }))
+        let (entry, superseded_by) = Entry::parse_with_mark(name, &text)?;
+        Ok(Some((StoredEntry { entry, updated_at_ms }, superseded_by)))
     }
 
     /// The raw text of a file the store manages (`memory/<name>.md`,

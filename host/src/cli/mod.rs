@@ -138,6 +138,8 @@ enum Command {
     /// Take back every entry version one agent run produced, through the
     /// pack, as one snapshot.
     Forget(With<RunnerArgs, review::ForgetArgs>),
+    /// Make an entry a merge superseded live again, as it was.
+    Unmerge(With<RunnerArgs, review::UnmergeArgs>),
     /// The changes policies held for a person: list, show, approve, deny.
     #[command(subcommand)]
     Review(review::ReviewCommand),
@@ -191,6 +193,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(serve::add_key(&args.host_config(&cmd.flags, None)?, &cmd.args))
         }
         Command::Forget(cmd) => runtime()?.block_on(review::forget(&args.runner_config(&cmd.flags)?, &cmd.args)),
+        Command::Unmerge(cmd) => runtime()?.block_on(review::unmerge(&args.runner_config(&cmd.flags)?, &cmd.args)),
         Command::Review(command) => {
             let flags = match command {
                 review::ReviewCommand::List(cmd) => &cmd.flags,

@@ -146,7 +146,8 @@ pub(crate) async fn forget(config: &RawConfig, args: &ForgetArgs) -> anyhow::Res
     memwarden::store::safe_name_of("tenant", &args.tenant)?;
     let reflector = config.resolve().await?;
     let done = reflector.forget(&args.tenant, &args.source_run, now_ms()).await?;
-    let list = |names: &[String]| if names.is_empty() { "-".to_string() } else { printable(&names.join(", ")).into_owned() };
+    let list =
+        |names: &[String]| if names.is_empty() { "-".to_string() } else { printable(&names.join(", ")).into_owned() };
     println!("removed  {}", list(&done.removed));
     println!("restored {}", list(&done.restored));
     println!("kept     {} (changed by a later run since)", list(&done.kept));
@@ -168,4 +169,29 @@ pub(crate) async fn forget(config: &RawConfig, args: &ForgetArgs) -> anyhow::Res
         None => println!("nothing of run {} is left to undo", printable(&args.source_run)),
     }
     Ok(if refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnmergeArgs {
+    /// The tenant.
+    tenant: String,
+    /// The superseded entry to make live again.
+    entry: String,
+}
+
+/// `memwarden unmerge T ENTRY`.
+pub(crate) async fn unmerge(config: &RawConfig, args: &UnmergeArgs) -> anyhow::Result<ExitCode> {
+    memwarden::store::safe_name_of("tenant", &args.tenant)?;
+    memwarden::store::safe_name_of("entry", &args.entry)?;
+    let reflector = config.resolve().await?;
+    match reflector.unmerge(&args.tenant, &args.entry, now_ms()).await {
+        Ok(snapshot) => {
+            println!("`{}` is live again; snapshot {}", printable(&args.entry), printable(&snapshot));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            println!("{} [{}]", printable(&err.to_string()), err.code());
+            Ok(ExitCode::from(1))
+        }
+    }
 }

@@ -6,36 +6,40 @@
 //! was made stops the job before anything is written (`apply_conflict`).
 
 use super::{FlowError, Recorded};
-use crate::jobs::JobKind;
 use crate::store::{SnapshotMeta, TenantDir, TenantLock, VerdictCounts, snapshot_id};
 
-/// Commits `recorded`'s plan for job `job_id`, which reflected on the
-/// agent run `source_run` if the platform named it; returns the snapshot id.
-pub fn commit(
-    tenant: &TenantDir,
-    lock: &TenantLock,
-    kind: JobKind,
-    job_id: &str,
-    source_run: Option<&str>,
-    recorded: &Recorded,
-) -> Result<String, FlowError> {
-    let id = snapshot_id(recorded.created_at_ms, job_id);
+/// Who made a change set, as its snapshot records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// `reflection`, `consolidation`, `review`, `forget` or `unmerge`.
+    pub kind: &'a str,
+    /// The job, or the operator action's own id.
+    pub job_id: &'a str,
+    /// The agent run the change came from, if the platform named it.
+    pub source_run: Option<&'a str>,
+    /// Who approved it, for an approved review.
+    pub reviewer: Option<&'a str>,
+}
+
+/// Commits `recorded`'s plan, made by `origin`; returns the snapshot id.
+pub fn commit(tenant: &TenantDir, lock: &TenantLock, origin: &Origin<'_>, recorded: &Recorded) -> Result<String, FlowError> {
+    let id = snapshot_id(recorded.created_at_ms, origin.job_id);
     let meta = SnapshotMeta {
         id: id.clone(),
         tenant: tenant.name().to_string(),
-        job_id: job_id.to_string(),
-        kind: kind.as_str().to_string(),
+        job_id: origin.job_id.to_string(),
+        kind: origin.kind.to_string(),
         created_at_ms: recorded.created_at_ms,
         reasoning: recorded.proposal.reasoning.clone(),
-        model: Some(recorded.model.clone()),
+        model: Some(recorded.model.clone()).filter(|model| !model.is_empty()),
         tokens_in: recorded.tokens_in,
         tokens_out: recorded.tokens_out,
         decision: serde_json::to_value(&recorded.decision).ok(),
         files: recorded.plan.changes.iter().map(|c| c.file.clone()).collect(),
         raw_llm_output: recorded.raw_output.clone(),
         restores: None,
-        source_run: source_run.map(str::to_string),
-        reviewer: None,
+        source_run: origin.source_run.map(str::to_string),
+        reviewer: origin.reviewer.map(str::to_string),
     };
     let accepted = recorded.decision.accepted_count();
     let proposed = recorded.decision.proposed_count();

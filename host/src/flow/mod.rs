@@ -116,6 +116,24 @@ pub struct Recorded {
     pub trimmed: Vec<String>,
 }
 
+impl Recorded {
+    /// What an operator's action (an approval, a forget) decided: no LLM
+    /// took part.
+    pub fn by_operator(now_ms: u64, proposal: Proposal, decision: DecisionRecord, plan: Plan) -> Recorded {
+        Recorded {
+            created_at_ms: now_ms,
+            proposal: decision.amend(&proposal),
+            decision,
+            plan,
+            model: String::new(),
+            tokens_in: 0,
+            tokens_out: 0,
+            raw_output: None,
+            trimmed: Vec::new(),
+        }
+    }
+}
+
 /// Tokens a text costs, estimated as bytes / 4 (the context guards' unit).
 pub fn estimate_tokens(text: &str) -> usize {
     text.len().div_ceil(4)

@@ -49,9 +49,9 @@ pub fn build(
     // a merged entry never goes through without its merge.
     let groups = proposal.change_groups();
     let mut held_back = BTreeMap::new();
-    let (state, touched, skipped) = loop {
-        let (state, touched, skipped) = apply(entries, proposal, decision, &held_back);
-        let failed: BTreeSet<usize> = skipped.iter().map(|(position, _)| *position).collect();
+    let applied = loop {
+        let applied = apply(entries, proposal, decision, &held_back);
+        let failed: BTreeSet<usize> = applied.skipped.iter().map(|(position, _)| *position).collect();
         let mut grown = false;
         for group in groups.iter().filter(|group| group.iter().any(|p| failed.contains(p))) {
             let culprit = group.iter().copied().find(|p| failed.contains(p)).unwrap_or(group[0]);
@@ -65,15 +65,18 @@ pub fn build(
             }
         }
         if !grown {
-            break (state, touched, skipped);
+            break applied;
         }
     };
+    let Applied { state, superseded, touched, skipped } = applied;
     let mut plan = Plan { skipped: skipped.into_iter().map(|(_, skipped)| skipped).collect(), ..Plan::default() };
 
     for name in &touched {
         let file = TenantFile::Entry(name.clone());
         let before = tenant.read_file(&file)?;
-        let after = state.get(name).map(Entry::to_markdown);
+        // A merged entry is kept, marked as folded into its target.
+        let kept = || superseded.get(name).map(|(entry, target)| entry.to_superseded_markdown(target));
+        let after = state.get(name).map(Entry::to_markdown).or_else(kept);
         if before != after {
             plan.memory_applied += 1;
             plan.changes.push(FileChange { file, before, after });
@@ -107,18 +110,28 @@ pub fn build(
     Ok(plan)
 }
 
-/// The entries after the changes `decision` lets through, in order, on
-/// `entries`; the names touched; and the changes that cannot be carried
-/// out, by position. The changes in `held_back` are skipped with their
-/// message.
-#[allow(clippy::type_complexity)] // three results of one pass, named at the call
+/// The changes `decision` lets through, applied in order to `entries`.
+struct Applied {
+    /// The live entries after.
+    state: BTreeMap<String, Entry>,
+    /// The entries merged into another: kept, marked, with their target.
+    superseded: BTreeMap<String, (Entry, String)>,
+    /// The names written.
+    touched: BTreeSet<String>,
+    /// The changes that cannot be carried out, by position.
+    skipped: Vec<(usize, Skipped)>,
+}
+
+/// Applies the changes `decision` lets through, in order, to `entries`;
+/// the changes in `held_back` are skipped with their message.
 fn apply(
     entries: &[StoredEntry],
     proposal: &Proposal,
     decision: &DecisionRecord,
     held_back: &BTreeMap<usize, String>,
-) -> (BTreeMap<String, Entry>, BTreeSet<String>, Vec<(usize, Skipped)>) {
+) -> Applied {
     let mut state: BTreeMap<String, Entry> = entries.iter().map(|s| (s.entry.name.clone(), s.entry.clone())).collect();
+    let mut superseded = BTreeMap::new();
     let mut touched = BTreeSet::new();
     let mut skipped = Vec::new();
     let mut skip = |position: usize, name: &str, code: &str, message: String| {
@@ -159,7 +172,11 @@ fn apply(
                 touched.insert(name);
             }
             (Op::Remove, Some(_)) => {
-                state.remove(&name);
+                // A merge keeps what it folds in (issue 12): the entry stays
+                // as superseded, so a bad merge is undone per entry.
+                if let (Some(entry), Some(target)) = (state.remove(&name), change.merge_target.clone()) {
+                    superseded.insert(name.clone(), (entry, target));
+                }
                 touched.insert(name);
             }
             (Op::Update | Op::Remove, None) => {
@@ -167,5 +184,5 @@ fn apply(
             }
         }
     }
-    (state, touched, skipped)
+    Applied { state, superseded, touched, skipped }
 }

@@ -23,6 +23,7 @@ pub use inputs::Inputs;
 pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
 use crate::flow::context::IndexCache;
+use crate::flow::commit::Origin;
 use crate::flow::{commit, heartbeating, plan, review, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{
@@ -314,14 +315,9 @@ impl<S: JobStore> Reflector<S> {
             self.jobs.enqueue_consolidation(&claim.tenant, recorded.created_at_ms, attempts, now_ms()).await?;
         }
         // 8. Apply the plan and 9. snapshot it, as one idempotent commit.
-        let id = commit::commit(
-            &tenant,
-            &lock.file,
-            JobKind::Reflection,
-            &job_id,
-            claim.payload.source_run.as_deref(),
-            &recorded,
-        )?;
+        let source_run = claim.payload.source_run.as_deref();
+        let origin = Origin { kind: JobKind::Reflection.as_str(), job_id: &job_id, source_run, reviewer: None };
+        let id = commit::commit(&tenant, &lock.file, &origin, &recorded)?;
         // 10. Queue what a policy held for a person (again, harmlessly, when
         //     a resumed job gets here twice).
         let expire_after = self.settings.review_expire_after;

@@ -72,6 +72,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tenants/{tenant}/memory"),
     ("GET", "/v1/tenants/{tenant}/memory/{name}"),
     ("GET", "/v1/tenants/{tenant}/memory/{name}/history"),
+    ("POST", "/v1/tenants/{tenant}/memory/{name}/unmerge"),
     ("GET", "/v1/tenants/{tenant}/snapshots"),
     ("GET", "/v1/tenants/{tenant}/snapshots/{id}"),
     ("POST", "/v1/tenants/{tenant}/snapshots/{id}/rollback"),
@@ -96,6 +97,7 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         .route("/v1/tenants/{tenant}/memory", get(tenants::memory::<S>))
         .route("/v1/tenants/{tenant}/memory/{name}", get(tenants::entry::<S>))
         .route("/v1/tenants/{tenant}/memory/{name}/history", get(tenants::entry_history::<S>))
+        .route("/v1/tenants/{tenant}/memory/{name}/unmerge", post(reviews::unmerge::<S>))
         .route("/v1/tenants/{tenant}/snapshots", get(tenants::snapshots::<S>))
         .route("/v1/tenants/{tenant}/snapshots/{id}", get(tenants::snapshot::<S>))
         .route("/v1/tenants/{tenant}/snapshots/{id}/rollback", post(tenants::rollback::<S>))

@@ -125,6 +125,26 @@ pub async fn forget<S: JobStore>(
     })))
 }
 
+/// `POST …/memory/{name}/unmerge`: make an entry a merge superseded live
+/// again (admin or reviewer key).
+pub async fn unmerge<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    check_tenant(&api, &caller, &tenant)?;
+    caller.reviewer_for(&tenant)?;
+    crate::store::safe_name_of("entry", &name)?;
+    match api.reflector.unmerge(&tenant, &name, now_ms()).await {
+        Ok(snapshot) => Ok(Json(json!({ "name": name, "snapshot_id": snapshot }))),
+        Err(crate::forget::UnmergeError::Flow(err)) => Err(err.into()),
+        Err(err @ crate::forget::UnmergeError::NotSuperseded(_)) => {
+            Err(ApiError::not_found(err.code(), err.to_string()))
+        }
+        Err(err) => Err(ApiError::new(StatusCode::CONFLICT, err.code(), err.to_string())),
+    }
+}
+
 /// Review `id` if it is `tenant`'s; another tenant's is reported missing.
 async fn own_review<S: JobStore>(api: &Api<S>, tenant: &str, id: i64) -> Result<Review, ApiError> {
     match api.reflector.jobs.review(id).await? {

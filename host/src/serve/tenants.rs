@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -171,24 +171,43 @@ pub async fn consolidate<S: JobStore>(
     Ok((StatusCode::ACCEPTED, Json(json!({ "tenant": tenant, "input_watermark": watermark }))))
 }
 
+/// `GET …/memory[?include_superseded=true]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryQuery {
+    /// Also list the entries merges folded into others and kept.
+    #[serde(default)]
+    include_superseded: bool,
+}
+
 pub async fn memory<S: JobStore>(
     State(api): State<Arc<Api<S>>>,
     caller: Caller,
     Path(tenant): Path<String>,
+    Query(query): Query<MemoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let entries = with_tenant(&api, &caller, &tenant, |dir| Ok(dir.entries()?)).await?;
-    let entries: Vec<Value> = entries
-        .iter()
-        .map(|stored| {
-            json!({
-                "name": stored.entry.name,
-                "type": stored.entry.entry_type,
-                "description": stored.entry.description,
-                "updated_at_ms": stored.updated_at_ms,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "tenant": tenant, "entries": entries })))
+    let include_superseded = query.include_superseded;
+    let (entries, superseded) = with_tenant(&api, &caller, &tenant, move |dir| {
+        let superseded = if include_superseded { dir.superseded_entries()? } else { Vec::new() };
+        Ok((dir.entries()?, superseded))
+    })
+    .await?;
+    let row = |stored: &crate::store::StoredEntry, superseded_by: Option<&str>| {
+        let mut row = json!({
+            "name": stored.entry.name,
+            "type": stored.entry.entry_type,
+            "description": stored.entry.description,
+            "updated_at_ms": stored.updated_at_ms,
+        });
+        if let Some(target) = superseded_by {
+            row["superseded_by"] = Value::String(target.to_string());
+            row["body"] = Value::String(stored.entry.body.clone());
+        }
+        row
+    };
+    let mut rows: Vec<Value> = entries.iter().map(|stored| row(stored, None)).collect();
+    rows.extend(superseded.iter().map(|(stored, target)| row(stored, Some(target))));
+    Ok(Json(json!({ "tenant": tenant, "entries": rows })))
 }
 
 pub async fn entry<S: JobStore>(
