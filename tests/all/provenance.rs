@@ -26,6 +26,19 @@ async fn reflect_on(h: &Harness, tenant: &str, source_run: &str) -> ReportOutcom
     h.reflector.run(claim).await.outcome
 }
 
+/// `h` with a pack of the standard modules but cooldown: several quick
+/// updates of one entry, which cooldown would pace, are what these tests
+/// are about. The pack is `no-cooldown.yaml` in `h`'s directory.
+fn without_cooldown(mut h: Harness) -> Harness {
+    let path = h.dir.path().join("no-cooldown.yaml");
+    let modules =
+        "modules:\n  - module: schema\n  - module: size-limits\n  - module: content-guard\n  - module: merge-rules\n";
+    std::fs::write(&path, modules).expect("write pack");
+    let pack = memwarden::policy::RulePack::load(crate::util::engine(), path.to_str().expect("utf-8")).expect("pack");
+    h.reflector.packs = std::sync::Arc::new(memwarden::policy::PackMap::uniform(pack));
+    h
+}
+
 fn update(name: &str, body: &str) -> serde_json::Value {
     json!({"op": "update", "name": name, "body": body})
 }
@@ -37,17 +50,7 @@ async fn each_version_of_an_entry_names_the_run_it_came_from() {
         proposal(json!([update("deploy-order", "Migrate first, then deploy.")])),
         proposal(json!([update("deploy-order", "Migrate first, then deploy, then run the smoke tests.")])),
     ];
-    let mut h = harness(answers.into_iter().map(Behaviour::Reply).collect(), |_| {}).await;
-    // Three quick updates of one entry: the cooldown module would refuse
-    // the second; this test is about provenance, not pacing.
-    let pack = h.dir.path().join("no-cooldown.yaml");
-    std::fs::write(
-        &pack,
-        "modules:\n  - module: schema\n  - module: size-limits\n  - module: content-guard\n  - module: merge-rules\n",
-    )
-    .expect("write pack");
-    let pack = memwarden::policy::RulePack::load(crate::util::engine(), pack.to_str().expect("utf-8")).expect("pack");
-    h.reflector.packs = std::sync::Arc::new(memwarden::policy::PackMap::uniform(pack));
+    let h = without_cooldown(harness(answers.into_iter().map(Behaviour::Reply).collect(), |_| {}).await);
     for run_id in ["run-101", "run-102", "run-103"] {
         assert_eq!(reflect_on(&h, "acme", run_id).await, ReportOutcome::Succeeded);
     }
@@ -82,20 +85,9 @@ async fn forgetting_a_run_removes_what_it_created_and_restores_what_it_changed()
         proposal(json!([add("deploy-order", "Migrate first.")])),
         proposal(json!([add("release-notes", "Write them last."), update("deploy-order", "Skip the migrations.")])),
     ];
-    let mut h = harness(answers.into_iter().map(Behaviour::Reply).collect(), |_| {}).await;
+    let h = without_cooldown(harness(answers.into_iter().map(Behaviour::Reply).collect(), |_| {}).await);
     let pack = h.dir.path().join("no-cooldown.yaml");
-    std::fs::write(
-        &pack,
-        "modules:\n  - module: schema\n  - module: size-limits\n  - module: content-guard\n  - module: merge-rules\n",
-    )
-    .expect("write pack");
-    std::fs::write(
-        h.dir.path().join("memwarden.yaml"),
-        format!("pack: {}\n", pack.display()),
-    )
-    .expect("config");
-    let loaded = memwarden::policy::RulePack::load(crate::util::engine(), pack.to_str().expect("utf-8")).expect("pack");
-    h.reflector.packs = std::sync::Arc::new(memwarden::policy::PackMap::uniform(loaded));
+    std::fs::write(h.dir.path().join("memwarden.yaml"), format!("pack: {}\n", pack.display())).expect("config");
     assert_eq!(reflect_on(&h, "acme", "run-good").await, ReportOutcome::Succeeded);
     assert_eq!(reflect_on(&h, "acme", "run-bad").await, ReportOutcome::Succeeded);
     assert!(h.files()["tenants/acme/memory/deploy-order.md"].contains("Skip the migrations."));

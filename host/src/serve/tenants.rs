@@ -281,10 +281,7 @@ pub async fn snapshot<S: JobStore>(
         .iter()
         .map(|change| {
             let path = change.file.path();
-            let old = if change.before.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
-            let new = if change.after.is_some() { format!("b/{path}") } else { "/dev/null".to_string() };
-            let (before, after) = (change.before.as_deref().unwrap_or(""), change.after.as_deref().unwrap_or(""));
-            let diff = TextDiff::from_lines(before, after).unified_diff().header(&old, &new).to_string();
+            let diff = diff_of(&path, change.before.as_deref(), change.after.as_deref());
             json!({ "path": path, "before": change.before, "after": change.after, "diff": diff })
         })
         .collect();
