@@ -244,6 +244,26 @@ async fn the_review_api_lets_reviewers_decide_and_never_the_agent() {
     let (status, _) = call(&http, Method::GET, &format!("{base}/memory/mail-rule"), Some(&agent), None).await;
     assert_eq!(status, StatusCode::OK);
 
+    // An entry a merge superseded: listed on request, made live again by a
+    // reviewer, never by the agent.
+    let kept = "---\nname: old-steps\ndescription: Old steps\ntype: project\nsuperseded_by: deploy-order\n---\nDeploy, then migrate.";
+    std::fs::write(dir.path().join("data/tenants/acme/memory/old-steps.md"), kept).expect("seed");
+    let (_, live) = call(&http, Method::GET, &format!("{base}/memory"), Some(&agent), None).await;
+    assert!(!live.to_string().contains("old-steps"), "{live}");
+    let (_, all) =
+        call(&http, Method::GET, &format!("{base}/memory?include_superseded=true"), Some(&agent), None).await;
+    let listed = all["entries"].as_array().expect("entries").iter().find(|e| e["name"] == "old-steps").cloned();
+    assert_eq!(listed.map(|e| e["superseded_by"].clone()), Some(json!("deploy-order")), "{all}");
+    let unmerge = format!("{base}/memory/old-steps/unmerge");
+    let (status, err) = call(&http, Method::POST, &unmerge, Some(&agent), None).await;
+    assert_eq!((status, error_code(&err)), (StatusCode::FORBIDDEN, "reviewer_required"), "{err}");
+    let (status, done) = call(&http, Method::POST, &unmerge, Some(&reviewer), None).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, entry) = call(&http, Method::GET, &format!("{base}/memory/old-steps"), Some(&agent), None).await;
+    assert_eq!((status, entry["body"].as_str()), (StatusCode::OK, Some("Deploy, then migrate.")), "{entry}");
+    let (status, err) = call(&http, Method::POST, &unmerge, Some(&reviewer), None).await;
+    assert_eq!((status, error_code(&err)), (StatusCode::NOT_FOUND, "not_superseded"), "{err}");
+
     // A damaged snapshot is the store's state refusing the request: 409.
     let snapshot = job["snapshot_id"].as_str().expect("the job's snapshot");
     std::fs::write(dir.path().join(format!("data/tenants/acme/snapshots/{snapshot}.json")), "{torn").expect("tear");
