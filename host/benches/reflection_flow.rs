@@ -121,7 +121,7 @@ fn commit_only() {
         let lock = tenant.lock().unwrap_or_else(|err| panic!("lock: {err}"));
         let started = Instant::now();
         tenant
-            .commit(&lock, &meta, &changes, VerdictCounts { accepted: 1, rejected: 0 })
+            .commit(&lock, &meta, &changes, VerdictCounts { accepted: 1, rejected: 0, held: 0 })
             .unwrap_or_else(|err| panic!("commit: {err}"));
         times.push(started.elapsed());
     }

@@ -40,6 +40,8 @@ async fn a_held_change_is_applied_only_once_approved() {
     assert_eq!(report.outcome, ReportOutcome::Held { reviews: 1 }, "{report:#?}");
     let files = h.files();
     assert!(files.contains_key("tenants/acme/memory/deploy-order.md"), "the accepted change is applied");
+    let line = &h.reflector.data.tenant("acme").expect("tenant").snapshots().expect("history")[0];
+    assert_eq!((line.accepted, line.rejected, line.held), (1, 0, 1), "{line:?}");
     assert!(!files.contains_key("tenants/acme/memory/mail-rule.md"), "the held one waits");
 
     let jobs = &h.reflector.jobs;

@@ -46,7 +46,7 @@ fn meta(job: &str, at_ms: u64, changes: &[FileChange]) -> SnapshotMeta {
     }
 }
 
-const VERDICTS: VerdictCounts = VerdictCounts { accepted: 1, rejected: 0 };
+const VERDICTS: VerdictCounts = VerdictCounts { accepted: 1, rejected: 0, held: 0 };
 
 /// Seeds `keep`, `edit` and `gone` with their index through a first
 /// commit, and returns the change set of a second job that adds two

@@ -138,7 +138,7 @@ fn a_commit_writes_its_files_and_snapshot_once_and_refuses_a_conflict() {
         reviewer: None,
     };
     let lock = tenant.lock().expect("lock");
-    let verdicts = VerdictCounts { accepted: 2, rejected: 1 };
+    let verdicts = VerdictCounts { accepted: 2, rejected: 1, held: 0 };
     assert_eq!(tenant.commit(&lock, &meta, &changes, verdicts).expect("commit").written, 2);
     let again = tenant.commit(&lock, &meta, &changes, verdicts).expect("commit again, as a resumed job would");
     assert_eq!(again.written, 0, "a resumed commit finds its files written");
@@ -219,7 +219,7 @@ fn a_resumed_commit_regenerates_a_memory_index_another_job_rewrote() {
         FileChange { file: TenantFile::Entry("b".into()), before: None, after: Some(b.to_markdown()) },
         FileChange { file: TenantFile::MemoryIndex, before: None, after: index_of(&[a.clone(), b.clone()]) },
     ];
-    let verdicts = VerdictCounts { accepted: 1, rejected: 0 };
+    let verdicts = VerdictCounts { accepted: 1, rejected: 0, held: 0 };
     tenant.commit(&lock, &meta("job-2", 2), &job2, verdicts).expect("job 2");
     // Job 1 resumes: no conflict, and the index still lists both.
     tenant.commit(&lock, &meta("job-1", 1), &job1, verdicts).expect("job 1 resumes");

@@ -65,6 +65,8 @@ pub struct VerdictCounts {
     pub accepted: usize,
     /// Changes rejected.
     pub rejected: usize,
+    /// Changes held for review.
+    pub held: usize,
 }
 
 impl TenantDir {
@@ -235,6 +237,7 @@ fn index_line(meta: &SnapshotMeta, changes: &[FileChange], verdicts: VerdictCoun
         created_at_ms: meta.created_at_ms,
         accepted: verdicts.accepted,
         rejected: verdicts.rejected,
+        held: verdicts.held,
         files: changes.len(),
         memory_writes: changes.iter().filter(|c| matches!(c.file, TenantFile::Entry(_))).count(),
         pieces: changes

@@ -78,8 +78,12 @@ impl Entry {
         if let Some(problem) = front.superseded_by.as_deref().and_then(memwarden_names::name_problem) {
             return Err(invalid(&format!("superseded_by {problem}")));
         }
-        let entry =
-            Entry { name: front.name, description: front.description, entry_type: front.entry_type, body: body.to_string() };
+        let entry = Entry {
+            name: front.name,
+            description: front.description,
+            entry_type: front.entry_type,
+            body: body.to_string(),
+        };
         Ok((entry, front.superseded_by))
     }
 }

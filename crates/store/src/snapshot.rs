@@ -174,6 +174,9 @@ pub struct SnapshotIndexLine {
     pub accepted: usize,
     /// Changes rejected.
     pub rejected: usize,
+    /// Changes held for review.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held: usize,
     /// Files changed.
     pub files: usize,
     /// Memory entries written or removed.
@@ -186,6 +189,10 @@ pub struct SnapshotIndexLine {
     /// provenance, issue 12: their snapshots are read to find out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries: Option<Vec<String>>,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// The id of the snapshot of `job_id` taken at `created_at_ms`:

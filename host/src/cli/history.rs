@@ -46,15 +46,20 @@ fn open(config: &RawConfig, tenant: &str) -> anyhow::Result<memwarden::store::Te
 pub(crate) fn history(config: &RawConfig, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let tenant = open(config, &args.tenant)?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<36} {:<13} {:>8} {:>8} {:>5}  PIECES", "SNAPSHOT", "KIND", "ACCEPTED", "REJECTED", "FILES")?;
+    writeln!(
+        out,
+        "{:<36} {:<13} {:>8} {:>8} {:>5} {:>5}  PIECES",
+        "SNAPSHOT", "KIND", "ACCEPTED", "REJECTED", "HELD", "FILES"
+    )?;
     for line in tenant.snapshots()? {
         writeln!(
             out,
-            "{:<36} {:<13} {:>8} {:>8} {:>5}  {}",
+            "{:<36} {:<13} {:>8} {:>8} {:>5} {:>5}  {}",
             printable(&line.id),
             printable(&line.kind),
             line.accepted,
             line.rejected,
+            line.held,
             line.files,
             printable(&line.pieces.join(", "))
         )?;

@@ -43,7 +43,8 @@ pub fn commit(tenant: &TenantDir, lock: &TenantLock, origin: &Origin<'_>, record
     };
     let accepted = recorded.decision.accepted_count();
     let proposed = recorded.decision.proposed_count();
-    let verdicts = VerdictCounts { accepted, rejected: proposed - accepted };
+    let held = recorded.decision.held_count();
+    let verdicts = VerdictCounts { accepted, rejected: proposed.saturating_sub(accepted + held), held };
     tenant.commit(lock, &meta, &recorded.plan.changes, verdicts)?;
     Ok(id)
 }
