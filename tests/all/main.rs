@@ -14,6 +14,7 @@ mod multi_host;
 mod policy_cache;
 mod policy_cases;
 mod policy_cli;
+mod policy_configure;
 mod policy_containment;
 mod policy_hardening;
 mod policy_score;

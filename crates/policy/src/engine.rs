@@ -1,6 +1,7 @@
 //! [`PolicyEngine`]: one wasmtime `Engine` and `Linker` per process, the
 //! sandbox limits, and the modules loaded so far (compiled once per content
-//! hash, in memory and on disk).
+//! hash, in memory and on disk), plain and configured (a module that exports
+//! `configure`, snapshotted once per config: [`preinit`](super::preinit)).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,6 +13,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 use super::LoadError;
 use super::cache::ModuleCache;
+use super::preinit::{self, PreinitError};
 use super::sandbox::{self, EvalState};
 use super::wit::{Inputs, PolicyModule, PolicyModulePre, v1, wit};
 use super::world::{self, WorldVersion};
@@ -57,6 +59,8 @@ struct Inner {
     limits: SandboxLimits,
     cache: Option<ModuleCache>,
     loaded: Mutex<HashMap<[u8; 32], Arc<LoadedModule>>>,
+    /// Configured snapshots, by [`configured_key`].
+    configured: Mutex<HashMap<[u8; 32], Arc<LoadedModule>>>,
 }
 
 /// A compiled, import-checked module, ready to instantiate.
@@ -65,6 +69,12 @@ pub struct LoadedModule {
     sha256: [u8; 32],
     info: wit::ModuleInfo,
     size_bytes: usize,
+    /// The module's `configure` export, e.g.
+    /// `memwarden:policy/configure@0.2.0`, if it has one.
+    configure: Option<String>,
+    /// Instances start with the config already parsed (a snapshot taken
+    /// after `configure`), so `evaluate` gets an empty config.
+    configured: bool,
 }
 
 /// A module's pre-linked instance, in the world it speaks.
@@ -104,6 +114,7 @@ impl LoadedModule {
         inputs: &Inputs<'_>,
         config: &str,
     ) -> wasmtime::Result<wit::Decision> {
+        let config = if self.configured { "" } else { config };
         match &self.pre {
             Bindings::V0_1(pre) => {
                 let (proposal, context) = inputs.v1();
@@ -124,6 +135,13 @@ impl LoadedModule {
             Bindings::V0_1(_) => "0.1",
             Bindings::V0_2(_) => "0.2",
         }
+    }
+
+    /// Whether evaluations start from a snapshot in which the module's
+    /// config is already parsed (the module exports `configure`), rather
+    /// than passing the config on every call.
+    pub fn is_preconfigured(&self) -> bool {
+        self.configured
     }
 
     /// The name the module gives itself.
@@ -205,7 +223,8 @@ impl PolicyEngine {
         v1::PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
             .map_err(LoadError::engine)?;
         let cache = cache_dir.map(|dir| ModuleCache::open(dir, &engine)).transpose()?;
-        Ok(PolicyEngine { inner: Arc::new(Inner { engine, linker, limits, cache, loaded: Mutex::default() }) })
+        let inner = Inner { engine, linker, limits, cache, loaded: Mutex::default(), configured: Mutex::default() };
+        Ok(PolicyEngine { inner: Arc::new(inner) })
     }
 
     /// The limits every call runs under.
@@ -228,9 +247,80 @@ impl PolicyEngine {
             WorldVersion::V0_2 => Bindings::V0_2(PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
         };
         let info = pre.info(&mut self.store(Default::default())).map_err(LoadError::call)?;
-        let module = Arc::new(LoadedModule { pre, sha256, info, size_bytes: bytes.len() });
+        let configure = match version {
+            WorldVersion::V0_1 => None,
+            WorldVersion::V0_2 => preinit::configure_export(&self.inner.engine, &component),
+        };
+        let module =
+            Arc::new(LoadedModule { pre, sha256, info, size_bytes: bytes.len(), configure, configured: false });
         self.lock_loaded().insert(sha256, module.clone());
         Ok(module)
+    }
+
+    /// `module` (loaded from `bytes`) readied to run with `config_json`:
+    /// the config is checked, and a module that exports `configure` comes
+    /// back as a snapshot taken right after configuring it, so that no
+    /// evaluation parses the config again. Other modules (every 0.1 module,
+    /// a 0.2 module without the export) come back as they are, checked with
+    /// `validate-config`, and get the config on every call; so does any
+    /// module given no config, which has nothing to parse (the defaults),
+    /// where a snapshot would only cost two more compilations at load. The
+    /// snapshot is cached, in memory and on disk, under the module's hash
+    /// and the config.
+    pub(crate) fn configure(
+        &self,
+        module: &Arc<LoadedModule>,
+        bytes: &[u8],
+        config_json: &str,
+    ) -> Result<Arc<LoadedModule>, LoadError> {
+        let Some(export) = module.configure.as_ref().filter(|_| !config_json.is_empty()) else {
+            self.validate_config(module, config_json)?;
+            return Ok(module.clone());
+        };
+        let key = configured_key(&module.sha256, config_json);
+        if let Some(configured) = self.lock_configured().get(&key) {
+            return Ok(configured.clone());
+        }
+        let cached = self.inner.cache.as_ref().and_then(|cache| cache.get(&self.inner.engine, &key));
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                match preinit::snapshot(&self.inner.linker, self.store(Default::default()), bytes, export, config_json)
+                {
+                    Ok(snapshot) => {
+                        let component = Component::new(&self.inner.engine, &snapshot).map_err(LoadError::compile)?;
+                        if let Some(cache) = &self.inner.cache {
+                            cache.put(&key, &component);
+                        }
+                        component
+                    }
+                    Err(PreinitError::Refused(message)) => return Err(LoadError::Config(message)),
+                    Err(PreinitError::Trapped(err)) => return Err(LoadError::call(err)),
+                    Err(PreinitError::Unsupported(err)) => {
+                        tracing::warn!(?err, module = %module.name(), "cannot snapshot a configured module; it gets its config on every call");
+                        self.validate_config(module, config_json)?;
+                        return Ok(module.clone());
+                    }
+                }
+            }
+        };
+        // The snapshot is a new component: it must fit the world as the
+        // original did.
+        if world::check(&self.inner.engine, &component)? != WorldVersion::V0_2 {
+            return Err(LoadError::MissingExport { found: "a snapshot of another world".to_string() });
+        }
+        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(LoadError::link)?;
+        let pre = Bindings::V0_2(PolicyModulePre::new(instance_pre).map_err(LoadError::link)?);
+        let configured = Arc::new(LoadedModule {
+            pre,
+            sha256: module.sha256,
+            info: module.info.clone(),
+            size_bytes: module.size_bytes,
+            configure: None,
+            configured: true,
+        });
+        self.lock_configured().insert(key, configured.clone());
+        Ok(configured)
     }
 
     /// The import and export names of a component, whether or not it fits
@@ -275,11 +365,27 @@ impl PolicyEngine {
         Ok(component)
     }
 
+    fn lock_configured(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedModule>>> {
+        // As in `lock_loaded`.
+        self.inner.configured.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedModule>>> {
         // A poisoned map only means another thread panicked mid-insert of an
         // Arc; the map itself is still consistent.
         self.inner.loaded.lock().unwrap_or_else(|poison| poison.into_inner())
     }
+}
+
+/// Where a module configured with `config_json` is cached: the module's
+/// hash, the config and the snapshotting tool, so a new config (or a new
+/// wizer) is a new entry.
+fn configured_key(module_sha256: &[u8; 32], config_json: &str) -> [u8; 32] {
+    let mut key = Sha256::new();
+    key.update(b"memwarden configured module\0wasmtime-wizer 48\0");
+    key.update(module_sha256);
+    key.update(config_json.as_bytes());
+    key.finalize().into()
 }
 
 pub(crate) use sandbox::describe_failure;

@@ -33,6 +33,7 @@ mod host_checks;
 mod index;
 pub mod metrics;
 mod pack;
+mod preinit;
 mod sandbox;
 mod wit;
 mod world;

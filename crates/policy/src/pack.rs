@@ -215,7 +215,9 @@ impl RulePack {
             };
             let module = engine.load(&bytes).map_err(module_error)?;
             let config_json = if spec.config.is_null() { String::new() } else { spec.config.to_string() };
-            engine.validate_config(&module, &config_json).map_err(module_error)?;
+            // Checks the config; a module that can be configured once comes
+            // back as a snapshot with the config already parsed.
+            let module = engine.configure(&module, &bytes, &config_json).map_err(module_error)?;
             let audit = mode == Mode::Audit || spec.mode == Some(Mode::Audit);
             revision.update(&actual);
             revision.update(config_json.as_bytes());

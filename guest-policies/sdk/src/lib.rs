@@ -22,7 +22,7 @@ pub use serde;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit/policy.wit",
-        world: "policy-module",
+        world: "configurable-policy-module",
         pub_export_macro: true,
         export_macro_name: "__export_policy_module",
         default_bindings_module: "memwarden_policy_sdk::bindings",
@@ -78,6 +78,11 @@ pub trait Policy: DeserializeOwned + Default {
 /// nothing, so the same crate can be linked as an `rlib` and run through
 /// [`native`] in tests and benchmarks.
 ///
+/// It also exports the optional `configure` function of the 0.2 world: the
+/// host calls it once when a rule pack loads, and every evaluation then
+/// starts from an instance in which the config is already parsed (see "The
+/// per-evaluation lifecycle" in the SDK guide).
+///
 /// Inside the sandbox it also installs a bump allocator as the module's
 /// global allocator: every evaluation runs in a fresh instance whose memory
 /// is thrown away after the call, so freeing is wasted work (see "The
@@ -97,6 +102,9 @@ macro_rules! export_policy {
         const _: () = {
             struct Export;
 
+            /// The config `configure` parsed at load, in the host's snapshot.
+            static CONFIGURED: $crate::__private::Configured<$policy> = $crate::__private::Configured::new();
+
             impl $crate::bindings::exports::memwarden::policy::policy::Guest for Export {
                 fn info() -> $crate::ModuleInfo {
                     $crate::__private::info::<$policy>()
@@ -107,7 +115,13 @@ macro_rules! export_policy {
                 }
 
                 fn evaluate(proposal: $crate::Proposal, context: $crate::Context, config: String) -> $crate::Decision {
-                    $crate::__private::evaluate::<$policy>(&proposal, &context, &config)
+                    $crate::__private::evaluate::<$policy>(CONFIGURED.get(), &proposal, &context, &config)
+                }
+            }
+
+            impl $crate::bindings::exports::memwarden::policy::configure::Guest for Export {
+                fn configure(config: String) -> Result<(), String> {
+                    $crate::__private::configure::<$policy>(&CONFIGURED, &config)
                 }
             }
 
@@ -166,7 +180,50 @@ pub mod __private {
         parse_config::<P>(config)?.validate()
     }
 
-    pub fn evaluate<P: Policy>(proposal: &Proposal, context: &Context, config: &str) -> Decision {
+    /// Where [`export_policy!`] keeps the config that `configure` parsed at
+    /// load. The host snapshots the instance right after that call, so every
+    /// evaluation starts with the parsed config in place and reads no JSON.
+    #[cfg(target_arch = "wasm32")]
+    pub struct Configured<P>(std::cell::OnceCell<P>);
+
+    // SAFETY: a wasm32-unknown-unknown instance runs one thread.
+    #[cfg(target_arch = "wasm32")]
+    unsafe impl<P> Sync for Configured<P> {}
+
+    #[cfg(target_arch = "wasm32")]
+    impl<P> Configured<P> {
+        /// A slot holding no config yet.
+        #[allow(clippy::new_without_default)] // only `export_policy!`'s static builds one
+        pub const fn new() -> Configured<P> {
+            Configured(std::cell::OnceCell::new())
+        }
+
+        /// The parsed config, once `configure` stored one.
+        pub fn get(&self) -> Option<&P> {
+            self.0.get()
+        }
+    }
+
+    /// Parses and checks `config` and keeps it in `slot`, for the host to
+    /// snapshot.
+    #[cfg(target_arch = "wasm32")]
+    pub fn configure<P: Policy>(slot: &Configured<P>, config: &str) -> Result<(), String> {
+        let policy = parse_config::<P>(config)?;
+        policy.validate()?;
+        slot.0.set(policy).map_err(|_| "the module is already configured".to_string())
+    }
+
+    /// Decides with the config `configure` kept, if the host configured
+    /// this instance; else with `config`, parsed now.
+    pub fn evaluate<P: Policy>(
+        configured: Option<&P>,
+        proposal: &Proposal,
+        context: &Context,
+        config: &str,
+    ) -> Decision {
+        if let Some(policy) = configured {
+            return policy.evaluate(proposal, context);
+        }
         // INVARIANT: the host validated this config with `validate-config`
         // when it loaded the pack; a config that no longer parses is a host
         // bug, and trapping makes the host fail closed.

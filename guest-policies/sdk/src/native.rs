@@ -75,7 +75,7 @@ pub fn evaluate<P: crate::Policy>(
     proposal: &crate::Proposal,
     context: &crate::Context,
 ) -> crate::Decision {
-    crate::__private::evaluate::<P>(proposal, context, config_json)
+    crate::__private::evaluate::<P>(None, proposal, context, config_json)
 }
 
 /// Checks a config as the host does when a pack loads.

@@ -52,7 +52,14 @@ enum Behaviour {
     AmendAgain,
     /// Amend the piece edit's YAML, adding a comment line.
     AmendPiece,
+    /// Count evaluations in a static and reject (`hostile`) when an earlier
+    /// one left its mark: each evaluation must start from a fresh instance,
+    /// also when the host starts it from a configured snapshot.
+    RememberCalls,
 }
+
+/// Evaluations this instance has seen; see [`Behaviour::RememberCalls`].
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Policy for Hostile {
     const NAME: &'static str = "hostile";
@@ -127,6 +134,12 @@ impl Policy for Hostile {
                 {
                     let yaml = format!("# amended\n{}", edit.after);
                     *verdict = Verdict::amend_piece("hostile_amend", "added a comment", yaml);
+                }
+            }
+            Behaviour::RememberCalls => {
+                let earlier = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if earlier > 0 {
+                    decision.memory.fill(Verdict::reject("hostile", "state leaked from an earlier evaluation"));
                 }
             }
             Behaviour::IndexFlood => {
