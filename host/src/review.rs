@@ -11,8 +11,8 @@
 
 use crate::policy::{MemoryChange, PieceEdit, Proposal, RunOutcome};
 
-use crate::flow::context::{RunView, policy_view};
 use crate::flow::commit::{self, Origin};
+use crate::flow::context::{RunView, policy_view};
 use crate::flow::{FlowError, Recorded, plan, take_lock};
 use crate::jobs::{JobStore, JobStoreError, Resolution, Review, ReviewId, ReviewStatus, metric_names};
 use crate::reflection::Reflector;

@@ -374,12 +374,21 @@ async fn issue9_item24_only_the_used_tail_of_an_activity_log_is_stored() {
     assert_eq!(claim.payload.activity_log, "é".repeat(50));
 
     // The API builds its job with the same function.
-    let payload =
-        ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: log_text.clone(), source_run: None };
+    let payload = ReflectionPayload {
+        piece: "research".into(),
+        outcome: RunOutcome::Failed,
+        activity_log: log_text.clone(),
+        source_run: None,
+    };
     let job = memwarden::reflection::request("acme", payload, Some("k"), 3, 101).expect("a valid request");
     assert_eq!(job.payload.activity_log, "é".repeat(50));
     // Its key is bound to the request as sent, not as stored.
-    let full = ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: log_text, source_run: None };
+    let full = ReflectionPayload {
+        piece: "research".into(),
+        outcome: RunOutcome::Failed,
+        activity_log: log_text,
+        source_run: None,
+    };
     let key = memwarden::jobs::IdempotencyKey::new("acme", "k", &full).expect("key");
     assert_eq!(job.idempotency_key.as_ref().map(|k| k.request_sha256()), Some(key.request_sha256()));
 }

@@ -22,8 +22,8 @@ use tracing::Instrument;
 pub use inputs::{InputLimits, Inputs, NoteChange, RawNote};
 pub use prompt::WindowLimits;
 
-use crate::flow::context::{IndexCache, RunView, policy_view};
 use crate::flow::commit::Origin;
+use crate::flow::context::{IndexCache, RunView, policy_view};
 use crate::flow::{FlowError, Recorded, commit, heartbeating, now_ms, plan, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{ConsolidationClaim, ConsolidationLease, FailOutcome, JobId, JobKind, JobStore, MetricsRow};
@@ -321,7 +321,8 @@ impl<S: JobStore> Consolidator<S> {
             trimmed: prompt.trimmed,
         };
         // 9. Apply and snapshot, as one commit.
-        let origin = Origin { kind: JobKind::Consolidation.as_str(), job_id: &job_id, source_run: None, reviewer: None };
+        let origin =
+            Origin { kind: JobKind::Consolidation.as_str(), job_id: &job_id, source_run: None, reviewer: None };
         let snapshot_id = commit::commit(&tenant, &lock.file, &origin, &recorded)?;
         Ok(Done::Committed { recorded: Box::new(recorded), snapshot_id, notes_cursor: inputs.notes_cursor })
     }

@@ -22,7 +22,12 @@ pub struct Origin<'a> {
 }
 
 /// Commits `recorded`'s plan, made by `origin`; returns the snapshot id.
-pub fn commit(tenant: &TenantDir, lock: &TenantLock, origin: &Origin<'_>, recorded: &Recorded) -> Result<String, FlowError> {
+pub fn commit(
+    tenant: &TenantDir,
+    lock: &TenantLock,
+    origin: &Origin<'_>,
+    recorded: &Recorded,
+) -> Result<String, FlowError> {
     let id = snapshot_id(recorded.created_at_ms, origin.job_id);
     let meta = SnapshotMeta {
         id: id.clone(),

@@ -22,8 +22,8 @@ pub use crate::flow::{FlowError, Plan, Recorded, Skipped, now_ms};
 pub use inputs::Inputs;
 pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
-use crate::flow::context::IndexCache;
 use crate::flow::commit::Origin;
+use crate::flow::context::IndexCache;
 use crate::flow::{commit, heartbeating, plan, review, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{

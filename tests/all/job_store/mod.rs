@@ -25,8 +25,12 @@ fn reflection(tenant: &str, key: Option<&str>, max_attempts: u32) -> NewReflecti
 }
 
 fn reflection_of(tenant: &str, key: Option<&str>, max_attempts: u32, activity_log: &str) -> NewReflection {
-    let payload =
-        ReflectionPayload { piece: "research".into(), outcome: RunOutcome::Failed, activity_log: activity_log.into(), source_run: None };
+    let payload = ReflectionPayload {
+        piece: "research".into(),
+        outcome: RunOutcome::Failed,
+        activity_log: activity_log.into(),
+        source_run: None,
+    };
     NewReflection {
         tenant: tenant.to_string(),
         idempotency_key: key.map(|key| IdempotencyKey::new(tenant, key, &payload).expect("a valid key")),
