@@ -375,3 +375,28 @@ fn new_refuses_a_bad_name_or_an_existing_dir() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("already exists"), "{stderr}");
 }
+
+#[test]
+fn policy_bench_times_each_module_and_counts_its_fuel() {
+    let fixtures = crate::util::repo().join("tests/fixtures");
+    let (output, stdout, stderr) = run(memwarden()
+        .args(["policy", "bench", "--iterations", "20", "--format", "json", "--proposal"])
+        .arg(fixtures.join("proposal.json"))
+        .arg("--context")
+        .arg(fixtures.join("context.yaml")));
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!((report["pack"].as_str(), report["iterations"].as_u64()), (Some("default"), Some(20)), "{report}");
+    let modules = report["modules"].as_array().expect("modules");
+    let names: Vec<&str> = modules.iter().filter_map(|m| m["name"].as_str()).collect();
+    assert_eq!(names, ["schema", "size-limits", "content-guard", "merge-rules", "cooldown", "piece-guard"]);
+    assert!(modules.iter().all(|m| m["fuel"].as_u64().is_some_and(|f| f > 0) && m["p50_us"].as_f64().is_some()));
+    let evaluation = &report["evaluation"];
+    let (p50, p99) = (evaluation["p50_us"].as_f64().expect("p50"), evaluation["p99_us"].as_f64().expect("p99"));
+    assert!(p50 > 0.0 && p99 >= p50 && report["evaluations_per_second"].as_f64().is_some_and(|r| r > 0.0), "{report}");
+
+    let (output, _, stderr) = run(memwarden()
+        .args(["policy", "bench", "--iterations", "0", "--proposal"])
+        .arg(fixtures.join("proposal.json")));
+    assert!(!output.status.success() && stderr.contains("--iterations"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 //! subcommands share (store, module cache), the error-to-code mapping and
 //! the shared engine setup. Read [`run`] first.
 
+mod bench;
 mod cases;
 mod consolidate;
 mod demo;
@@ -164,6 +165,8 @@ enum PolicyCommand {
     Codes(CacheArgs),
     /// Run a labelled corpus through a pack and report how well it judges it.
     Score(With<CacheArgs, score::ScoreArgs>),
+    /// Time a pack on one proposal: per evaluation and per module, with fuel.
+    Bench(With<CacheArgs, bench::BenchArgs>),
 }
 
 /// How results are printed.
@@ -215,6 +218,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Build(cmd)) => scaffold::build(&args.engine(&cmd.flags)?, &cmd.args),
         Command::Policy(PolicyCommand::Codes(cache)) => policy::codes(&args.engine(cache)?),
         Command::Policy(PolicyCommand::Score(cmd)) => score::score(&args.engine(&cmd.flags)?, &cmd.args),
+        Command::Policy(PolicyCommand::Bench(cmd)) => bench::bench(&args.engine(&cmd.flags)?, &cmd.args),
     }
 }
 
