@@ -135,7 +135,11 @@ impl<S: JobStore> Reflector<S> {
         // 5. Only now is the review decided.
         let resolution =
             Resolution { status: ReviewStatus::Approved, by, reason: None, snapshot_id: Some(&snapshot), now_ms };
-        self.jobs.resolve_review(id, &resolution).await?;
+        if !self.jobs.resolve_review(id, &resolution).await? {
+            // Only expiry decides without the tenant lock: it ran out in the
+            // moment between our check and now. The change is applied; say so.
+            tracing::warn!(review = id, tenant = %review.tenant, snapshot = %snapshot, "review expired while it was being approved; the change was applied");
+        }
         metrics::counter!(metric_names::REVIEWS, "outcome" => "approved").increment(1);
         tracing::info!(review = id, tenant = %review.tenant, by, snapshot = %snapshot, "review approved and applied");
         Ok(snapshot)
