@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::consolidation::{Consolidator, InputLimits, Settings as ConsolidationSettings, WindowLimits};
 use crate::jobs::{AnyJobStore, Shard, ShardError};
 use crate::llm::{LlmClient, OpenAiClient, OpenAiConfig, ScriptedProvider};
-use crate::policy::{HostRules, PackMap, PolicyEngine, RulePack, SandboxLimits};
+use crate::policy::{HostRules, ModuleCeilings, PackMap, PolicyEngine, RulePack, SandboxLimits};
 use crate::reflection::{PromptLimits, Reflector, Settings};
 use crate::store::DataDir;
 use crate::worker;
@@ -76,12 +76,28 @@ pub struct PolicySection {
     pub pack_audit: bool,
     /// Let a run edit any piece, not only the one it ran (`piece_not_own`).
     pub edit_any_piece: bool,
+    /// The most fuel a pack's `limits:` may give one module per call
+    /// (default 2.5 G, ten times the default).
+    pub max_module_fuel: Option<u64>,
+    /// The most memory a pack's `limits:` may give one module, in MiB
+    /// (default 256; more than 256 is capped by the engine's pool).
+    pub max_module_memory_mib: Option<u32>,
 }
 
 impl PolicySection {
     /// The host rules these switches make.
     pub fn host_rules(&self) -> HostRules {
-        HostRules { pack_audit: self.pack_audit, edit_any_piece: self.edit_any_piece, ..HostRules::default() }
+        let defaults = ModuleCeilings::default();
+        let module_ceilings = ModuleCeilings {
+            fuel: self.max_module_fuel.unwrap_or(defaults.fuel),
+            memory_bytes: self.max_module_memory_mib.map_or(defaults.memory_bytes, |mib| (mib as usize) << 20),
+        };
+        HostRules {
+            pack_audit: self.pack_audit,
+            edit_any_piece: self.edit_any_piece,
+            module_ceilings,
+            ..HostRules::default()
+        }
     }
 }
 

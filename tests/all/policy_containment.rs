@@ -293,3 +293,49 @@ fn every_outcome_is_counted() {
     assert_eq!(count(names::CHANGES, ("outcome", "rejected")), 8);
     assert_eq!(count(names::CHANGES, ("outcome", "accepted")), 0);
 }
+
+#[test]
+fn a_pack_entry_sets_its_module_limits_within_the_operators_ceilings() {
+    let hostile = hostile_module();
+    // Less fuel: the endless loop stops at this module's own budget.
+    let pack = load_pack(&format!(
+        "modules:\n  - module: {hostile}\n    config: {{ behaviour: loop }}\n    limits: {{ fuel: 1000000 }}\n"
+    ))
+    .expect("loads");
+    let record = evaluate(&pack, PROPOSAL);
+    let run = &record.modules[0];
+    assert!(run.failure.as_deref().is_some_and(|f| f.contains("ran out of fuel")), "{run:?}");
+    assert_eq!(run.fuel_used, 1_000_000, "{run:?}");
+
+    // Less memory: growth stops at this module's own limit.
+    let pack = load_pack(&format!(
+        "modules:\n  - module: {hostile}\n    config: {{ behaviour: grow_memory }}\n    limits: {{ memory_mib: 8 }}\n"
+    ))
+    .expect("loads");
+    let failure = evaluate(&pack, PROPOSAL).modules[0].failure.clone().expect("fails");
+    assert!(failure.contains("limit is 8388608"), "{failure}");
+
+    // More memory than the default 32 MiB, within the ceiling: the module
+    // grows past 32 MiB before it stops at its own 64.
+    let pack = load_pack(&format!(
+        "modules:\n  - module: {hostile}\n    config: {{ behaviour: grow_memory }}\n    limits: {{ memory_mib: 64 }}\n"
+    ))
+    .expect("loads");
+    let failure = evaluate(&pack, PROPOSAL).modules[0].failure.clone().expect("fails");
+    assert!(failure.contains("limit is 67108864"), "{failure}");
+
+    // Over the operator's ceilings: refused at load, whatever the pack says.
+    for limits in ["{ fuel: 3000000000 }", "{ memory_mib: 512 }", "{ fuel: 0 }", "{ timeout_ms: 10 }"] {
+        let err = load_pack(&format!("modules:\n  - module: schema\n    limits: {limits}\n")).err().expect("refused");
+        assert_eq!(err.code(), "pack_invalid", "{limits}: {err}");
+    }
+    let rules = memwarden::policy::HostRules {
+        module_ceilings: memwarden::policy::ModuleCeilings { fuel: 1_000, memory_bytes: 4 << 20 },
+        ..Default::default()
+    };
+    let dir = temp_dir();
+    let path = dir.path().join("pack.yaml");
+    std::fs::write(&path, "modules:\n  - module: schema\n    limits: { fuel: 2000 }\n").expect("write");
+    let err = RulePack::load_with(engine(), path.to_str().expect("utf-8"), rules).err().expect("over the ceiling");
+    assert!(err.to_string().contains("the host allows 1 to 1000"), "{err}");
+}

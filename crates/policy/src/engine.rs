@@ -30,6 +30,9 @@ pub struct SandboxLimits {
     /// Instances alive at once across all threads; beyond this an
     /// evaluation fails closed.
     pub max_concurrent_instances: u32,
+    /// The most linear memory a pack's `limits:` may give one module; the
+    /// instance pool is sized for it.
+    pub max_module_memory_bytes: usize,
 }
 
 impl Default for SandboxLimits {
@@ -43,6 +46,7 @@ impl Default for SandboxLimits {
             memory_bytes: 32 << 20,
             stack_bytes: 512 << 10,
             max_concurrent_instances: 256,
+            max_module_memory_bytes: 256 << 20,
         }
     }
 }
@@ -191,7 +195,7 @@ impl PolicyEngine {
             .total_core_instances(instances * 4)
             .total_memories(instances)
             .total_tables(instances * 4)
-            .max_memory_size(limits.memory_bytes)
+            .max_memory_size(limits.memory_bytes.max(limits.max_module_memory_bytes))
             // Resetting a slot by memset is cheaper than madvise plus page
             // faults for the small, hot memories policies use: measured with
             // the policy_eval bench, 512 KiB (a policy's stack, data and
@@ -342,14 +346,19 @@ impl PolicyEngine {
         module.pre.validate_config(&mut store, config_json).map_err(LoadError::call)?.map_err(LoadError::Config)
     }
 
-    /// A fresh store for one call, with fuel and the memory limit in place.
+    /// A fresh store for one call, with the default fuel and memory limit.
     pub(crate) fn store(&self, index: super::TenantIndex) -> Store<EvalState> {
         let limits = self.inner.limits;
-        let mut store = Store::new(&self.inner.engine, EvalState::new(index, limits.memory_bytes));
+        self.store_with(index, limits.fuel, limits.memory_bytes)
+    }
+
+    /// A fresh store for one call with `fuel` and a `memory_bytes` limit.
+    pub(crate) fn store_with(&self, index: super::TenantIndex, fuel: u64, memory_bytes: usize) -> Store<EvalState> {
+        let mut store = Store::new(&self.inner.engine, EvalState::new(index, memory_bytes));
         store.limiter(|state| state);
         // INVARIANT: fuel consumption is enabled in `with_options`, the only
         // place the engine is built, so this cannot fail.
-        let _ = store.set_fuel(limits.fuel);
+        let _ = store.set_fuel(fuel);
         store
     }
 

@@ -36,6 +36,25 @@ impl Default for HardLimits {
     }
 }
 
+/// The most a pack entry's `limits:` may give one module per call. Set by
+/// the operator in the host config (`policy.max_module_fuel`,
+/// `policy.max_module_memory_mib`), never by a pack: modules in other
+/// languages need far more than a Rust module's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleCeilings {
+    /// Fuel per call.
+    pub fuel: u64,
+    /// Linear memory, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for ModuleCeilings {
+    fn default() -> Self {
+        // Ten times the default fuel, eight times the default memory.
+        ModuleCeilings { fuel: 2_500_000_000, memory_bytes: 256 << 20 }
+    }
+}
+
 /// What the operator decides for every rule pack, from the host config. No
 /// pack can change it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,6 +69,8 @@ pub struct HostRules {
     /// default: a read-only run must not rewrite a piece that may edit
     /// (`piece_not_own`, issue 9).
     pub edit_any_piece: bool,
+    /// The most a pack may give one module.
+    pub module_ceilings: ModuleCeilings,
 }
 
 /// The entry types the store knows.

@@ -55,11 +55,11 @@ pub use decision::{
     RejectionRecord, codes,
 };
 pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
-pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules};
+pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules, ModuleCeilings};
 pub use index::{EntryRef, IndexEntry, TenantIndex};
 use memwarden_model as model;
 pub use memwarden_model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
-pub use pack::{Mode, ModuleSpec, PackFile, PackMap, RulePack};
+pub use pack::{Mode, ModuleLimits, ModuleSpec, PackFile, PackMap, RulePack};
 
 /// Why a module could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -71,6 +71,22 @@ pub struct ModuleSpec {
     /// config enforced and another audited); shown in decision records.
     #[serde(default)]
     pub id: Option<String>,
+    /// Per-call limits for this module instead of the host's defaults, up
+    /// to the operator's ceilings ([`crate::ModuleCeilings`]).
+    #[serde(default)]
+    pub limits: Option<ModuleLimits>,
+}
+
+/// A pack entry's `limits:`. What is absent keeps the host's default.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleLimits {
+    /// Fuel (≈ wasm instructions) per call.
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Linear memory, in MiB.
+    #[serde(default)]
+    pub memory_mib: Option<u32>,
 }
 
 /// A resolved, ready-to-evaluate rule pack.
@@ -91,6 +107,43 @@ pub(crate) struct PackModule {
     pub(crate) config_json: String,
     /// Its rejections are advisory, core guards excepted.
     pub(crate) audit: bool,
+    /// Fuel per call.
+    pub(crate) fuel: u64,
+    /// Linear memory limit per call, in bytes.
+    pub(crate) memory_bytes: usize,
+}
+
+/// The fuel and memory one module of `spec` gets per call: the engine's
+/// defaults, or the entry's `limits:` when they stay under the operator's
+/// ceilings (and the memory the engine's pool can give).
+fn module_limits(
+    engine: &PolicyEngine,
+    rules: &HostRules,
+    spec: &ModuleSpec,
+    origin: &str,
+) -> Result<(u64, usize), PackError> {
+    let defaults = engine.limits();
+    let Some(limits) = spec.limits else { return Ok((defaults.fuel, defaults.memory_bytes)) };
+    let invalid = |message: String| PackError::Parse { origin: origin.to_string(), message };
+    let ceilings = rules.module_ceilings;
+    let fuel = limits.fuel.unwrap_or(defaults.fuel);
+    if fuel == 0 || fuel > ceilings.fuel {
+        return Err(invalid(format!(
+            "module `{}` asks for {fuel} fuel; the host allows 1 to {} (policy.max_module_fuel)",
+            spec.module, ceilings.fuel
+        )));
+    }
+    let memory_ceiling = ceilings.memory_bytes.min(defaults.max_module_memory_bytes.max(defaults.memory_bytes));
+    let memory_bytes = limits.memory_mib.map_or(defaults.memory_bytes, |mib| (mib as usize) << 20);
+    if memory_bytes == 0 || memory_bytes > memory_ceiling {
+        return Err(invalid(format!(
+            "module `{}` asks for {} MiB of memory; the host allows 1 to {} MiB (policy.max_module_memory_mib)",
+            spec.module,
+            memory_bytes >> 20,
+            memory_ceiling >> 20
+        )));
+    }
+    Ok((fuel, memory_bytes))
 }
 
 /// How many packs deep `extends` may go.
@@ -139,9 +192,7 @@ impl RulePack {
         if mode == Mode::Audit && !rules.pack_audit {
             return Err(PackError::AuditNotAllowed { origin });
         }
-        let mut pack = RulePack::build(engine, name, mode, specs, reference)?;
-        pack.rules = rules;
-        Ok(pack)
+        RulePack::build(engine, name, mode, specs, reference, rules)
     }
 
     /// A pack of one module with one config, for tests of a single module.
@@ -151,9 +202,10 @@ impl RulePack {
         base: &Path,
         config: serde_json::Value,
     ) -> Result<RulePack, PackError> {
-        let spec = ModuleSpec { module: module.to_string(), sha256: None, config, mode: None, id: None };
+        let spec = ModuleSpec { module: module.to_string(), sha256: None, config, mode: None, id: None, limits: None };
         let source = Source::parse(module, base);
-        RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module)
+        let rules = HostRules::default();
+        RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module, rules)
     }
 
     /// The pack's name.
@@ -182,6 +234,7 @@ impl RulePack {
         mode: Mode,
         specs: Vec<(Source, ModuleSpec)>,
         origin: &str,
+        rules: HostRules,
     ) -> Result<RulePack, PackError> {
         let mut modules = Vec::with_capacity(specs.len());
         let mut revision = Sha256::new();
@@ -226,7 +279,13 @@ impl RulePack {
                 revision.update(b"id:");
                 revision.update(id.as_bytes());
             }
-            modules.push(PackModule { module, id: spec.id, config_json, audit });
+            let (fuel, memory_bytes) = module_limits(engine, &rules, &spec, origin)?;
+            if spec.limits.is_some() {
+                revision.update(b"limits:");
+                revision.update(fuel.to_le_bytes());
+                revision.update((memory_bytes as u64).to_le_bytes());
+            }
+            modules.push(PackModule { module, id: spec.id, config_json, audit, fuel, memory_bytes });
         }
         Ok(RulePack {
             name,
@@ -234,7 +293,7 @@ impl RulePack {
             mode,
             modules,
             engine: engine.clone(),
-            rules: HostRules::default(),
+            rules,
         })
     }
 }
