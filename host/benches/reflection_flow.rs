@@ -148,7 +148,7 @@ async fn run(concurrency: usize) -> (f64, Vec<Report>) {
             .await
             .unwrap_or_else(|err| panic!("jobs: {err}")),
         data: Arc::new(DataDir::open(&dir.path().join("data")).unwrap_or_else(|err| panic!("data: {err}"))),
-        packs: Arc::new(PackMap::uniform(pack)),
+        packs: Arc::new(PackMap::uniform(pack).into()),
         llm: Arc::new(LlmClient::OpenAi(OpenAiClient::new(config).unwrap_or_else(|err| panic!("client: {err}")))),
         indexes: Default::default(),
         settings: Settings::default(),

@@ -552,18 +552,12 @@ impl RawConfig {
         let cache = self.module_cache.clone().unwrap_or_else(|| self.data_dir.join("cache").join("modules"));
         let engine = PolicyEngine::with_options(SandboxLimits::default(), Some(&cache))
             .context("cannot start the policy engine")?;
-        let rules = self.policy.host_rules();
-        let packs = match &self.pack_map {
-            Some(map) => PackMap::load_with(&engine, map, rules)?,
-            None => {
-                let pack = RulePack::load_with(&engine, &self.pack, rules)?;
-                if pack.modules().next().is_none() {
-                    // Loads, but only the host checks guard the writes.
-                    tracing::warn!(pack = %self.pack, "the rule pack has no modules: only the host's own checks apply");
-                }
-                PackMap::uniform(pack)
-            }
+        let packs = self.load_packs(&engine)?;
+        let loader: crate::packs::Loader = {
+            let config = self.clone();
+            Box::new(move || config.load_packs(&engine))
         };
+        let packs = crate::packs::Packs::reloadable(packs, loader);
         let llm = self.llm_client()?;
         let settings = Settings {
             worker: format!("{}-{}", hostname(), std::process::id()),
@@ -581,6 +575,23 @@ impl RawConfig {
         };
         let indexes = Arc::default();
         Ok(Reflector { jobs, data: Arc::new(data), packs: Arc::new(packs), llm: Arc::new(llm), indexes, settings })
+    }
+
+    /// Every pack the config names, loaded and checked afresh: at start,
+    /// and again on each reload.
+    pub fn load_packs(&self, engine: &PolicyEngine) -> anyhow::Result<PackMap> {
+        let rules = self.policy.host_rules();
+        Ok(match &self.pack_map {
+            Some(map) => PackMap::load_with(engine, map, rules)?,
+            None => {
+                let pack = RulePack::load_with(engine, &self.pack, rules)?;
+                if pack.modules().next().is_none() {
+                    // Loads, but only the host checks guard the writes.
+                    tracing::warn!(pack = %self.pack, "the rule pack has no modules: only the host's own checks apply");
+                }
+                PackMap::uniform(pack)
+            }
+        })
     }
 
     /// The consolidation flow, sharing `reflector`'s store, packs and LLM.

@@ -96,7 +96,7 @@ impl<S: JobStore> Reflector<S> {
         let history = dir.snapshots()?;
         let run = RunView { piece: "", outcome: RunOutcome::Succeeded, job_id: &job_id, now_ms };
         let (context, index) = policy_view(&self.indexes, &dir, &entries, &history, &run, None)?;
-        let decision = self.packs.pack_for(tenant).evaluate(&proposal, &context, &index);
+        let decision = self.packs.current().pack_for(tenant).evaluate(&proposal, &context, &index);
         // 4. Plan and commit what it accepts, as one snapshot.
         let plan = plan::build(&dir, &entries, &proposal, &decision)?;
         let applied = |op: Op| -> Vec<String> {

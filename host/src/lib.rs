@@ -25,6 +25,7 @@ pub mod config;
 pub mod consolidation;
 pub mod flow;
 pub mod forget;
+pub mod packs;
 pub mod reflection;
 pub mod review;
 pub mod rollback;

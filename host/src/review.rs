@@ -108,7 +108,7 @@ impl<S: JobStore> Reflector<S> {
         let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
         let run = RunView { piece: edited.unwrap_or(""), outcome: RunOutcome::Succeeded, job_id: &job_id, now_ms };
         let (context, index) = policy_view(&self.indexes, &tenant, &entries, &history, &run, edited)?;
-        let mut decision = self.packs.pack_for(&review.tenant).evaluate(&proposal, &context, &index);
+        let mut decision = self.packs.current().pack_for(&review.tenant).evaluate(&proposal, &context, &index);
         // 3. Any rejection stands; the holds are what the reviewer waives.
         let Some(verdict) = decision.memory.first_mut().or(decision.piece.as_mut()) else {
             return Err(ReviewError::Damaged { id, reason: "no change to decide".to_string() });

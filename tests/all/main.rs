@@ -20,6 +20,7 @@ mod policy_hardening;
 mod policy_score;
 mod provenance;
 mod reflection;
+mod reload;
 mod reviews;
 mod serve;
 mod serve_hardening;

@@ -8,7 +8,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
 
 use memwarden::policy::{
     CORE_GUARDS, DecisionRecord, HostRules, Mode, PackError, PackMap, RulePack, builtin_module, codes,
@@ -205,9 +204,9 @@ async fn issue_9_item_5_the_host_never_writes_a_piece_with_aliases() {
     // A pack without piece-guard: the host's own parse is the last guard.
     let answer = json!({"reasoning": "r", "memory_changes": [add("deploy-order", "Migrations first.")],
                         "piece_edit": {"piece": "research", "yaml": alias_piece(2_000)}});
-    let mut h = harness(vec![Behaviour::Reply(answer.to_string())], |_| {}).await;
+    let h = harness(vec![Behaviour::Reply(answer.to_string())], |_| {}).await;
     let bare = write(h.dir.path(), "bare.yaml", "name: bare\nmodules: []\n");
-    h.reflector.packs = Arc::new(PackMap::uniform(RulePack::load(engine(), &bare).expect("pack")));
+    h.reflector.packs.replace(PackMap::uniform(RulePack::load(engine(), &bare).expect("pack")));
     let report = h.reflect("acme").await;
     assert_eq!(report.outcome, ReportOutcome::Succeeded, "{report:#?}");
     let recorded = report.recorded.as_ref().expect("recorded");

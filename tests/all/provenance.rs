@@ -29,13 +29,13 @@ async fn reflect_on(h: &Harness, tenant: &str, source_run: &str) -> ReportOutcom
 /// `h` with a pack of the standard modules but cooldown: several quick
 /// updates of one entry, which cooldown would pace, are what these tests
 /// are about. The pack is `no-cooldown.yaml` in `h`'s directory.
-fn without_cooldown(mut h: Harness) -> Harness {
+fn without_cooldown(h: Harness) -> Harness {
     let path = h.dir.path().join("no-cooldown.yaml");
     let modules =
         "modules:\n  - module: schema\n  - module: size-limits\n  - module: content-guard\n  - module: merge-rules\n";
     std::fs::write(&path, modules).expect("write pack");
     let pack = memwarden::policy::RulePack::load(crate::util::engine(), path.to_str().expect("utf-8")).expect("pack");
-    h.reflector.packs = std::sync::Arc::new(memwarden::policy::PackMap::uniform(pack));
+    h.reflector.packs.replace(memwarden::policy::PackMap::uniform(pack));
     h
 }
 

@@ -51,7 +51,7 @@ pub async fn harness(script: Vec<Behaviour>, tweak: impl FnOnce(&mut OpenAiConfi
     let reflector = Reflector {
         jobs: SqliteJobStore::open(dir.path().join("jobs.db").to_str().expect("utf-8")).await.expect("job store"),
         data: Arc::new(DataDir::open(&dir.path().join("data")).expect("data dir")),
-        packs: Arc::new(PackMap::uniform(RulePack::load(engine(), "default").expect("pack"))),
+        packs: Arc::new(PackMap::uniform(RulePack::load(engine(), "default").expect("pack")).into()),
         llm: Arc::new(LlmClient::OpenAi(OpenAiClient::new(config).expect("client"))),
         indexes: Default::default(),
         settings: Settings {

@@ -47,6 +47,14 @@ impl Server {
         Server { url, child: Some(child) }
     }
 
+    /// Sends SIGHUP: the server reloads its rule packs.
+    pub fn hang_up(&self) {
+        if let Some(child) = &self.child {
+            let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::HUP);
+        }
+    }
+
     /// Kills the process with SIGKILL, as a crashed host.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -239,7 +239,7 @@ async fn a_redacted_secret_is_applied_redacted_and_reaches_no_disk() {
     )
     .expect("write pack");
     let pack = RulePack::load(engine(), pack_path.to_str().expect("utf-8")).expect("pack loads");
-    h.reflector.packs = std::sync::Arc::new(PackMap::uniform(pack));
+    h.reflector.packs.replace(PackMap::uniform(pack));
     h.reflector.settings.keep_raw_output = true;
 
     let report = h.reflect("acme").await;

@@ -442,6 +442,11 @@ impl PackMap {
         PackMap { default: Arc::new(pack), tenants: BTreeMap::new() }
     }
 
+    /// The pack of every tenant the mapping does not name.
+    pub fn default_pack(&self) -> &Arc<RulePack> {
+        &self.default
+    }
+
     /// The pack for `tenant`.
     pub fn pack_for(&self, tenant: &str) -> &Arc<RulePack> {
         self.tenants.get(tenant).unwrap_or(&self.default)

@@ -169,6 +169,7 @@ pub(crate) fn concurrency() -> clap::builder::RangedU64ValueParser<usize> {
 
 pub(crate) async fn worker(config: &RawConfig, args: &WorkerArgs) -> anyhow::Result<ExitCode> {
     let reflector = config.resolve().await?;
+    memwarden::packs::reload_on_sighup(reflector.packs.clone());
     let consolidator = Arc::new(config.consolidator(&reflector));
     let reflector = Arc::new(reflector);
     let options = config.worker_options(args.concurrency, args.drain);

@@ -28,6 +28,7 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn serve(config: &RawConfig, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let prometheus = serve::install_prometheus().context("cannot install the Prometheus recorder")?;
     let reflector = config.resolve().await?;
+    memwarden::packs::reload_on_sighup(reflector.packs.clone());
     let consolidator = Arc::new(config.consolidator(&reflector));
     let admin_key = serve::key_from_env(&config.serve.admin_key_env);
     if admin_key.is_none() {

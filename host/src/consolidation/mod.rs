@@ -28,7 +28,8 @@ use crate::flow::{FlowError, Recorded, commit, heartbeating, now_ms, plan, take_
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{ConsolidationClaim, ConsolidationLease, FailOutcome, JobId, JobKind, JobStore, MetricsRow};
 use crate::llm::{ChatRequest, LlmClient};
-use crate::policy::{PackMap, Proposal, RunOutcome};
+use crate::packs::Packs;
+use crate::policy::{Proposal, RunOutcome};
 use crate::reflection::proposal_schema;
 use crate::store::DataDir;
 
@@ -80,7 +81,7 @@ pub struct Consolidator<S> {
     /// The data directory.
     pub data: Arc<DataDir>,
     /// Rule packs per tenant.
-    pub packs: Arc<PackMap>,
+    pub packs: Arc<Packs>,
     /// The LLM.
     pub llm: Arc<LlmClient>,
     /// Each tenant's last policy index, shared with reflection.
@@ -305,7 +306,7 @@ impl<S: JobStore> Consolidator<S> {
         let now = now_ms();
         let run = RunView { piece: "", outcome: RunOutcome::Consolidation, job_id: &job_id, now_ms: now };
         let (context, index) = policy_view(&self.indexes, &tenant, &entries, &history, &run, None)?;
-        let decision = self.packs.pack_for(&lease.tenant).evaluate(&proposal, &context, &index);
+        let decision = self.packs.current().pack_for(&lease.tenant).evaluate(&proposal, &context, &index);
         // 8. Plan the writes (the entries and a regenerated `MEMORY.md`).
         let plan = plan::build(&tenant, &entries, &proposal, &decision)?;
         let recorded = Recorded {

@@ -31,7 +31,8 @@ use crate::jobs::{
     ReflectionPayload,
 };
 use crate::llm::{ChatRequest, LlmClient};
-use crate::policy::{PackMap, Proposal};
+use crate::packs::Packs;
+use crate::policy::Proposal;
 use crate::store::DataDir;
 
 /// Counters of the flow, through the `metrics` facade.
@@ -113,7 +114,7 @@ pub struct Reflector<S> {
     /// The data directory.
     pub data: Arc<DataDir>,
     /// Rule packs per tenant.
-    pub packs: Arc<PackMap>,
+    pub packs: Arc<Packs>,
     /// The LLM.
     pub llm: Arc<LlmClient>,
     /// Each tenant's last policy index, shared with consolidation.
@@ -283,7 +284,7 @@ impl<S: JobStore> Reflector<S> {
                 let now = now_ms();
                 let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
                 let (context, index) = inputs.policy_view(&self.indexes, &tenant, &job_id, now, edited)?;
-                let decision = self.packs.pack_for(&claim.tenant).evaluate(&proposal, &context, &index);
+                let decision = self.packs.current().pack_for(&claim.tenant).evaluate(&proposal, &context, &index);
                 // 6. Plan the writes and record everything before writing.
                 let plan = plan::build(&tenant, &inputs.entries, &proposal, &decision)?;
                 let recorded = Recorded {

@@ -125,7 +125,7 @@ pub async fn policy_eval<S: JobStore>(
     let proposal = Proposal::from_json(&request.proposal.to_string())
         .map_err(|err| ApiError::unprocessable("invalid_proposal", err.to_string()))?;
     let (data, packs, indexes) =
-        (api.reflector.data.clone(), api.reflector.packs.clone(), api.reflector.indexes.clone());
+        (api.reflector.data.clone(), api.reflector.packs.current(), api.reflector.indexes.clone());
     let gate_tenant = request.tenant.clone();
     let decision = gated(&api, &gate_tenant, move || {
         let tenant = existing_tenant(&data, &request.tenant)?;
@@ -137,4 +137,24 @@ pub async fn policy_eval<S: JobStore>(
     })
     .await?;
     Ok(Json(json!({ "decision": decision, "written": false })))
+}
+
+/// `POST /v1/admin/packs/reload` (admin key only): loads every pack afresh
+/// and puts the new map in force only if all of it loads; a failure keeps
+/// the running packs and answers `422 pack_reload_failed`.
+pub async fn reload_packs<S: JobStore>(
+    State(api): State<Arc<Api<S>>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    if caller != Caller::Admin {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only the admin key may reload packs"));
+    }
+    let packs = api.reflector.packs.clone();
+    let reloaded = tokio::task::spawn_blocking(move || packs.reload())
+        .await
+        .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a task failed: {err}")))?;
+    match reloaded {
+        Ok(revision) => Ok(Json(json!({ "reloaded": true, "default_revision": revision }))),
+        Err(err) => Err(ApiError::unprocessable("pack_reload_failed", format!("{err:#}"))),
+    }
 }

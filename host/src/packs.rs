@@ -1,0 +1,92 @@
+//! The tenants' rule packs, swappable while the host runs (issue 13, hot
+//! reload). A reload loads and validates the whole new map first; only a
+//! map that loaded entirely replaces the running one, so a bad pack file, a
+//! pin mismatch or a bad config leaves the running packs in place. A job
+//! takes the map once, when it decides, and keeps that one even if a reload
+//! lands meanwhile; its decision record names the revision it used.
+
+use std::sync::{Arc, RwLock};
+
+use crate::policy::PackMap;
+
+/// Loads the whole pack map afresh (from the files the config names).
+pub type Loader = Box<dyn Fn() -> anyhow::Result<PackMap> + Send + Sync>;
+
+/// Counter of reloads. Tags: `outcome` (`reloaded`, `failed`).
+pub const RELOADS: &str = "memwarden_pack_reloads_total";
+
+/// The running pack map, and how to load a new one.
+pub struct Packs {
+    current: RwLock<Arc<PackMap>>,
+    loader: Option<Loader>,
+}
+
+impl Packs {
+    /// `map`, with nothing to reload it from.
+    pub fn fixed(map: PackMap) -> Packs {
+        Packs { current: RwLock::new(Arc::new(map)), loader: None }
+    }
+
+    /// `map`, reloadable by `loader`.
+    pub fn reloadable(map: PackMap, loader: Loader) -> Packs {
+        Packs { current: RwLock::new(Arc::new(map)), loader: Some(loader) }
+    }
+
+    /// The map in force now; a job keeps the one it took.
+    pub fn current(&self) -> Arc<PackMap> {
+        // A poisoned lock only means a panic while swapping an Arc; the
+        // Arc inside is whole either way.
+        self.current.read().unwrap_or_else(|poison| poison.into_inner()).clone()
+    }
+
+    /// Replaces the map in force.
+    pub fn replace(&self, map: PackMap) {
+        *self.current.write().unwrap_or_else(|poison| poison.into_inner()) = Arc::new(map);
+    }
+
+    /// Loads every pack afresh and, only if all of it loads, puts it in
+    /// force; returns the default pack's revision now in force. On failure
+    /// the running packs stay, and the error says why.
+    pub fn reload(&self) -> anyhow::Result<String> {
+        let Some(loader) = &self.loader else {
+            anyhow::bail!("these packs were not loaded from files; there is nothing to reload");
+        };
+        match loader() {
+            Ok(map) => {
+                let revision = map.default_pack().revision().to_string();
+                self.replace(map);
+                metrics::counter!(RELOADS, "outcome" => "reloaded").increment(1);
+                tracing::info!(revision = %revision, "rule packs reloaded");
+                Ok(revision)
+            }
+            Err(err) => {
+                metrics::counter!(RELOADS, "outcome" => "failed").increment(1);
+                tracing::error!(error = %format!("{err:#}"), "rule pack reload failed; the running packs stay");
+                Err(err)
+            }
+        }
+    }
+}
+
+impl From<PackMap> for Packs {
+    fn from(map: PackMap) -> Packs {
+        Packs::fixed(map)
+    }
+}
+
+/// Reloads `packs` on every SIGHUP, for as long as the process runs. A
+/// failed reload keeps the running packs (and is logged and counted).
+pub fn reload_on_sighup(packs: Arc<Packs>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; packs reload only through the API");
+        return;
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let packs = packs.clone();
+            // Loading compiles modules: off the async threads.
+            let _ = tokio::task::spawn_blocking(move || packs.reload()).await;
+        }
+    });
+}
