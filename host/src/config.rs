@@ -38,6 +38,8 @@ pub struct RawConfig {
     pub module_cache: Option<PathBuf>,
     /// What rule packs may do, for every tenant.
     pub policy: PolicySection,
+    /// How running hosts pick up changed packs.
+    pub packs: PacksSection,
     /// The LLM.
     pub llm: LlmSection,
     /// Workers.
@@ -64,6 +66,24 @@ pub struct RawConfig {
 pub struct ShardSection {
     /// The owned tenants.
     pub tenants: Vec<String>,
+}
+
+/// `packs:`: reloading rule packs while the host runs (issue 13). SIGHUP
+/// and `POST /v1/admin/packs/reload` always work; `watch` also reloads
+/// when what the packs load from changes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PacksSection {
+    /// Reload when the packs' files change (checked every `watch_seconds`).
+    pub watch: bool,
+    /// How often to check.
+    pub watch_seconds: u64,
+}
+
+impl Default for PacksSection {
+    fn default() -> Self {
+        PacksSection { watch: false, watch_seconds: 2 }
+    }
 }
 
 /// `policy:`: the operator's switches over every rule pack (issue 9).
@@ -264,6 +284,7 @@ impl Default for RawConfig {
             pack_map: None,
             module_cache: None,
             policy: PolicySection::default(),
+            packs: PacksSection::default(),
             llm: LlmSection::default(),
             worker: WorkerSection::default(),
             reflection: ReflectionSection::default(),

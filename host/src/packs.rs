@@ -48,23 +48,34 @@ impl Packs {
     /// force; returns the default pack's revision now in force. On failure
     /// the running packs stay, and the error says why.
     pub fn reload(&self) -> anyhow::Result<String> {
+        let reloaded = self.reload_when(|_| true);
+        if let Err(err) = &reloaded {
+            metrics::counter!(RELOADS, "outcome" => "failed").increment(1);
+            tracing::error!(error = %format!("{err:#}"), "rule pack reload failed; the running packs stay");
+        }
+        reloaded.map(|revision| revision.unwrap_or_default())
+    }
+
+    /// Loads every pack afresh and puts it in force if any pack's revision
+    /// differs from the running one's: what `watch` does. `None` when
+    /// nothing changed. A failure is the caller's to report.
+    pub fn reload_if_changed(&self) -> anyhow::Result<Option<String>> {
+        self.reload_when(|map| map.revisions() != self.current().revisions())
+    }
+
+    fn reload_when(&self, changed: impl Fn(&PackMap) -> bool) -> anyhow::Result<Option<String>> {
         let Some(loader) = &self.loader else {
             anyhow::bail!("these packs were not loaded from files; there is nothing to reload");
         };
-        match loader() {
-            Ok(map) => {
-                let revision = map.default_pack().revision().to_string();
-                self.replace(map);
-                metrics::counter!(RELOADS, "outcome" => "reloaded").increment(1);
-                tracing::info!(revision = %revision, "rule packs reloaded");
-                Ok(revision)
-            }
-            Err(err) => {
-                metrics::counter!(RELOADS, "outcome" => "failed").increment(1);
-                tracing::error!(error = %format!("{err:#}"), "rule pack reload failed; the running packs stay");
-                Err(err)
-            }
+        let map = loader()?;
+        if !changed(&map) {
+            return Ok(None);
         }
+        let revision = map.default_pack().revision().to_string();
+        self.replace(map);
+        metrics::counter!(RELOADS, "outcome" => "reloaded").increment(1);
+        tracing::info!(revision = %revision, "rule packs reloaded");
+        Ok(Some(revision))
     }
 }
 
@@ -72,6 +83,33 @@ impl From<PackMap> for Packs {
     fn from(map: PackMap) -> Packs {
         Packs::fixed(map)
     }
+}
+
+/// Reloads `packs` whenever a pack they load from changes, checking every
+/// `period`: each check loads the packs afresh (modules are compiled once
+/// per content hash, so an unchanged pack costs a parse and its configs)
+/// and puts them in force if any revision differs. A pack that does not
+/// load is reported once, until it changes again.
+pub fn watch(packs: Arc<Packs>, period: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut last_error = String::new();
+        loop {
+            tokio::time::sleep(period).await;
+            let checked = packs.clone();
+            let Ok(result) = tokio::task::spawn_blocking(move || checked.reload_if_changed()).await else { continue };
+            match result {
+                Ok(_) => last_error.clear(),
+                Err(err) => {
+                    let error = format!("{err:#}");
+                    if error != last_error {
+                        metrics::counter!(RELOADS, "outcome" => "failed").increment(1);
+                        tracing::error!(error = %error, "a watched rule pack does not load; the running packs stay");
+                        last_error = error;
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Reloads `packs` on every SIGHUP, for as long as the process runs. A

@@ -100,3 +100,39 @@ async fn packs_reload_without_a_restart_and_a_bad_pack_keeps_the_running_one() {
         assert!(Instant::now() < deadline, "SIGHUP never reloaded the packs: {job}");
     }
 }
+
+#[tokio::test]
+async fn a_watching_host_reloads_a_changed_pack_by_itself() {
+    let note = |n: usize| {
+        let body = format!("Note {n}: run the migrations before every deploy; the web app fails to boot otherwise.");
+        proposal(json!([add(&format!("note-{n}"), &body)]))
+    };
+    let llm = LlmServer::start(vec![Behaviour::ReplyWith(Arc::new(note)); 100]);
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &llm, &format!("sqlite://{}/jobs.db", dir.path().display()));
+    let pack = dir.path().join("pack.yaml");
+    std::fs::write(&pack, LOOSE).expect("pack");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!("pack: {}\npacks: {{watch: true, watch_seconds: 1}}\n", pack.display()));
+    std::fs::write(&config, text).expect("config");
+    let agent = add_key(&config, "acme");
+    let server = Server::start(&config);
+    let (http, base) = (client(), server.url.clone());
+    let loose = revision(&wait_for_job(&http, &base, &agent, enqueue(&http, &base, &agent).await).await);
+
+    // A broken edit is reported and ignored; the next good one is taken.
+    std::fs::write(&pack, "modules: [ half written").expect("pack");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(revision(&wait_for_job(&http, &base, &agent, enqueue(&http, &base, &agent).await).await), loose);
+    std::fs::write(&pack, TIGHT).expect("pack");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let job = wait_for_job(&http, &base, &agent, enqueue(&http, &base, &agent).await).await;
+        if revision(&job) != loose {
+            assert_eq!(job["outcome"], "abstained", "the tightened pack decided: {job}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the watcher never reloaded: {job}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -442,6 +442,13 @@ impl PackMap {
         PackMap { default: Arc::new(pack), tenants: BTreeMap::new() }
     }
 
+    /// The revision of every pack of the mapping, the default's first:
+    /// two mappings with equal revisions decide alike.
+    pub fn revisions(&self) -> Vec<(Option<&str>, &str)> {
+        let tenants = self.tenants.iter().map(|(tenant, pack)| (Some(tenant.as_str()), pack.revision()));
+        std::iter::once((None, self.default.revision())).chain(tenants).collect()
+    }
+
     /// The pack of every tenant the mapping does not name.
     pub fn default_pack(&self) -> &Arc<RulePack> {
         &self.default

@@ -170,6 +170,10 @@ pub(crate) fn concurrency() -> clap::builder::RangedU64ValueParser<usize> {
 pub(crate) async fn worker(config: &RawConfig, args: &WorkerArgs) -> anyhow::Result<ExitCode> {
     let reflector = config.resolve().await?;
     memwarden::packs::reload_on_sighup(reflector.packs.clone());
+    if config.packs.watch {
+        let period = std::time::Duration::from_secs(config.packs.watch_seconds.max(1));
+        memwarden::packs::watch(reflector.packs.clone(), period);
+    }
     let consolidator = Arc::new(config.consolidator(&reflector));
     let reflector = Arc::new(reflector);
     let options = config.worker_options(args.concurrency, args.drain);

@@ -29,6 +29,10 @@ pub(crate) async fn serve(config: &RawConfig, args: &ServeArgs) -> anyhow::Resul
     let prometheus = serve::install_prometheus().context("cannot install the Prometheus recorder")?;
     let reflector = config.resolve().await?;
     memwarden::packs::reload_on_sighup(reflector.packs.clone());
+    if config.packs.watch {
+        let period = std::time::Duration::from_secs(config.packs.watch_seconds.max(1));
+        memwarden::packs::watch(reflector.packs.clone(), period);
+    }
     let consolidator = Arc::new(config.consolidator(&reflector));
     let admin_key = serve::key_from_env(&config.serve.admin_key_env);
     if admin_key.is_none() {
