@@ -48,6 +48,7 @@ use super::journal::{Pending, Touched};
 use super::snapshot::{INDEX, SnapshotIndexLine, encode_snapshot};
 use super::{
     Entry, FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, TenantLock, files, memory_index, safe_name,
+    system_time_ms,
 };
 
 /// What a commit wrote.
@@ -96,7 +97,8 @@ impl TenantDir {
         }
         // 1. Check every file before writing any.
         let (changes, touched) = self.plan_commit(changes)?;
-        let snapshot = encode_snapshot(meta, &changes, &touched)?;
+        let before_modified_ms = self.modified_times(&touched)?;
+        let snapshot = encode_snapshot(meta, &changes, &touched, &before_modified_ms)?;
         // 2.–5., undone as a whole on failure.
         let marker = Pending { snapshot: meta.id.clone(), files: touched };
         match self.apply_journaled(&marker, meta, &changes, &snapshot, verdicts) {
@@ -144,6 +146,23 @@ impl TenantDir {
         }
         touched.sort_by_key(|t| t.file == TenantFile::MemoryIndex);
         Ok((planned, touched))
+    }
+
+    /// When each entry file `touched` replaces or removes was last written,
+    /// in ms, by entry name: kept in the snapshot for replays.
+    fn modified_times(&self, touched: &[Touched]) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut times = BTreeMap::new();
+        for touched in touched.iter().filter(|t| t.existed) {
+            let TenantFile::Entry(name) = &touched.file else { continue };
+            let file_name = format!("{name}.md");
+            let modified = self
+                .memory
+                .symlink_metadata(&file_name)
+                .and_then(|meta| meta.modified())
+                .map_err(StoreError::io(self.path(&touched.file.path())))?;
+            times.insert(name.clone(), system_time_ms(modified.into_std()));
+        }
+        Ok(times)
     }
 
     /// `MEMORY.md` for the entries as `changes` leaves them.

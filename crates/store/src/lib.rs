@@ -20,6 +20,7 @@
 
 #![deny(missing_docs)]
 
+mod archive;
 mod commit;
 mod doctor;
 mod entry;
@@ -37,6 +38,7 @@ use std::path::Path;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 
+pub use archive::{ARCHIVED_MODULE_MAX_BYTES, ARCHIVED_PACK_MAX_BYTES, PolicyArchive};
 pub use commit::{Committed, VerdictCounts};
 pub use doctor::{MemoryProblem, Quarantined};
 pub use entry::Entry;
@@ -44,7 +46,7 @@ pub use history::EntryVersion;
 pub use journal::Recovery;
 pub use lock::TenantLock;
 pub use notes::RAW_NOTES;
-pub use snapshot::{FileChange, SNAPSHOT_MAX_BYTES, SnapshotIndexLine, SnapshotMeta, snapshot_id};
+pub use snapshot::{FileChange, SNAPSHOT_MAX_BYTES, SnapshotIndexLine, SnapshotMeta, SnapshotWithTimes, snapshot_id};
 
 use memwarden_names::name_problem;
 
@@ -197,6 +199,7 @@ pub(crate) fn safe_name(what: &'static str, name: &str) -> Result<(), StoreError
 
 /// The data directory: `<data>/tenants/…`.
 pub struct DataDir {
+    root: Dir,
     tenants: Dir,
 }
 
@@ -207,7 +210,12 @@ impl DataDir {
         Dir::create_ambient_dir_all(path, ambient_authority()).map_err(StoreError::io(&display))?;
         let root = Dir::open_ambient_dir(path, ambient_authority()).map_err(StoreError::io(&display))?;
         let tenants = files::open_subdir(&root, "tenants").map_err(StoreError::io("tenants"))?;
-        Ok(DataDir { tenants })
+        Ok(DataDir { root, tenants })
+    }
+
+    /// The policy archive (see [`PolicyArchive`]), created if absent.
+    pub fn policy_archive(&self) -> Result<PolicyArchive, StoreError> {
+        PolicyArchive::open(&self.root)
     }
 
     /// Opens (creating) the directory of `tenant`.
@@ -265,6 +273,11 @@ impl LockHandle {
         let recovery = self.tenant.recover()?;
         Ok(lock.with_recovery(recovery))
     }
+}
+
+/// `time` in ms since the Unix epoch (0 before it).
+fn system_time_ms(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// An entry with its last-write time.
@@ -373,8 +386,7 @@ impl TenantDir {
             Err(err) => return Err(StoreError::io(path)(err)),
         };
         let modified = file.metadata().and_then(|m| m.modified()).map_err(StoreError::io(path.clone()))?;
-        let updated_at_ms =
-            modified.into_std().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let updated_at_ms = system_time_ms(modified.into_std());
         let invalid = |reason: &str| StoreError::InvalidEntry { name: name.to_string(), reason: reason.into() };
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(invalid("it is a directory"));

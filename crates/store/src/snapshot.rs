@@ -23,6 +23,8 @@
 //! Every snapshot file is read with a size bound, [`SNAPSHOT_MAX_BYTES`],
 //! and a commit refuses to write a larger one.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::journal::Touched;
@@ -38,6 +40,10 @@ const SNAPSHOT_FORMAT: u32 = 2;
 /// or copy of an old-layout snapshot read. A proposal is at most 1 MiB; a
 /// rollback of a whole large tenant is what comes near this.
 pub const SNAPSHOT_MAX_BYTES: u64 = 64 << 20;
+
+/// A snapshot's meta, changes and the entries' times before it (see
+/// [`TenantDir::read_snapshot_with_times`]).
+pub type SnapshotWithTimes = (SnapshotMeta, Vec<FileChange>, BTreeMap<String, u64>);
 
 /// One file's content before and after a job; `None` means absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +133,11 @@ pub(super) struct SnapshotFileRef<'a> {
     /// The files the commit replaced, created or removed; read only while
     /// the file is the pending marker of a commit cut off.
     pub(super) journal: &'a [Touched],
+    /// The modification time (ms) of each entry file the commit replaced
+    /// or removed, as it was before: an entry's time is part of what a
+    /// policy sees, so a replay of an older decision needs it back.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) before_modified_ms: &'a BTreeMap<String, u64>,
 }
 
 /// A snapshot file as read.
@@ -135,6 +146,8 @@ struct SnapshotFile {
     format: u32,
     meta: SnapshotMeta,
     changes: Vec<FileChange>,
+    #[serde(default)]
+    before_modified_ms: BTreeMap<String, u64>,
 }
 
 /// The file name of snapshot `id` in `snapshots/`.
@@ -148,8 +161,9 @@ pub(super) fn encode_snapshot(
     meta: &SnapshotMeta,
     changes: &[FileChange],
     journal: &[Touched],
+    before_modified_ms: &BTreeMap<String, u64>,
 ) -> Result<Vec<u8>, StoreError> {
-    let file = SnapshotFileRef { format: SNAPSHOT_FORMAT, meta, changes, journal };
+    let file = SnapshotFileRef { format: SNAPSHOT_FORMAT, meta, changes, journal, before_modified_ms };
     let too_large = || StoreError::SnapshotTooLarge { id: meta.id.clone(), limit_bytes: SNAPSHOT_MAX_BYTES };
     // INVARIANT: serializing these types cannot fail (string keys only).
     let bytes = serde_json::to_vec(&file).map_err(|_| too_large())?;
@@ -220,12 +234,20 @@ impl TenantDir {
     /// copy that `meta.json` records but that is missing (or one it does
     /// not record but that is there), is [`StoreError::SnapshotDamaged`].
     pub fn read_snapshot(&self, id: &str) -> Result<(SnapshotMeta, Vec<FileChange>), StoreError> {
+        let (meta, changes, _) = self.read_snapshot_with_times(id)?;
+        Ok((meta, changes))
+    }
+
+    /// [`TenantDir::read_snapshot`], with the modification time (ms) each
+    /// entry file had before the commit, by entry name. Empty for snapshots
+    /// written before times were kept (and for old-layout ones).
+    pub fn read_snapshot_with_times(&self, id: &str) -> Result<SnapshotWithTimes, StoreError> {
         safe_name("snapshot", id)?;
         let name = snapshot_file_name(id);
         let path = self.path(&format!("snapshots/{name}"));
         let text = match files::read_optional_bounded(&self.snapshots, &name, SNAPSHOT_MAX_BYTES) {
             Ok(Some(text)) => text,
-            Ok(None) => return self.read_legacy_snapshot(id),
+            Ok(None) => return self.read_legacy_snapshot(id).map(|(meta, changes)| (meta, changes, BTreeMap::new())),
             Err(err) => return Err(self.snapshot_read_error(id, &path, err)),
         };
         let damaged = || StoreError::SnapshotDamaged { id: id.to_string(), path: path.clone() };
@@ -233,7 +255,7 @@ impl TenantDir {
         if file.format != SNAPSHOT_FORMAT || file.meta.id != id {
             return Err(damaged());
         }
-        Ok((file.meta, file.changes))
+        Ok((file.meta, file.changes, file.before_modified_ms))
     }
 
     /// Whether snapshot `id` has a file or an old-layout directory.
