@@ -31,6 +31,7 @@ mod engine;
 mod evaluate;
 mod host_checks;
 mod index;
+mod manifest;
 pub mod metrics;
 mod pack;
 mod preinit;
@@ -57,6 +58,7 @@ pub use decision::{
 pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
 pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules, ModuleCeilings};
 pub use index::{EntryRef, IndexEntry, TenantIndex};
+pub use manifest::{ManifestLimits, ManifestModule, PackManifest};
 use memwarden_model as model;
 pub use memwarden_model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
 pub use pack::{Mode, ModuleLimits, ModuleSpec, PackFile, PackMap, RulePack};

@@ -102,6 +102,10 @@ pub struct RulePack {
 /// One module of a resolved pack with its config.
 pub(crate) struct PackModule {
     pub(crate) module: Arc<LoadedModule>,
+    /// The component as loaded, kept for the policy archive.
+    pub(crate) bytes: Arc<[u8]>,
+    /// SHA-256 of `bytes`, hex.
+    pub(crate) sha256: String,
     /// The pack's `id:` for this entry, if it gives one.
     pub(crate) id: Option<String>,
     pub(crate) config_json: String,
@@ -111,6 +115,8 @@ pub(crate) struct PackModule {
     pub(crate) fuel: u64,
     /// Linear memory limit per call, in bytes.
     pub(crate) memory_bytes: usize,
+    /// Whether the entry set `limits:` (they count in the revision).
+    pub(crate) own_limits: bool,
 }
 
 /// The fuel and memory one module of `spec` gets per call: the engine's
@@ -151,9 +157,11 @@ const MAX_EXTENDS_DEPTH: usize = 16;
 
 /// A module's identity within a pack: the same built-in, or the same file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
+pub(crate) enum Source {
     Builtin(String),
     File(PathBuf),
+    /// Bytes from the policy archive (see [`crate::PackManifest`]).
+    Archived(Arc<[u8]>),
 }
 
 impl Source {
@@ -208,6 +216,17 @@ impl RulePack {
         RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module, rules)
     }
 
+    /// The engine the pack runs on: another pack loaded on it shares its
+    /// compiled modules.
+    pub fn engine(&self) -> &PolicyEngine {
+        &self.engine
+    }
+
+    /// The operator's rules the pack was loaded under.
+    pub fn rules(&self) -> HostRules {
+        self.rules
+    }
+
     /// The pack's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -228,7 +247,7 @@ impl RulePack {
         self.modules.iter().map(|m| m.module.as_ref())
     }
 
-    fn build(
+    pub(crate) fn build(
         engine: &PolicyEngine,
         name: String,
         mode: Mode,
@@ -240,15 +259,18 @@ impl RulePack {
         let mut revision = Sha256::new();
         revision.update(format!("{mode:?}"));
         for (source, spec) in specs {
-            let bytes = match &source {
+            let bytes: Arc<[u8]> = match &source {
                 Source::Builtin(name) => builtin::module(name)
                     .ok_or_else(|| PackError::UnknownModule { origin: origin.to_string(), name: name.clone() })?
-                    .to_vec(),
-                Source::File(path) => std::fs::read(path).map_err(|source| PackError::ReadModule {
-                    origin: origin.to_string(),
-                    path: path.display().to_string(),
-                    source,
-                })?,
+                    .into(),
+                Source::File(path) => std::fs::read(path)
+                    .map_err(|source| PackError::ReadModule {
+                        origin: origin.to_string(),
+                        path: path.display().to_string(),
+                        source,
+                    })?
+                    .into(),
+                Source::Archived(bytes) => bytes.clone(),
             };
             let actual = hex::encode(Sha256::digest(&bytes));
             if let Some(expected) = &spec.sha256
@@ -285,7 +307,18 @@ impl RulePack {
                 revision.update(fuel.to_le_bytes());
                 revision.update((memory_bytes as u64).to_le_bytes());
             }
-            modules.push(PackModule { module, id: spec.id, config_json, audit, fuel, memory_bytes });
+            let own_limits = spec.limits.is_some();
+            modules.push(PackModule {
+                module,
+                bytes,
+                sha256: actual,
+                id: spec.id,
+                config_json,
+                audit,
+                fuel,
+                memory_bytes,
+                own_limits,
+            });
         }
         Ok(RulePack {
             name,
@@ -440,6 +473,12 @@ impl PackMap {
     /// A mapping that gives every tenant `pack`.
     pub fn uniform(pack: RulePack) -> PackMap {
         PackMap { default: Arc::new(pack), tenants: BTreeMap::new() }
+    }
+
+    /// Every pack of the mapping, the default's first (a pack two tenants
+    /// share comes once per tenant).
+    pub fn packs(&self) -> impl Iterator<Item = &Arc<RulePack>> {
+        std::iter::once(&self.default).chain(self.tenants.values())
     }
 
     /// The revision of every pack of the mapping, the default's first:
