@@ -29,6 +29,20 @@ impl AnyJobStore {
         SqliteJobStore::open(url).await.map(AnyJobStore::Sqlite)
     }
 
+    /// Opens the store `url` names for reading only (replays and
+    /// verifications): nothing in it changes, not even its schema.
+    pub async fn open_read_only(url: &str) -> Result<AnyJobStore, JobStoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return PgJobStore::open_read_only(url).await.map(AnyJobStore::Postgres);
+        }
+        if url.contains("://") && !url.starts_with("sqlite://") {
+            return Err(JobStoreError::Database(format!(
+                "unsupported database URL `{url}`: use sqlite://PATH or postgres://…"
+            )));
+        }
+        SqliteJobStore::open_read_only(url).await.map(AnyJobStore::Sqlite)
+    }
+
     /// This store, claiming only the jobs of `shard`'s tenants (issue 9,
     /// item 3); `None` claims for every tenant.
     pub fn with_shard(self, shard: Option<Shard>) -> AnyJobStore {
@@ -256,5 +270,11 @@ impl crate::ReviewQueue for AnyJobStore {
 
     async fn pending_reviews(&self) -> Result<Vec<(String, u64)>, JobStoreError> {
         delegate!(self.pending_reviews())
+    }
+}
+
+impl crate::DecisionLog for AnyJobStore {
+    async fn decided_jobs(&self, filter: &crate::DecisionFilter) -> Result<Vec<crate::DecidedJob>, JobStoreError> {
+        delegate!(self.decided_jobs(filter))
     }
 }

@@ -18,6 +18,7 @@
 
 mod any;
 pub mod consolidation;
+pub mod decisions;
 pub mod idempotency;
 mod postgres;
 pub mod reviews;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use any::AnyJobStore;
 pub use consolidation::{ConsolidationClaim, ConsolidationLease, ConsolidationState};
+pub use decisions::{DecidedJob, DecisionFilter, DecisionLog};
 pub use idempotency::{IdempotencyKey, IdempotencyKeyError};
 pub use postgres::PgJobStore;
 pub use reviews::{NewReview, Resolution, Review, ReviewId, ReviewQueue, ReviewStatus};
@@ -331,7 +333,7 @@ pub struct ApiKey {
 }
 
 /// The durable queue. Every method takes `now_ms`; none reads a clock.
-pub trait JobStore: reviews::ReviewQueue + Send + Sync {
+pub trait JobStore: reviews::ReviewQueue + decisions::DecisionLog + Send + Sync {
     /// Adds a reflection job, or returns the one with the same key; a key
     /// reused for a different request is [`JobStoreError::IdempotencyConflict`].
     fn enqueue_reflection(

@@ -42,6 +42,16 @@ impl PgJobStore {
         Ok(PgJobStore { pool, locks, shard: None })
     }
 
+    /// Connects to `url` for reading only: every transaction is read-only
+    /// and the schema is left as it is.
+    pub async fn open_read_only(url: &str) -> Result<PgJobStore, JobStoreError> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(database)?.options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new().max_connections(2).connect_with(options.clone()).await.map_err(database)?;
+        let locks = PgPoolOptions::new().max_connections(1).min_connections(0).connect_lazy_with(options);
+        Ok(PgJobStore { pool, locks, shard: None })
+    }
+
     /// This store, claiming only the jobs of `shard`'s tenants.
     pub fn with_shard(self, shard: Option<Shard>) -> PgJobStore {
         PgJobStore { shard, ..self }
@@ -112,4 +122,10 @@ impl Drop for AdvisoryLock {
             Err(_) => drop(conn.detach()),
         }
     }
+}
+
+mod decision_queries {
+    use super::{PgJobStore, database};
+
+    crate::decisions::decision_log_impl!(PgJobStore);
 }

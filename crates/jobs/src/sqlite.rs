@@ -49,6 +49,19 @@ impl SqliteJobStore {
         Ok(SqliteJobStore { pool, shard: None })
     }
 
+    /// Opens the existing database at `url` for reading only: no file,
+    /// directory or schema change, so a replay leaves it byte for byte as
+    /// it was.
+    pub async fn open_read_only(url: &str) -> Result<SqliteJobStore, JobStoreError> {
+        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(database)?
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECONDS));
+        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(database)?;
+        Ok(SqliteJobStore { pool, shard: None })
+    }
+
     /// This store, claiming only the jobs of `shard`'s tenants.
     pub fn with_shard(self, shard: Option<Shard>) -> SqliteJobStore {
         SqliteJobStore { shard, ..self }
@@ -80,4 +93,10 @@ mod review_queries {
     use super::{SqliteJobStore, database};
 
     crate::reviews::review_queue_impl!(SqliteJobStore, sqlx::sqlite::SqliteRow);
+}
+
+mod decision_queries {
+    use super::{SqliteJobStore, database};
+
+    crate::decisions::decision_log_impl!(SqliteJobStore);
 }

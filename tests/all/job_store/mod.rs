@@ -57,6 +57,37 @@ macro_rules! conformance {
         }
 
         #[tokio::test]
+        async fn the_decision_log_lists_committed_reflections_newest_first() {
+            use memwarden::jobs::{DecisionFilter, DecisionLog};
+            let Some((_guard, store)) = $open.await else { return };
+            let mut decided = Vec::new();
+            for (n, tenant) in ["acme", "other", "acme", "acme"].into_iter().enumerate() {
+                let at = T0 + n as u64 * 1000;
+                let job = store.enqueue_reflection(&reflection(tenant, None, 3), at).await.expect("enqueue");
+                let claim = store.claim(JobKind::Reflection, "w1", LEASE, at).await.expect("claim").expect("a job");
+                // The third job recorded but never committed: not decided.
+                store.record(job.id, &claim.token, &format!("{{\"n\":{n}}}"), at).await.expect("record");
+                if n != 2 {
+                    let snapshot = format!("snap-{n}");
+                    store
+                        .succeed(job.id, &claim.token, JobOutcome::Succeeded, Some(&snapshot), at)
+                        .await
+                        .expect("succeed");
+                    decided.push((job.id, tenant));
+                }
+            }
+            let all = store.decided_jobs(&DecisionFilter { limit: 10, ..Default::default() }).await.expect("log");
+            let listed: Vec<_> = all.iter().map(|job| (job.id, job.tenant.as_str())).collect();
+            assert_eq!(listed, decided.iter().rev().copied().collect::<Vec<_>>());
+            assert_eq!((all[0].snapshot_id.as_str(), all[0].recorded.as_str()), ("snap-3", r#"{"n":3}"#));
+            let filter = DecisionFilter { tenant: Some("acme".into()), since_ms: T0 + 500, limit: 10 };
+            let acme = store.decided_jobs(&filter).await.expect("log");
+            assert_eq!(acme.iter().map(|job| job.id).collect::<Vec<_>>(), [decided[2].0]);
+            let newest = store.decided_jobs(&DecisionFilter { limit: 1, ..Default::default() }).await.expect("log");
+            assert_eq!(newest.len(), 1);
+        }
+
+        #[tokio::test]
         async fn an_idempotency_key_enqueues_once() {
             let Some((_guard, store)) = $open.await else { return };
             let first = store.enqueue_reflection(&reflection("acme", Some("run-7"), 3), T0).await.expect("enqueue");
