@@ -11,20 +11,18 @@
 //! Targets: ≥ 500 jobs/s, ≤ 2 ms p50 overhead. Run with
 //! `cargo bench --bench reflection_flow`.
 
+mod common;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::State;
 use memwarden::jobs::{JobKind, JobStore, NewReflection, ReflectionPayload, SqliteJobStore};
-use memwarden::llm::{LlmClient, OpenAiClient, OpenAiConfig};
 use memwarden::policy::{PackMap, PolicyEngine, RulePack, RunOutcome};
 use memwarden::reflection::{Reflector, Report, ReportOutcome, Settings, now_ms};
 use memwarden::store::{
     DataDir, Entry, FileChange, SnapshotMeta, TenantFile, VerdictCounts, memory_index, snapshot_id,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 // 40 jobs per tenant: under the default write rate (60 per hour), so every
 // job applies its change.
@@ -138,18 +136,16 @@ fn commit_only() {
 }
 
 async fn run(concurrency: usize) -> (f64, Vec<Report>) {
-    let base_url = serve_llm().await;
     let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("tempdir: {err}"));
     let engine = PolicyEngine::new().unwrap_or_else(|err| panic!("engine: {err}"));
     let pack = RulePack::load(&engine, "default").unwrap_or_else(|err| panic!("pack: {err}"));
-    let config = OpenAiConfig { base_url, model: "loopback".into(), ..OpenAiConfig::default() };
     let reflector = Arc::new(Reflector {
         jobs: SqliteJobStore::open(&dir.path().join("jobs.db").display().to_string())
             .await
             .unwrap_or_else(|err| panic!("jobs: {err}")),
         data: Arc::new(DataDir::open(&dir.path().join("data")).unwrap_or_else(|err| panic!("data: {err}"))),
         packs: Arc::new(PackMap::uniform(pack).into()),
-        llm: Arc::new(LlmClient::OpenAi(OpenAiClient::new(config).unwrap_or_else(|err| panic!("client: {err}")))),
+        llm: Arc::new(common::loopback_llm().await),
         indexes: Default::default(),
         settings: Settings::default(),
     });
@@ -190,29 +186,4 @@ async fn run(concurrency: usize) -> (f64, Vec<Report>) {
         reports.extend(worker.await.unwrap_or_else(|err| panic!("worker: {err}")));
     }
     (JOBS as f64 / started.elapsed().as_secs_f64(), reports)
-}
-
-/// A loopback server answering every request at once with a proposal that
-/// adds one new entry.
-async fn serve_llm() -> String {
-    let counter = Arc::new(AtomicUsize::new(0));
-    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(answer)).with_state(counter);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|err| panic!("bind: {err}"));
-    let addr = listener.local_addr().unwrap_or_else(|err| panic!("addr: {err}"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
-}
-
-async fn answer(State(counter): State<Arc<AtomicUsize>>, Json(_request): Json<Value>) -> Json<Value> {
-    let n = counter.fetch_add(1, Ordering::Relaxed);
-    let proposal = json!({
-        "reasoning": "the run found a fact",
-        "memory_changes": [{"op": "add", "name": format!("fact-{n}"), "type": "project", "description": format!("Fact {n}"),
-            "body": format!("Service {n} listens on port {} and logs to /var/log/svc{n}; owner team-{}.", 8000 + n, n % 7)}],
-    });
-    Json(json!({
-        "model": "loopback",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": proposal.to_string()}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 900, "completion_tokens": 80},
-    }))
 }

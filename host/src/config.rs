@@ -602,7 +602,7 @@ impl RawConfig {
     /// and again on each reload.
     pub fn load_packs(&self, engine: &PolicyEngine) -> anyhow::Result<PackMap> {
         let rules = self.policy.host_rules();
-        Ok(match &self.pack_map {
+        let map = match &self.pack_map {
             Some(map) => PackMap::load_with(engine, map, rules)?,
             None => {
                 let pack = RulePack::load_with(engine, &self.pack, rules)?;
@@ -612,7 +612,16 @@ impl RawConfig {
                 }
                 PackMap::uniform(pack)
             }
-        })
+        };
+        self.archive_packs(&map)?;
+        Ok(map)
+    }
+
+    /// Keeps every pack of `map` in the policy archive (see
+    /// [`crate::replay::archive_packs`]).
+    fn archive_packs(&self, map: &PackMap) -> anyhow::Result<()> {
+        let data = DataDir::open(&self.data_dir)?;
+        crate::replay::archive_packs(&data, map).context("cannot keep the packs in the policy archive")
     }
 
     /// The consolidation flow, sharing `reflector`'s store, packs and LLM.

@@ -27,6 +27,7 @@ pub mod flow;
 pub mod forget;
 pub mod packs;
 pub mod reflection;
+pub mod replay;
 pub mod review;
 pub mod rollback;
 pub mod serve;

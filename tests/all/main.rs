@@ -21,6 +21,7 @@ mod policy_score;
 mod provenance;
 mod reflection;
 mod reload;
+mod replay;
 mod reviews;
 mod serve;
 mod serve_hardening;

@@ -11,6 +11,7 @@ mod doctor;
 mod history;
 mod jobs;
 mod policy;
+mod replay;
 mod review;
 mod scaffold;
 mod score;
@@ -167,6 +168,12 @@ enum PolicyCommand {
     Score(With<CacheArgs, score::ScoreArgs>),
     /// Time a pack on one proposal: per evaluation and per module, with fuel.
     Bench(With<CacheArgs, bench::BenchArgs>),
+    /// Decide recorded proposals again under a candidate pack and show what
+    /// would change. Reads only.
+    Replay(With<RunnerArgs, replay::ReplayArgs>),
+    /// Decide recorded proposals again under the packs that decided them
+    /// (from the policy archive) and report any verdict that differs.
+    Verify(With<RunnerArgs, replay::VerifyArgs>),
 }
 
 /// How results are printed.
@@ -219,6 +226,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Codes(cache)) => policy::codes(&args.engine(cache)?),
         Command::Policy(PolicyCommand::Score(cmd)) => score::score(&args.engine(&cmd.flags)?, &cmd.args),
         Command::Policy(PolicyCommand::Bench(cmd)) => bench::bench(&args.engine(&cmd.flags)?, &cmd.args),
+        Command::Policy(PolicyCommand::Replay(cmd)) => {
+            runtime()?.block_on(replay::replay(&args.runner_config(&cmd.flags)?, &cmd.args))
+        }
+        Command::Policy(PolicyCommand::Verify(cmd)) => {
+            runtime()?.block_on(replay::verify(&args.runner_config(&cmd.flags)?, &cmd.args))
+        }
     }
 }
 

@@ -24,7 +24,7 @@ pub use prompt::WindowLimits;
 
 use crate::flow::commit::Origin;
 use crate::flow::context::{IndexCache, RunView, policy_view};
-use crate::flow::{FlowError, Recorded, commit, heartbeating, now_ms, plan, take_lock};
+use crate::flow::{FlowError, Recorded, RecordedInputs, commit, heartbeating, now_ms, plan, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{ConsolidationClaim, ConsolidationLease, FailOutcome, JobId, JobKind, JobStore, MetricsRow};
 use crate::llm::{ChatRequest, LlmClient};
@@ -320,6 +320,7 @@ impl<S: JobStore> Consolidator<S> {
             tokens_in: completion.tokens_in,
             tokens_out: completion.tokens_out,
             trimmed: prompt.trimmed,
+            inputs: Some(RecordedInputs::new(&context, &index)),
         };
         // 9. Apply and snapshot, as one commit.
         let origin =

@@ -17,7 +17,7 @@ pub use plan::{Plan, Skipped};
 
 use crate::jobs::{JobStore, JobStoreError, TenantDbLock};
 use crate::llm::LlmError;
-use crate::policy::{DecisionRecord, Proposal, ProposalError};
+use crate::policy::{Context, DecisionRecord, Proposal, ProposalError, TenantIndex};
 use crate::store::{StoreError, TenantDir, TenantLock};
 
 /// Why a reflection or consolidation attempt failed.
@@ -114,6 +114,28 @@ pub struct Recorded {
     pub raw_output: Option<String>,
     /// What the context guard trimmed.
     pub trimmed: Vec<String>,
+    /// What the pack saw besides the proposal, for a replay (issue 13);
+    /// absent in records written before replays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<RecordedInputs>,
+}
+
+/// The context a pack decided in, and which tenant index it read: a replay
+/// rebuilds the index from the tenant's snapshots and checks it against
+/// this digest before it trusts a verdict made on it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordedInputs {
+    /// The policy context, as the pack got it.
+    pub context: Context,
+    /// [`TenantIndex::digest`] of the index the pack read.
+    pub index_digest: u64,
+}
+
+impl RecordedInputs {
+    /// The inputs of a decision on `context` and `index`.
+    pub fn new(context: &Context, index: &TenantIndex) -> RecordedInputs {
+        RecordedInputs { context: context.clone(), index_digest: index.digest() }
+    }
 }
 
 impl Recorded {
@@ -130,6 +152,7 @@ impl Recorded {
             tokens_out: 0,
             raw_output: None,
             trimmed: Vec::new(),
+            inputs: None,
         }
     }
 }

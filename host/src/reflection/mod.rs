@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-pub use crate::flow::{FlowError, Plan, Recorded, Skipped, now_ms};
+pub use crate::flow::{FlowError, Plan, Recorded, RecordedInputs, Skipped, now_ms};
 pub use inputs::Inputs;
 pub use prompt::{Prompt, PromptLimits, log_tail, proposal_schema};
 
@@ -299,6 +299,7 @@ impl<S: JobStore> Reflector<S> {
                     tokens_in: completion.tokens_in,
                     tokens_out: completion.tokens_out,
                     trimmed: prompt.trimmed,
+                    inputs: Some(RecordedInputs::new(&context, &index)),
                 };
                 let text = serde_json::to_string(&recorded).map_err(|err| FlowError::Record(err.to_string()))?;
                 if !self.jobs.record(claim.id, &claim.token, &text, now_ms()).await? {

@@ -14,6 +14,7 @@ mod error;
 pub mod gate;
 pub mod listener;
 mod ops;
+mod replay;
 mod reviews;
 mod tenants;
 
@@ -68,6 +69,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/jobs/{id}"),
     ("POST", "/v1/policy/eval"),
     ("POST", "/v1/admin/packs/reload"),
+    ("POST", "/v1/policy/replay"),
     ("POST", "/v1/tenants/{tenant}/reflections"),
     ("POST", "/v1/tenants/{tenant}/consolidate"),
     ("GET", "/v1/tenants/{tenant}/memory"),
@@ -94,6 +96,7 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         .route("/v1/jobs/{id}", get(ops::job::<S>))
         .route("/v1/policy/eval", post(ops::policy_eval::<S>))
         .route("/v1/admin/packs/reload", post(ops::reload_packs::<S>))
+        .route("/v1/policy/replay", post(replay::replay::<S>))
         .route("/v1/tenants/{tenant}/reflections", post(tenants::enqueue_reflection::<S>))
         .route("/v1/tenants/{tenant}/consolidate", post(tenants::consolidate::<S>))
         .route("/v1/tenants/{tenant}/memory", get(tenants::memory::<S>))
