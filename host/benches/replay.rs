@@ -45,14 +45,14 @@ fn main() {
     println!("{:<34} {:>8} {:>10} {:>10} {:>9}", "", "jobs", "seconds", "jobs/s", "changed");
     let same = PackMap::uniform(RulePack::load(&engine, "default").unwrap_or_else(|err| panic!("pack: {err}")));
     let tight_file = dir.path().join("tight.yaml");
-    let tight = "extends: default\nmodules:\n  - module: size-limits\n    config: { max_body_bytes: 80 }\n";
+    let tight = "extends: default\nmodules:\n  - module: size-limits\n    config: { max_body_bytes: 60 }\n";
     std::fs::write(&tight_file, tight).unwrap_or_else(|err| panic!("pack: {err}"));
     let tight = RulePack::load(&engine, &tight_file.display().to_string()).unwrap_or_else(|err| panic!("pack: {err}"));
     let tight = PackMap::uniform(tight);
     let archive = data.policy_archive().unwrap_or_else(|err| panic!("archive: {err}"));
     let runs: [(&str, Judge<'_>); 3] = [
         ("replay, same pack", Judge::Candidate(&same)),
-        ("replay, body limit 80 bytes", Judge::Candidate(&tight)),
+        ("replay, body limit 60 bytes", Judge::Candidate(&tight)),
         ("verify, archived packs", Judge::Recorded(ArchivedPacks::new(&engine, HostRules::default(), &archive))),
     ];
     for (name, mut judge) in runs {
