@@ -36,7 +36,7 @@ async fn packs_reload_without_a_restart_and_a_bad_pack_keeps_the_running_one() {
         let body = format!("Note {n}: run the migrations before every deploy; the web app fails to boot otherwise.");
         proposal(json!([add(&format!("note-{n}"), &body)]))
     };
-    let llm = LlmServer::start(vec![Behaviour::ReplyWith(Arc::new(note)); 200]);
+    let llm = LlmServer::start(vec![Behaviour::ReplyWith(Arc::new(note)); 300]);
     let dir = temp_dir();
     let config = write_config(dir.path(), &llm, &format!("sqlite://{}/jobs.db", dir.path().display()));
     let pack = dir.path().join("pack.yaml");
@@ -77,9 +77,9 @@ async fn packs_reload_without_a_restart_and_a_bad_pack_keeps_the_running_one() {
     // pack or the new one, and none fails.
     std::fs::write(&pack, LOOSE).expect("pack");
     let mut ids = Vec::new();
-    for n in 0..60 {
+    for n in 0..200 {
         ids.push(enqueue(&http, &base, &agent).await);
-        if n == 20 {
+        if n == 60 {
             server.hang_up();
         }
     }
