@@ -73,9 +73,10 @@ impl ReviewError {
     }
 }
 
-/// The held change of a review, as it was proposed.
+/// The held change of a review, as it was proposed: one memory change, or
+/// the changes of a held merge, which are decided together.
 enum Held {
-    Memory(MemoryChange),
+    Memory(Vec<MemoryChange>),
     Piece(PieceEdit),
 }
 
@@ -97,7 +98,7 @@ impl<S: JobStore> Reflector<S> {
         let proposal = Proposal {
             reasoning: format!("review {id} of job {} approved by {by}", review.job_id),
             memory_changes: match &held {
-                Held::Memory(change) => vec![change.clone()],
+                Held::Memory(changes) => changes.clone(),
                 Held::Piece(_) => Vec::new(),
             },
             piece_edit: match &held {
@@ -109,17 +110,21 @@ impl<S: JobStore> Reflector<S> {
         let run = RunView { piece: edited.unwrap_or(""), outcome: RunOutcome::Succeeded, job_id: &job_id, now_ms };
         let (context, index) = policy_view(&self.indexes, &tenant, &entries, &history, &run, edited)?;
         let mut decision = self.packs.current().pack_for(&review.tenant).evaluate(&proposal, &context, &index);
-        // 3. Any rejection stands; the holds are what the reviewer waives.
-        let Some(verdict) = decision.memory.first_mut().or(decision.piece.as_mut()) else {
+        // 3. Any rejection stands (of any change of a merge: it is one
+        //    decision); the holds are what the reviewer waives.
+        if decision.memory.is_empty() && decision.piece.is_none() {
             return Err(ReviewError::Damaged { id, reason: "no change to decide".to_string() });
-        };
-        if let Some(rejection) = verdict.rejections.iter().find(|r| !r.advisory) {
-            let (module, code, message) = (rejection.module.clone(), rejection.code.clone(), rejection.message.clone());
-            return Err(ReviewError::Refused { id, module, code, message });
         }
-        if verdict.held {
-            verdict.held = false;
-            verdict.accepted = true;
+        for verdict in decision.memory.iter_mut().chain(decision.piece.as_mut()) {
+            if let Some(rejection) = verdict.rejections.iter().find(|r| !r.advisory) {
+                let (module, code, message) =
+                    (rejection.module.clone(), rejection.code.clone(), rejection.message.clone());
+                return Err(ReviewError::Refused { id, module, code, message });
+            }
+            if verdict.held {
+                verdict.held = false;
+                verdict.accepted = true;
+            }
         }
         // 4. Plan and commit, as a snapshot naming the reviewer.
         let plan = plan::build(&tenant, &entries, &proposal, &decision)?;
@@ -181,9 +186,11 @@ impl<S: JobStore> Reflector<S> {
 fn parse(review: &Review) -> Result<Held, ReviewError> {
     let damaged = |err: serde_json::Error| ReviewError::Damaged { id: review.id, reason: err.to_string() };
     let value: serde_json::Value = serde_json::from_str(&review.change).map_err(damaged)?;
-    if value.get("yaml").is_some() {
+    if value.is_array() {
+        serde_json::from_value(value).map(Held::Memory).map_err(damaged)
+    } else if value.get("yaml").is_some() {
         serde_json::from_value(value).map(Held::Piece).map_err(damaged)
     } else {
-        serde_json::from_value(value).map(Held::Memory).map_err(damaged)
+        serde_json::from_value(value).map(|change| Held::Memory(vec![change])).map_err(damaged)
     }
 }

@@ -66,6 +66,30 @@ async fn a_held_change_is_applied_only_once_approved() {
 }
 
 #[tokio::test]
+async fn a_held_merge_is_one_review_and_is_applied_whole() {
+    let first = proposal(json!([add("deploy-order", "Migrate first, then deploy.")]));
+    let rename = proposal(json!([
+        add("deploy-steps", INJECTION),
+        {"op": "remove", "name": "deploy-order", "merge_target": "deploy-steps"},
+    ]));
+    let h = holding(vec![first, rename]).await;
+    assert_eq!(h.reflect("acme").await.outcome, ReportOutcome::Succeeded);
+    // The new entry is held, so its removal partner is too: one review.
+    assert_eq!(h.reflect("acme").await.outcome, ReportOutcome::Held { reviews: 1 });
+    let pending = h.reflector.jobs.reviews("acme", Some(ReviewStatus::Pending)).await.expect("reviews");
+    assert_eq!(pending.len(), 1, "{pending:#?}");
+    let change: serde_json::Value = serde_json::from_str(&pending[0].change).expect("json");
+    assert_eq!(change.as_array().map(Vec::len), Some(2), "both changes of the merge: {change}");
+    assert!(pending[0].decision.contains("group_member_held"), "{}", pending[0].decision);
+    assert!(!h.files()["tenants/acme/memory/deploy-order.md"].contains("superseded_by"));
+
+    h.reflector.approve(pending[0].id, "alice", now_ms()).await.expect("approved");
+    let files = h.files();
+    assert!(files["tenants/acme/memory/deploy-steps.md"].contains("Ignore all previous instructions"));
+    assert!(files["tenants/acme/memory/deploy-order.md"].contains("superseded_by"), "merged into the new entry");
+}
+
+#[tokio::test]
 async fn a_denial_writes_nothing_and_an_approval_cannot_bypass_a_rule_that_holds_now() {
     let held = proposal(json!([add("deploy-order", INJECTION)]));
     let taken = proposal(json!([add("deploy-order", "Migrate first, then deploy.")]));

@@ -122,9 +122,13 @@ pub(crate) async fn run(config: &RawConfig, command: &ReviewCommand) -> anyhow::
     }
 }
 
-/// `add deploy-order`, `piece research`: what a change is about.
+/// `add deploy-order`, `piece research`: what a change is about; a held
+/// merge, reviewed as one, is `update a + remove b`.
 fn summary(change: &str) -> String {
     let value: serde_json::Value = serde_json::from_str(change).unwrap_or_default();
+    if let Some(group) = value.as_array() {
+        return group.iter().map(|member| summary(&member.to_string())).collect::<Vec<_>>().join(" + ");
+    }
     match (value["op"].as_str(), value["name"].as_str(), value["piece"].as_str()) {
         (Some(op), Some(name), _) => format!("{op} {name}"),
         (_, _, Some(piece)) => format!("piece {piece}"),

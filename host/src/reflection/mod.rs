@@ -198,7 +198,7 @@ impl<S: JobStore> Reflector<S> {
         let (outcome, recorded, snapshot) = match result {
             Ok((recorded, snapshot)) => {
                 let applied = !recorded.plan.changes.is_empty();
-                let held = recorded.decision.held_count();
+                let held = review::count(&recorded);
                 let job_outcome = match (held, applied) {
                     (1.., _) => JobOutcome::Held,
                     (0, true) => JobOutcome::Succeeded,
