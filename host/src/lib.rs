@@ -30,6 +30,7 @@ pub mod reflection;
 pub mod review;
 pub mod rollback;
 pub mod serve;
+pub mod trust;
 pub mod worker;
 
 pub use memwarden_jobs as jobs;

@@ -24,6 +24,7 @@ mod reload;
 mod reviews;
 mod serve;
 mod serve_hardening;
+mod signing;
 mod store_hardening;
 mod tenant_store;
 mod util;

@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod history;
 mod jobs;
+mod pack;
 mod policy;
 mod review;
 mod scaffold;
@@ -147,6 +148,17 @@ enum Command {
     /// Evaluate, test, inspect and scaffold policy modules.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Sign rule packs: make a key pair, sign a pack.
+    #[command(subcommand)]
+    Pack(PackCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PackCommand {
+    /// Make a signing key pair: `PREFIX.key` (secret) and `PREFIX.pub`.
+    Keygen(pack::KeygenArgs),
+    /// Sign a pack, its parents and its modules: writes `<pack>.sig`.
+    Sign(pack::SignArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +231,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Codes(cache)) => policy::codes(&args.engine(cache)?),
         Command::Policy(PolicyCommand::Score(cmd)) => score::score(&args.engine(&cmd.flags)?, &cmd.args),
         Command::Policy(PolicyCommand::Bench(cmd)) => bench::bench(&args.engine(&cmd.flags)?, &cmd.args),
+        Command::Pack(PackCommand::Keygen(keygen)) => pack::keygen(keygen),
+        Command::Pack(PackCommand::Sign(sign)) => pack::sign(sign),
     }
 }
 

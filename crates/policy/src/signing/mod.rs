@@ -105,7 +105,8 @@ impl SignedPack {
 pub(crate) fn tenant_label(tenant: Option<&str>) -> String {
     match tenant {
         Some(tenant) => format!("tenant `{tenant}`"),
-        None => "every tenant (the host's trusted keys)".to_string(),
+        // The tenants a pack map does not name, under the global keys.
+        None => "this host".to_string(),
     }
 }
 
