@@ -38,6 +38,18 @@ struct RevisionFile {
 }
 
 impl RevisionFile {
+    /// Keeps the higher revision of each pack of each tenant.
+    fn merge(&mut self, other: RevisionFile) {
+        let tenants = other.tenants.into_iter().map(|(tenant, packs)| (Some(tenant), packs));
+        for (tenant, packs) in std::iter::once((None, other.default)).chain(tenants) {
+            let highest = self.highest(tenant.as_deref());
+            for (pack, revision) in packs {
+                let entry = highest.entry(pack).or_default();
+                *entry = (*entry).max(revision);
+            }
+        }
+    }
+
     fn highest(&mut self, tenant: Option<&str>) -> &mut BTreeMap<String, u64> {
         match tenant {
             Some(tenant) => self.tenants.entry(tenant.to_string()).or_default(),
@@ -63,17 +75,7 @@ impl Revisions {
     /// The revisions persisted under `data_dir`, if any were.
     pub fn open(data_dir: &Path) -> anyhow::Result<Revisions> {
         let dir = data_dir.join(TRUST_DIR);
-        let file = dir.join(REVISIONS_FILE);
-        let accepted = match Dir::open_ambient_dir(&dir, ambient_authority()) {
-            Ok(trust) => match trust.read_to_string(REVISIONS_FILE) {
-                Ok(text) => serde_json::from_str(&text)
-                    .with_context(|| format!("the signed-pack revisions `{}` are not valid", file.display()))?,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => RevisionFile::default(),
-                Err(err) => return Err(err).with_context(|| format!("cannot read `{}`", file.display())),
-            },
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => RevisionFile::default(),
-            Err(err) => return Err(err).with_context(|| format!("cannot open `{}`", dir.display())),
-        };
+        let accepted = read(&dir)?;
         Ok(Revisions { dir: Some(dir), accepted })
     }
 
@@ -83,6 +85,11 @@ impl Revisions {
     /// the packs in force.
     pub fn accept(&mut self, signed: &[SignedPack]) -> anyhow::Result<()> {
         let mut next = self.accepted.clone();
+        // Another process on this data dir (a worker beside `serve`) may
+        // have gone further since: its revisions count too, and are kept.
+        if let Some(dir) = &self.dir {
+            next.merge(read(dir)?);
+        }
         for pack in signed {
             let highest = next.highest(pack.tenant.as_deref()).entry(pack.pack.clone()).or_default();
             if pack.revision < *highest {
@@ -99,6 +106,21 @@ impl Revisions {
         }
         self.accepted = next;
         Ok(())
+    }
+}
+
+/// The revisions persisted in `dir`, none if there are none yet.
+fn read(dir: &Path) -> anyhow::Result<RevisionFile> {
+    let file = dir.join(REVISIONS_FILE);
+    match Dir::open_ambient_dir(dir, ambient_authority()) {
+        Ok(trust) => match trust.read_to_string(REVISIONS_FILE) {
+            Ok(text) => serde_json::from_str(&text)
+                .with_context(|| format!("the signed-pack revisions `{}` are not valid", file.display())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(RevisionFile::default()),
+            Err(err) => Err(err).with_context(|| format!("cannot read `{}`", file.display())),
+        },
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(RevisionFile::default()),
+        Err(err) => Err(err).with_context(|| format!("cannot open `{}`", dir.display())),
     }
 }
 
@@ -149,5 +171,8 @@ mod tests {
         // A refused set records nothing of itself.
         assert!(reopened.accept(&[used(None, "p", 5), used(Some("acme"), "p", 1)]).is_err());
         reopened.accept(&[used(None, "p", 4)]).unwrap();
+        // What another process accepted since counts as well.
+        let err = revisions.accept(&[used(None, "p", 3)]).unwrap_err();
+        assert_eq!(code(&err), Some("pack_revision_rollback"), "{err:#}");
     }
 }

@@ -117,15 +117,16 @@ pub(crate) enum SignatureState {
     Absent,
     /// It exists but cannot be read or parsed.
     Broken(String),
-    /// It parsed.
-    Read(SignatureFile),
+    /// It parsed (boxed: a parsed key is a few hundred bytes).
+    Read(Box<SignatureFile>),
 }
 
 impl SignatureState {
     /// Reads `<pack>.sig`, if any.
     pub(crate) fn read(pack: &Path) -> SignatureState {
         match std::fs::read_to_string(signature_path(pack)) {
-            Ok(text) => SignatureFile::parse(&text).map_or_else(SignatureState::Broken, SignatureState::Read),
+            Ok(text) => SignatureFile::parse(&text)
+                .map_or_else(SignatureState::Broken, |file| SignatureState::Read(Box::new(file))),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => SignatureState::Absent,
             Err(err) => SignatureState::Broken(format!("cannot read it: {err}")),
         }
@@ -181,7 +182,7 @@ mod tests {
     use super::*;
 
     fn signed(content: &PackContent, key: &SecretKey, expires: Option<u64>) -> SignatureState {
-        SignatureState::Read(SignatureFile::parse(&sign(content, key, 4, expires)).unwrap())
+        SignatureState::Read(Box::new(SignatureFile::parse(&sign(content, key, 4, expires)).unwrap()))
     }
 
     #[test]
