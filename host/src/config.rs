@@ -6,6 +6,7 @@
 //! the data directory and the job store, loads every rule pack, builds the
 //! LLM client — so a bad setting fails at start, not at the first job.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use crate::consolidation::{Consolidator, InputLimits, Settings as ConsolidationSettings, WindowLimits};
 use crate::jobs::{AnyJobStore, Shard, ShardError};
 use crate::llm::{LlmClient, OpenAiClient, OpenAiConfig, ScriptedProvider};
-use crate::policy::{HostRules, ModuleCeilings, PackMap, PolicyEngine, RulePack, SandboxLimits};
+use crate::policy::{HostRules, ModuleCeilings, PackError, PackMap, PolicyEngine, PublicKey, SandboxLimits, Trust};
 use crate::reflection::{PromptLimits, Reflector, Settings};
 use crate::store::DataDir;
 use crate::worker;
@@ -68,9 +69,10 @@ pub struct ShardSection {
     pub tenants: Vec<String>,
 }
 
-/// `packs:`: reloading rule packs while the host runs (issue 13). SIGHUP
-/// and `POST /v1/admin/packs/reload` always work; `watch` also reloads
-/// when what the packs load from changes.
+/// `packs:`: reloading rule packs while the host runs, and which keys
+/// must have signed them (issue 13). SIGHUP and `POST
+/// /v1/admin/packs/reload` always work; `watch` also reloads when what the
+/// packs load from changes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PacksSection {
@@ -78,12 +80,53 @@ pub struct PacksSection {
     pub watch: bool,
     /// How often to check.
     pub watch_seconds: u64,
+    /// Keys trusted for every tenant: a public key file, or a key inline
+    /// (`ed25519:<hex>`). With any, every tenant runs only packs signed by
+    /// one of them.
+    pub trusted_keys: Vec<String>,
+    /// Keys trusted for one tenant, on top of the global ones: that tenant
+    /// runs only packs signed by one of them.
+    pub tenants: BTreeMap<String, TenantPacksSection>,
+}
+
+/// `packs.tenants.<tenant>:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantPacksSection {
+    /// As `packs.trusted_keys`, for this tenant alone.
+    pub trusted_keys: Vec<String>,
 }
 
 impl Default for PacksSection {
     fn default() -> Self {
-        PacksSection { watch: false, watch_seconds: 2 }
+        PacksSection { watch: false, watch_seconds: 2, trusted_keys: Vec::new(), tenants: BTreeMap::new() }
     }
+}
+
+impl PacksSection {
+    /// The trusted keys, read now (key files are read again on each
+    /// reload, so a key can be replaced without a restart), with the time
+    /// now for expiries.
+    pub fn trust(&self) -> Result<Trust, PackError> {
+        let global = self.trusted_keys.iter().map(|key| read_key(key)).collect::<Result<_, _>>()?;
+        let mut tenants = BTreeMap::new();
+        for (tenant, section) in &self.tenants {
+            let keys = section.trusted_keys.iter().map(|key| read_key(key)).collect::<Result<_, _>>()?;
+            tenants.insert(tenant.clone(), keys);
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        Ok(Trust::new(global, tenants, now))
+    }
+}
+
+/// A trusted key: inline (`ed25519:<hex>`), or the path of a key file.
+fn read_key(key: &str) -> Result<PublicKey, PackError> {
+    let invalid = |message: String| PackError::Key { key: key.to_string(), message };
+    let text = match key.starts_with("ed25519:") {
+        true => key.to_string(),
+        false => std::fs::read_to_string(key).map_err(|err| invalid(format!("cannot read it: {err}")))?,
+    };
+    PublicKey::parse(&text).map_err(|err| invalid(format!("not a memwarden public key: {err}")))
 }
 
 /// `policy:`: the operator's switches over every rule pack (issue 9).
@@ -399,6 +442,14 @@ pub enum ConfigError {
          every host on this database uses this data directory"
     )]
     PrivateDataDirUnsharded,
+    /// `packs.tenants` names a tenant that is not a safe name.
+    #[error("`packs.tenants`: tenant `{tenant}` {problem}")]
+    PacksTenant {
+        /// The name.
+        tenant: String,
+        /// Why it is refused.
+        problem: &'static str,
+    },
 }
 
 impl ConfigError {
@@ -520,6 +571,11 @@ impl RawConfig {
         in_range("serve.max_blocking", serve.max_blocking, 1, BLOCKING_MAX)?;
         in_range("serve.max_blocking_per_tenant", serve.max_blocking_per_tenant, 1, serve.max_blocking)?;
         self.shard()?;
+        for tenant in self.packs.tenants.keys() {
+            if let Some(problem) = crate::names::name_problem(tenant) {
+                return Err(ConfigError::PacksTenant { tenant: tenant.clone(), problem });
+            }
+        }
         Ok(())
     }
 
@@ -578,7 +634,8 @@ impl RawConfig {
             let config = self.clone();
             Box::new(move || config.load_packs(&engine))
         };
-        let packs = crate::packs::Packs::reloadable(packs, loader);
+        let revisions = crate::trust::Revisions::open(&self.data_dir)?;
+        let packs = crate::packs::Packs::reloadable(packs, loader, revisions)?;
         let llm = self.llm_client()?;
         let settings = Settings {
             worker: format!("{}-{}", hostname(), std::process::id()),
@@ -599,18 +656,20 @@ impl RawConfig {
     }
 
     /// Every pack the config names, loaded and checked afresh: at start,
-    /// and again on each reload.
+    /// and again on each reload. A tenant that trusts keys (`packs.trusted_keys`, `packs.tenants`)
+    /// gets its pack only if one of them signed it.
     pub fn load_packs(&self, engine: &PolicyEngine) -> anyhow::Result<PackMap> {
         let rules = self.policy.host_rules();
+        let trust = self.packs.trust()?;
         let map = match &self.pack_map {
-            Some(map) => PackMap::load_with(engine, map, rules)?,
+            Some(map) => PackMap::load_trusted(engine, map, rules, &trust)?,
             None => {
-                let pack = RulePack::load_with(engine, &self.pack, rules)?;
-                if pack.modules().next().is_none() {
+                let map = PackMap::single_trusted(engine, &self.pack, rules, &trust)?;
+                if map.default_pack().modules().next().is_none() {
                     // Loads, but only the host checks guard the writes.
                     tracing::warn!(pack = %self.pack, "the rule pack has no modules: only the host's own checks apply");
                 }
-                PackMap::uniform(pack)
+                map
             }
         };
         self.archive_packs(&map)?;

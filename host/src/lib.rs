@@ -31,6 +31,7 @@ pub mod replay;
 pub mod review;
 pub mod rollback;
 pub mod serve;
+pub mod trust;
 pub mod worker;
 
 pub use memwarden_jobs as jobs;

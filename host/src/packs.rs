@@ -4,10 +4,16 @@
 //! pin mismatch or a bad config leaves the running packs in place. A job
 //! takes the map once, when it decides, and keeps that one even if a reload
 //! lands meanwhile; its decision record names the revision it used.
+//!
+//! Signed packs: a map is put in force only if no tenant's signed pack is
+//! of a lower revision than the one it ran before ([`Revisions`]), at
+//! start and on every reload; signature checks themselves happen as the
+//! map loads.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::policy::PackMap;
+use crate::policy::{PackError, PackMap};
+use crate::trust::Revisions;
 
 /// Loads the whole pack map afresh (from the files the config names).
 pub type Loader = Box<dyn Fn() -> anyhow::Result<PackMap> + Send + Sync>;
@@ -19,17 +25,22 @@ pub const RELOADS: &str = "memwarden_pack_reloads_total";
 pub struct Packs {
     current: RwLock<Arc<PackMap>>,
     loader: Option<Loader>,
+    /// The highest signed revisions accepted; held while a new map is
+    /// checked and put in force, so two reloads cannot interleave.
+    revisions: Mutex<Revisions>,
 }
 
 impl Packs {
     /// `map`, with nothing to reload it from.
     pub fn fixed(map: PackMap) -> Packs {
-        Packs { current: RwLock::new(Arc::new(map)), loader: None }
+        Packs { current: RwLock::new(Arc::new(map)), loader: None, revisions: Mutex::default() }
     }
 
-    /// `map`, reloadable by `loader`.
-    pub fn reloadable(map: PackMap, loader: Loader) -> Packs {
-        Packs { current: RwLock::new(Arc::new(map)), loader: Some(loader) }
+    /// `map`, reloadable by `loader`; its signed packs must be no older
+    /// than those `revisions` recorded (`pack_revision_rollback`).
+    pub fn reloadable(map: PackMap, loader: Loader, mut revisions: Revisions) -> anyhow::Result<Packs> {
+        revisions.accept(map.signed())?;
+        Ok(Packs { current: RwLock::new(Arc::new(map)), loader: Some(loader), revisions: Mutex::new(revisions) })
     }
 
     /// The map in force now; a job keeps the one it took.
@@ -60,7 +71,11 @@ impl Packs {
     /// differs from the running one's: what `watch` does. `None` when
     /// nothing changed. A failure is the caller's to report.
     pub fn reload_if_changed(&self) -> anyhow::Result<Option<String>> {
-        self.reload_when(|map| map.revisions() != self.current().revisions())
+        // A pack signed anew (same content, higher revision) counts too.
+        self.reload_when(|map| {
+            let current = self.current();
+            map.revisions() != current.revisions() || map.signed() != current.signed()
+        })
     }
 
     fn reload_when(&self, changed: impl Fn(&PackMap) -> bool) -> anyhow::Result<Option<String>> {
@@ -72,11 +87,20 @@ impl Packs {
             return Ok(None);
         }
         let revision = map.default_pack().revision().to_string();
+        // Like the current map, a poisoned lock still holds whole data.
+        let mut revisions = self.revisions.lock().unwrap_or_else(|poison| poison.into_inner());
+        revisions.accept(map.signed())?;
         self.replace(map);
+        drop(revisions);
         metrics::counter!(RELOADS, "outcome" => "reloaded").increment(1);
         tracing::info!(revision = %revision, "rule packs reloaded");
         Ok(Some(revision))
     }
+}
+
+/// The stable code of the pack error in `err`'s chain, if any.
+pub fn pack_error_code(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain().find_map(|cause| cause.downcast_ref::<PackError>()).map(PackError::code)
 }
 
 impl From<PackMap> for Packs {

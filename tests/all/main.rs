@@ -25,6 +25,7 @@ mod replay;
 mod reviews;
 mod serve;
 mod serve_hardening;
+mod signing;
 mod store_hardening;
 mod tenant_store;
 mod util;

@@ -127,6 +127,10 @@ pub struct PackRef {
     pub name: String,
     /// Digest of its resolved modules, configs and mode.
     pub revision: String,
+    /// The signed revision number in force, when the tenant's trusted keys
+    /// checked the pack's signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_revision: Option<u64>,
 }
 
 /// The verdict on one change.

@@ -34,8 +34,10 @@ mod index;
 mod manifest;
 pub mod metrics;
 mod pack;
+mod pack_map;
 mod preinit;
 mod sandbox;
+mod signing;
 mod wit;
 mod world;
 
@@ -61,7 +63,12 @@ pub use index::{EntryRef, IndexEntry, TenantIndex};
 pub use manifest::{ManifestLimits, ManifestModule, PackManifest};
 use memwarden_model as model;
 pub use memwarden_model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
-pub use pack::{Mode, ModuleLimits, ModuleSpec, PackFile, PackMap, RulePack};
+pub use pack::{Mode, ModuleLimits, ModuleSpec, PackFile, PackSignature, RulePack, sign_pack};
+pub use pack_map::PackMap;
+pub use signing::{
+    KeyError, PUBLIC_KEY_FORMAT, PublicKey, SECRET_KEY_FORMAT, SIGNATURE_FORMAT, SecretKey, SignedPack, Trust,
+    format_rfc3339, parse_rfc3339, signature_path,
+};
 
 /// Why a module could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -216,6 +223,62 @@ pub enum PackError {
         /// Why.
         source: LoadError,
     },
+    /// A tenant that trusts keys would run a pack without a signature.
+    #[error("rule pack `{origin}` is not signed, and {tenant} runs only signed packs (`memwarden pack sign`)")]
+    Unsigned {
+        /// The pack.
+        origin: String,
+        /// Whose keys ask for a signature.
+        tenant: String,
+    },
+    /// The signature does not match the pack as read, or does not parse.
+    #[error("rule pack `{origin}`: its signature is not valid: {reason}")]
+    SignatureInvalid {
+        /// The pack.
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The pack is signed by a key the tenant does not trust.
+    #[error("rule pack `{origin}` is signed by key {key}, which {tenant} does not trust")]
+    KeyUntrusted {
+        /// The pack.
+        origin: String,
+        /// The signing key's id.
+        key: String,
+        /// Whose trusted keys it is not among.
+        tenant: String,
+    },
+    /// The signature's expiry has passed.
+    #[error("rule pack `{origin}`: its signature expired at {expired}")]
+    SignatureExpired {
+        /// The pack.
+        origin: String,
+        /// When, RFC 3339.
+        expired: String,
+    },
+    /// The signed revision is lower than one the tenant already ran.
+    #[error(
+        "rule pack `{origin}` is signed revision {revision}, older than revision {highest} that {tenant} already ran"
+    )]
+    RevisionRollback {
+        /// The pack.
+        origin: String,
+        /// Its signed revision.
+        revision: u64,
+        /// The highest revision accepted before.
+        highest: u64,
+        /// Whose.
+        tenant: String,
+    },
+    /// A key file (trusted or signing) cannot be read or is not a key.
+    #[error("key `{key}`: {message}")]
+    Key {
+        /// The key's file, or the inline key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl PackError {
@@ -227,6 +290,12 @@ impl PackError {
             PackError::UnknownPack { .. } | PackError::UnknownModule { .. } => "pack_unknown_reference",
             PackError::PinMismatch { .. } => "module_pin_mismatch",
             PackError::Module { source, .. } => source.code(),
+            PackError::Unsigned { .. } => "pack_unsigned",
+            PackError::SignatureInvalid { .. } => "pack_signature_invalid",
+            PackError::KeyUntrusted { .. } => "pack_key_untrusted",
+            PackError::SignatureExpired { .. } => "pack_signature_expired",
+            PackError::RevisionRollback { .. } => "pack_revision_rollback",
+            PackError::Key { .. } => "pack_key_invalid",
         }
     }
 }

@@ -4,14 +4,13 @@
 //! be run again on the very pack that made it (`memwarden policy verify`,
 //! issue 13) — by then the pack's files may say something else.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::PackError;
 use super::engine::PolicyEngine;
 use super::host_checks::HostRules;
-use super::pack::{Mode, ModuleLimits, ModuleSpec, RulePack, Source};
+use super::pack::{Mode, ModuleLimits, ModuleSpec, ReadModule, RulePack};
 
 /// The `format` of manifests this version writes.
 const MANIFEST_FORMAT: u32 = 1;
@@ -128,7 +127,8 @@ impl RulePack {
                 id: module.id.clone(),
                 limits: module.limits.map(|l| ModuleLimits { fuel: Some(l.fuel), memory_mib: Some(l.memory_mib) }),
             };
-            specs.push((Source::Archived(Arc::from(bytes)), spec));
+            let sha256 = Sha256::digest(&bytes).into();
+            specs.push(ReadModule { spec, bytes, sha256 });
         }
         let pack = RulePack::build(engine, manifest.name.clone(), manifest.mode, specs, &origin, rules)?;
         if pack.revision != manifest.revision {

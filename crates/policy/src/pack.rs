@@ -11,8 +11,12 @@
 //! loads only when the operator allows it ([`HostRules::pack_audit`]), and a
 //! pack's mode is its own: `extends` never passes it on (issue 9). Neither
 //! waives the core guards ([`CORE_GUARDS`](super::CORE_GUARDS)).
+//!
+//! A load reads every file first ([`ReadPack`]), then checks the pack's
+//! signature for the tenants that need one, then compiles the very bytes
+//! it read: a module is never read twice, so never swapped between the
+//! check and the compile.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::builtin;
 use super::engine::{LoadedModule, PolicyEngine};
 use super::host_checks::HostRules;
+use super::signing::{self, PackContent, SecretKey, SignatureState, SignedPack, Trust};
 use super::{LoadError, PackError};
 
 /// What a pack, or one module of it, does with its verdicts.
@@ -97,6 +102,8 @@ pub struct RulePack {
     pub(crate) modules: Vec<PackModule>,
     pub(crate) engine: PolicyEngine,
     pub(crate) rules: HostRules,
+    /// The signed revision, when a tenant's keys checked the signature.
+    pub(crate) signed_revision: Option<u64>,
 }
 
 /// One module of a resolved pack with its config.
@@ -157,11 +164,9 @@ const MAX_EXTENDS_DEPTH: usize = 16;
 
 /// A module's identity within a pack: the same built-in, or the same file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Source {
+enum Source {
     Builtin(String),
     File(PathBuf),
-    /// Bytes from the policy archive (see [`crate::PackManifest`]).
-    Archived(Arc<[u8]>),
 }
 
 impl Source {
@@ -193,14 +198,41 @@ impl RulePack {
     /// Loads a pack by reference under the operator's `rules`: a pack-level
     /// `mode: audit` is refused unless they allow it.
     pub fn load_with(engine: &PolicyEngine, reference: &str, rules: HostRules) -> Result<RulePack, PackError> {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let mut specs = Vec::new();
-        let (name, origin, mode) = resolve(reference, &cwd, &mut Vec::new(), &mut specs)?;
-        let mode = mode.unwrap_or_default();
-        if mode == Mode::Audit && !rules.pack_audit {
-            return Err(PackError::AuditNotAllowed { origin });
+        Ok(RulePack::load_for(engine, reference, rules, &Trust::default(), &[None])?.0)
+    }
+
+    /// Loads a pack that `tenants` run (`None`: every tenant a pack map does
+    /// not name): for each that trusts keys, the signature must check out,
+    /// before any module is compiled. Returns each such use.
+    pub(crate) fn load_for(
+        engine: &PolicyEngine,
+        reference: &str,
+        rules: HostRules,
+        trust: &Trust,
+        tenants: &[Option<&str>],
+    ) -> Result<(RulePack, Vec<SignedPack>), PackError> {
+        let read = ReadPack::read(reference)?;
+        if read.mode == Mode::Audit && !rules.pack_audit {
+            return Err(PackError::AuditNotAllowed { origin: read.origin });
         }
-        RulePack::build(engine, name, mode, specs, reference, rules)
+        let mut signed = Vec::new();
+        for &tenant in tenants {
+            let keys = trust.keys_for(tenant);
+            if keys.is_empty() {
+                continue;
+            }
+            let revision = signing::verify(&read.signature, &read.content, &keys, trust.now(), reference, tenant)?;
+            let pack = read.name.clone();
+            signed.push(SignedPack {
+                tenant: tenant.map(str::to_string),
+                pack,
+                origin: reference.to_string(),
+                revision,
+            });
+        }
+        let mut pack = RulePack::build(engine, read.name, read.mode, read.modules, reference, rules)?;
+        pack.signed_revision = signed.first().map(|use_| use_.revision);
+        Ok((pack, signed))
     }
 
     /// A pack of one module with one config, for tests of a single module.
@@ -211,9 +243,9 @@ impl RulePack {
         config: serde_json::Value,
     ) -> Result<RulePack, PackError> {
         let spec = ModuleSpec { module: module.to_string(), sha256: None, config, mode: None, id: None, limits: None };
-        let source = Source::parse(module, base);
+        let read = ReadModule::read(Source::parse(module, base), spec, module)?;
         let rules = HostRules::default();
-        RulePack::build(engine, module.to_string(), Mode::Enforce, vec![(source, spec)], module, rules)
+        RulePack::build(engine, module.to_string(), Mode::Enforce, vec![read], module, rules)
     }
 
     /// The engine the pack runs on: another pack loaded on it shares its
@@ -237,6 +269,12 @@ impl RulePack {
         &self.revision
     }
 
+    /// The signed revision in force, when a tenant's keys checked the
+    /// pack's signature.
+    pub fn signed_revision(&self) -> Option<u64> {
+        self.signed_revision
+    }
+
     /// `enforce`, or `audit` when the whole pack is advisory.
     pub fn mode(&self) -> Mode {
         self.mode
@@ -251,28 +289,15 @@ impl RulePack {
         engine: &PolicyEngine,
         name: String,
         mode: Mode,
-        specs: Vec<(Source, ModuleSpec)>,
+        read: Vec<ReadModule>,
         origin: &str,
         rules: HostRules,
     ) -> Result<RulePack, PackError> {
-        let mut modules = Vec::with_capacity(specs.len());
+        let mut modules = Vec::with_capacity(read.len());
         let mut revision = Sha256::new();
         revision.update(format!("{mode:?}"));
-        for (source, spec) in specs {
-            let bytes: Arc<[u8]> = match &source {
-                Source::Builtin(name) => builtin::module(name)
-                    .ok_or_else(|| PackError::UnknownModule { origin: origin.to_string(), name: name.clone() })?
-                    .into(),
-                Source::File(path) => std::fs::read(path)
-                    .map_err(|source| PackError::ReadModule {
-                        origin: origin.to_string(),
-                        path: path.display().to_string(),
-                        source,
-                    })?
-                    .into(),
-                Source::Archived(bytes) => bytes.clone(),
-            };
-            let actual = hex::encode(Sha256::digest(&bytes));
+        for ReadModule { spec, bytes, sha256 } in read {
+            let actual = hex::encode(sha256);
             if let Some(expected) = &spec.sha256
                 && !expected.eq_ignore_ascii_case(&actual)
             {
@@ -310,7 +335,7 @@ impl RulePack {
             let own_limits = spec.limits.is_some();
             modules.push(PackModule {
                 module,
-                bytes,
+                bytes: bytes.into(),
                 sha256: actual,
                 id: spec.id,
                 config_json,
@@ -327,8 +352,108 @@ impl RulePack {
             modules,
             engine: engine.clone(),
             rules,
+            signed_revision: None,
         })
     }
+}
+
+/// A pack as its files were read, nothing compiled yet: what its signature
+/// covers, and what [`RulePack::build`] compiles.
+struct ReadPack {
+    name: String,
+    origin: String,
+    mode: Mode,
+    modules: Vec<ReadModule>,
+    content: PackContent,
+    signature: SignatureState,
+}
+
+/// One module's bytes as read, with their hash.
+pub(crate) struct ReadModule {
+    pub(crate) spec: ModuleSpec,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) sha256: [u8; 32],
+}
+
+impl ReadPack {
+    /// Reads a pack, its parents, its modules and its signature, if any;
+    /// relative paths resolve from the current directory.
+    fn read(reference: &str) -> Result<ReadPack, PackError> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let (mut specs, mut packs) = (Vec::new(), Vec::new());
+        let (name, origin, mode) = resolve(reference, &cwd, &mut Vec::new(), &mut specs, &mut packs)?;
+        let modules = specs
+            .into_iter()
+            .map(|(source, spec)| ReadModule::read(source, spec, reference))
+            .collect::<Result<Vec<_>, _>>()?;
+        let content =
+            PackContent { packs, modules: modules.iter().map(|m| (m.sha256, m.spec.module.clone())).collect() };
+        // A built-in pack has no file to sign; a tenant that needs a
+        // signature runs a signed pack that extends it.
+        let signature = match builtin::pack(reference) {
+            Some(_) if is_builtin_reference(reference) => SignatureState::Absent,
+            _ => SignatureState::read(&absolute(&cwd, reference)),
+        };
+        Ok(ReadPack { name, origin, mode: mode.unwrap_or_default(), modules, content, signature })
+    }
+}
+
+impl ReadModule {
+    fn read(source: Source, spec: ModuleSpec, origin: &str) -> Result<ReadModule, PackError> {
+        let bytes = match &source {
+            Source::Builtin(name) => builtin::module(name)
+                .ok_or_else(|| PackError::UnknownModule { origin: origin.to_string(), name: name.clone() })?
+                .to_vec(),
+            Source::File(path) => std::fs::read(path).map_err(|source| PackError::ReadModule {
+                origin: origin.to_string(),
+                path: path.display().to_string(),
+                source,
+            })?,
+        };
+        let sha256 = Sha256::digest(&bytes).into();
+        Ok(ReadModule { spec, bytes, sha256 })
+    }
+}
+
+/// A signature file's text for a pack, made by [`sign_pack`].
+pub struct PackSignature {
+    /// Where it belongs: next to the pack.
+    pub path: PathBuf,
+    /// The file's text.
+    pub text: String,
+    /// The revision it signs.
+    pub revision: u64,
+}
+
+/// Signs the pack at `path` — its YAML, the packs it extends and every
+/// module, as a load would read them — with `key`, as `revision` (default:
+/// one above the pack's current signature's, else 1), expiring at
+/// `expires` (seconds since the Unix epoch). Returns the signature file;
+/// writing it is the caller's. Modules are hashed, not compiled.
+pub fn sign_pack(
+    path: &Path,
+    key: &SecretKey,
+    revision: Option<u64>,
+    expires: Option<u64>,
+) -> Result<PackSignature, PackError> {
+    let reference = path.display().to_string();
+    let read = ReadPack::read(&reference)?;
+    let revision = match (revision, &read.signature) {
+        (Some(revision), _) => revision,
+        (None, SignatureState::Absent) => 1,
+        (None, SignatureState::Read(file)) => file.revision.saturating_add(1),
+        (None, SignatureState::Broken(reason)) => {
+            let reason = format!("{reason}; pass --revision to sign over it");
+            return Err(PackError::SignatureInvalid { origin: reference, reason });
+        }
+    };
+    let text = signing::sign(&read.content, key, revision, expires);
+    Ok(PackSignature { path: signing::signature_path(path), text, revision })
+}
+
+/// A bare name, not a path: how packs name a built-in pack.
+fn is_builtin_reference(reference: &str) -> bool {
+    !reference.contains(['/', '\\', '.'])
 }
 
 /// Resolves `reference` and its ancestors into `specs`; returns the pack's
@@ -339,12 +464,11 @@ fn resolve(
     base: &Path,
     chain: &mut Vec<String>,
     specs: &mut Vec<(Source, ModuleSpec)>,
+    packs: &mut Vec<[u8; 32]>,
 ) -> Result<(String, String, Option<Mode>), PackError> {
     let (origin, text, dir) = match builtin::pack(reference) {
-        Some(text) if !reference.contains(['/', '\\', '.']) => {
-            (reference.to_string(), text.to_string(), base.to_path_buf())
-        }
-        _ if !reference.contains(['/', '\\', '.']) => {
+        Some(text) if is_builtin_reference(reference) => (reference.to_string(), text.to_string(), base.to_path_buf()),
+        _ if is_builtin_reference(reference) => {
             return Err(PackError::UnknownPack { name: reference.to_string() });
         }
         _ => {
@@ -367,10 +491,12 @@ fn resolve(
         return Err(PackError::Parse { origin, message });
     }
     chain.push(origin.clone());
+    // Hashed as read and parsed: the bytes a signature covers are these.
+    packs.push(Sha256::digest(text.as_bytes()).into());
     let file: PackFile = serde_norway::from_str(&text)
         .map_err(|err| PackError::Parse { origin: origin.clone(), message: crate::messages::parse_error(&err) })?;
     if let Some(parent) = &file.extends {
-        resolve(parent, &dir, chain, specs)?;
+        resolve(parent, &dir, chain, specs, packs)?;
     }
     // Where each entry of this file went, to refuse one listed twice: also
     // when both would replace the same entry of the parent.
@@ -413,88 +539,7 @@ fn resolve(
     Ok((name, origin, file.mode))
 }
 
-fn absolute(base: &Path, path: &str) -> PathBuf {
+pub(crate) fn absolute(base: &Path, path: &str) -> PathBuf {
     let path = Path::new(path);
     if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
-}
-
-/// Which pack each tenant uses: a default plus per-tenant overrides.
-pub struct PackMap {
-    default: Arc<RulePack>,
-    tenants: BTreeMap<String, Arc<RulePack>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PackMapFile {
-    default: String,
-    #[serde(default)]
-    tenants: BTreeMap<String, String>,
-}
-
-impl PackMap {
-    /// Loads a mapping file (`default: <pack>`, `tenants: {name: <pack>}`),
-    /// resolving every pack it names now, relative to the file, under the
-    /// default [`HostRules`].
-    pub fn load(engine: &PolicyEngine, path: &Path) -> Result<PackMap, PackError> {
-        PackMap::load_with(engine, path, HostRules::default())
-    }
-
-    /// Loads a mapping file with every pack under the operator's `rules`.
-    pub fn load_with(engine: &PolicyEngine, path: &Path, rules: HostRules) -> Result<PackMap, PackError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| PackError::Read { path: path.display().to_string(), source })?;
-        let file: PackMapFile = serde_norway::from_str(&text).map_err(|err| PackError::Parse {
-            origin: path.display().to_string(),
-            message: crate::messages::parse_error(&err),
-        })?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut loaded: BTreeMap<String, Arc<RulePack>> = BTreeMap::new();
-        let mut load = |reference: &str| -> Result<Arc<RulePack>, PackError> {
-            let reference = match builtin::pack(reference) {
-                Some(_) => reference.to_string(),
-                None => absolute(dir, reference).display().to_string(),
-            };
-            if let Some(pack) = loaded.get(&reference) {
-                return Ok(pack.clone());
-            }
-            let pack = Arc::new(RulePack::load_with(engine, &reference, rules)?);
-            loaded.insert(reference, pack.clone());
-            Ok(pack)
-        };
-        let default = load(&file.default)?;
-        let mut tenants = BTreeMap::new();
-        for (tenant, reference) in &file.tenants {
-            tenants.insert(tenant.clone(), load(reference)?);
-        }
-        Ok(PackMap { default, tenants })
-    }
-
-    /// A mapping that gives every tenant `pack`.
-    pub fn uniform(pack: RulePack) -> PackMap {
-        PackMap { default: Arc::new(pack), tenants: BTreeMap::new() }
-    }
-
-    /// Every pack of the mapping, the default's first (a pack two tenants
-    /// share comes once per tenant).
-    pub fn packs(&self) -> impl Iterator<Item = &Arc<RulePack>> {
-        std::iter::once(&self.default).chain(self.tenants.values())
-    }
-
-    /// The revision of every pack of the mapping, the default's first:
-    /// two mappings with equal revisions decide alike.
-    pub fn revisions(&self) -> Vec<(Option<&str>, &str)> {
-        let tenants = self.tenants.iter().map(|(tenant, pack)| (Some(tenant.as_str()), pack.revision()));
-        std::iter::once((None, self.default.revision())).chain(tenants).collect()
-    }
-
-    /// The pack of every tenant the mapping does not name.
-    pub fn default_pack(&self) -> &Arc<RulePack> {
-        &self.default
-    }
-
-    /// The pack for `tenant`.
-    pub fn pack_for(&self, tenant: &str) -> &Arc<RulePack> {
-        self.tenants.get(tenant).unwrap_or(&self.default)
-    }
 }

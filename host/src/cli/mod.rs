@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod history;
 mod jobs;
+mod pack;
 mod policy;
 mod replay;
 mod review;
@@ -148,6 +149,17 @@ enum Command {
     /// Evaluate, test, inspect and scaffold policy modules.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Sign rule packs: make a key pair, sign a pack.
+    #[command(subcommand)]
+    Pack(PackCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PackCommand {
+    /// Make a signing key pair: `PREFIX.key` (secret) and `PREFIX.pub`.
+    Keygen(pack::KeygenArgs),
+    /// Sign a pack, its parents and its modules: writes `<pack>.sig`.
+    Sign(pack::SignArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,6 +244,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Policy(PolicyCommand::Verify(cmd)) => {
             runtime()?.block_on(replay::verify(&args.runner_config(&cmd.flags)?, &cmd.args))
         }
+        Command::Pack(PackCommand::Keygen(keygen)) => pack::keygen(keygen),
+        Command::Pack(PackCommand::Sign(sign)) => pack::sign(sign),
     }
 }
 

@@ -78,9 +78,10 @@ pub(crate) fn read_context(path: &Path) -> anyhow::Result<ContextFile> {
 pub(crate) fn print_table<'a>(out: &mut impl Write, record: &'a DecisionRecord) -> std::io::Result<()> {
     writeln!(
         out,
-        "pack {} (revision {}, {}): {} of {} changes accepted{}{} in {} µs",
+        "pack {} (revision {}{}, {}): {} of {} changes accepted{}{} in {} µs",
         printable(&record.pack.name),
         printable(&record.pack.revision),
+        record.pack.signed_revision.map(|signed| format!(", signed revision {signed}")).unwrap_or_default(),
         record.mode,
         record.accepted_count(),
         record.proposed_count(),

@@ -22,12 +22,20 @@ pub struct ApiError {
     pub code: &'static str,
     /// One line for a human.
     pub message: String,
+    /// The stable code of the underlying failure, when the code above is
+    /// generic (a reload's `pack_reload_failed`: which pack error).
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
     /// An error with this status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), reason: None }
+    }
+
+    /// The same error, naming the failure under it.
+    pub fn with_reason(self, reason: Option<&'static str>) -> ApiError {
+        ApiError { reason, ..self }
     }
 
     /// 404 for a thing that does not exist — or that the caller may not
@@ -52,7 +60,10 @@ impl IntoResponse for ApiError {
         } else if load {
             tracing::debug!(code = self.code, error = %self.message, "request refused");
         }
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let mut body = json!({ "error": { "code": self.code, "message": self.message } });
+        if let Some(reason) = self.reason {
+            body["error"]["reason"] = json!(reason);
+        }
         let mut response = (self.status, Json(body)).into_response();
         // Busy and at capacity pass: say when to come back.
         if matches!(self.status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) {

@@ -155,6 +155,8 @@ pub async fn reload_packs<S: JobStore>(
         .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a task failed: {err}")))?;
     match reloaded {
         Ok(revision) => Ok(Json(json!({ "reloaded": true, "default_revision": revision }))),
-        Err(err) => Err(ApiError::unprocessable("pack_reload_failed", format!("{err:#}"))),
+        // `reason` says which pack error (`pack_signature_invalid`, …).
+        Err(err) => Err(ApiError::unprocessable("pack_reload_failed", format!("{err:#}"))
+            .with_reason(crate::packs::pack_error_code(&err))),
     }
 }

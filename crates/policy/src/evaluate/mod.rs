@@ -168,7 +168,11 @@ impl RulePack {
             decision_id,
             tenant: context.tenant.clone(),
             job_id: context.job_id.clone(),
-            pack: PackRef { name: self.name.clone(), revision: self.revision.clone() },
+            pack: PackRef {
+                name: self.name.clone(),
+                revision: self.revision.clone(),
+                signed_revision: self.signed_revision,
+            },
             mode: self.mode,
             refused,
             memory,
