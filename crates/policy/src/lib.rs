@@ -35,6 +35,7 @@ mod manifest;
 pub mod metrics;
 mod pack;
 mod pack_map;
+mod pack_read;
 mod preinit;
 mod sandbox;
 mod signing;
@@ -63,8 +64,9 @@ pub use index::{EntryRef, IndexEntry, TenantIndex};
 pub use manifest::{ManifestLimits, ManifestModule, PackManifest};
 use memwarden_model as model;
 pub use memwarden_model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};
-pub use pack::{Mode, ModuleLimits, ModuleSpec, PackFile, PackSignature, RulePack, sign_pack};
+pub use pack::{Mode, ModuleLimits, ModuleSpec, PackFile, RulePack};
 pub use pack_map::PackMap;
+pub use pack_read::{PackSignature, sign_pack};
 pub use signing::{
     KeyError, PUBLIC_KEY_FORMAT, PublicKey, SECRET_KEY_FORMAT, SIGNATURE_FORMAT, SecretKey, SignedPack, Trust,
     format_rfc3339, parse_rfc3339, signature_path,

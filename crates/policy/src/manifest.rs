@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use super::PackError;
 use super::engine::PolicyEngine;
 use super::host_checks::HostRules;
-use super::pack::{Mode, ModuleLimits, ModuleSpec, ReadModule, RulePack};
+use super::pack::{Mode, ModuleLimits, ModuleSpec, RulePack};
+use super::pack_read::ReadModule;
 
 /// The `format` of manifests this version writes.
 const MANIFEST_FORMAT: u32 = 1;

@@ -12,7 +12,8 @@ use super::PackError;
 use super::builtin;
 use super::engine::PolicyEngine;
 use super::host_checks::HostRules;
-use super::pack::{RulePack, absolute};
+use super::pack::RulePack;
+use super::pack_read::absolute;
 use super::signing::{SignedPack, Trust};
 
 /// Which pack each tenant uses: a default plus per-tenant overrides.
