@@ -699,6 +699,7 @@ impl RawConfig {
                 max_output_tokens: self.llm.max_output_tokens as usize,
             },
             keep_raw_output: self.reflection.keep_raw_output,
+            review_expire_after: reflector.settings.review_expire_after,
         };
         Consolidator {
             jobs: reflector.jobs.clone(),

@@ -96,7 +96,7 @@ impl<S: JobStore> Reflector<S> {
         let history = tenant.snapshots().map_err(FlowError::from)?;
         let job_id = format!("review-{id}");
         let proposal = Proposal {
-            reasoning: format!("review {id} of job {} approved by {by}", review.job_id),
+            reasoning: format!("review {id} of {} job {} approved by {by}", review.job_kind, review.job_id),
             memory_changes: match &held {
                 Held::Memory(changes) => changes.clone(),
                 Held::Piece(_) => Vec::new(),
@@ -107,7 +107,13 @@ impl<S: JobStore> Reflector<S> {
             },
         };
         let edited = proposal.piece_edit.as_ref().map(|edit| edit.piece.as_str());
-        let run = RunView { piece: edited.unwrap_or(""), outcome: RunOutcome::Succeeded, job_id: &job_id, now_ms };
+        // A consolidation's change is decided again as a consolidation's, under
+        // the rules that decided it (cooldowns spare consolidations).
+        let outcome = match review.job_kind.as_str() {
+            "consolidation" => RunOutcome::Consolidation,
+            _ => RunOutcome::Succeeded,
+        };
+        let run = RunView { piece: edited.unwrap_or(""), outcome, job_id: &job_id, now_ms };
         let (context, index) = policy_view(&self.indexes, &tenant, &entries, &history, &run, edited)?;
         let mut decision = self.packs.current().pack_for(&review.tenant).evaluate(&proposal, &context, &index);
         // 3. Any rejection stands (of any change of a merge: it is one

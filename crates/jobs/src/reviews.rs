@@ -10,7 +10,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobId, JobStoreError};
+use super::{JobId, JobKind, JobStoreError};
 
 /// A review's id.
 pub type ReviewId = i64;
@@ -55,6 +55,9 @@ pub struct NewReview {
     pub tenant: String,
     /// The job that proposed it.
     pub job_id: JobId,
+    /// Its kind: a reflection, or a consolidation (whose `job_id` is the
+    /// run number).
+    pub job_kind: JobKind,
     /// The decision that held it.
     pub decision_id: String,
     /// The change, as JSON (a memory change, or a piece edit).
@@ -80,6 +83,8 @@ pub struct Review {
     pub tenant: String,
     /// The job that proposed the change.
     pub job_id: i64,
+    /// Its kind (`reflection`, `consolidation`, …).
+    pub job_kind: String,
     /// The decision that held it.
     pub decision_id: String,
     /// The change, as JSON.
@@ -153,7 +158,7 @@ pub trait ReviewQueue: Send + Sync {
 macro_rules! review_columns {
     () => {
         "id, status, tenant, job_id, decision_id, change, decision, store_version, created_at_ms, expires_at_ms,
-         resolved_by, resolved_at_ms, reason, snapshot_id"
+         resolved_by, resolved_at_ms, reason, snapshot_id, job_kind"
     };
 }
 pub(crate) use review_columns;
@@ -185,6 +190,7 @@ macro_rules! review_queue_impl {
                 resolved_at_ms: row.try_get::<Option<i64>, _>(11)?.map(|at| at as u64),
                 reason: row.try_get(12)?,
                 snapshot_id: row.try_get(13)?,
+                job_kind: row.try_get(14)?,
             })
         }
 
@@ -209,7 +215,8 @@ macro_rules! review_queue_impl {
                 for review in reviews {
                     let row = sqlx::query(
                         "INSERT INTO reviews (tenant, job_id, decision_id, change, decision, store_version,
-                             created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                             created_at_ms, expires_at_ms, job_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                         RETURNING id",
                     )
                     .bind(&review.tenant)
                     .bind(review.job_id.0)
@@ -219,6 +226,7 @@ macro_rules! review_queue_impl {
                     .bind(&review.store_version)
                     .bind(crate::sql::ms(review.created_at_ms))
                     .bind(crate::sql::ms(review.expires_at_ms))
+                    .bind(review.job_kind.as_str())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(database)?;

@@ -57,14 +57,14 @@ pub(crate) async fn run(config: &RawConfig, command: &ReviewCommand) -> anyhow::
         ReviewCommand::List(cmd) => {
             memwarden::store::safe_name_of("tenant", &cmd.args.tenant)?;
             let status = (!cmd.args.all).then_some(ReviewStatus::Pending);
-            println!("{:<6} {:<9} {:<8} {:<22} CHANGE", "ID", "STATUS", "JOB", "DECISION");
+            println!("{:<6} {:<9} {:<18} {:<22} CHANGE", "ID", "STATUS", "JOB", "DECISION");
             for review in reflector.jobs.reviews(&cmd.args.tenant, status).await? {
                 let change = summary(&review.change);
                 println!(
-                    "{:<6} {:<9} {:<8} {:<22} {}",
+                    "{:<6} {:<9} {:<18} {:<22} {}",
                     review.id,
                     review.status.as_str(),
-                    review.job_id,
+                    job_label(&review),
                     printable(&review.decision_id),
                     printable(&change)
                 );
@@ -78,7 +78,7 @@ pub(crate) async fn run(config: &RawConfig, command: &ReviewCommand) -> anyhow::
             println!("review   {} ({}) of tenant {}", review.id, review.status.as_str(), printable(&review.tenant));
             println!(
                 "job      {} (decision {}, store at {})",
-                review.job_id,
+                job_label(&review),
                 printable(&review.decision_id),
                 printable(&review.store_version)
             );
@@ -119,6 +119,15 @@ pub(crate) async fn run(config: &RawConfig, command: &ReviewCommand) -> anyhow::
                 }
             }
         }
+    }
+}
+
+/// `17` for reflection job 17, `consolidation-3` for a consolidation's
+/// third run.
+fn job_label(review: &memwarden::jobs::Review) -> String {
+    match review.job_kind.as_str() {
+        "reflection" => review.job_id.to_string(),
+        kind => format!("{}-{}", printable(kind), review.job_id),
     }
 }
 

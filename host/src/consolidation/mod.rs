@@ -24,7 +24,7 @@ pub use prompt::WindowLimits;
 
 use crate::flow::commit::Origin;
 use crate::flow::context::{IndexCache, RunView, policy_view};
-use crate::flow::{FlowError, Recorded, RecordedInputs, commit, heartbeating, now_ms, plan, take_lock};
+use crate::flow::{FlowError, Recorded, RecordedInputs, commit, heartbeating, now_ms, plan, review, take_lock};
 use crate::jobs::metric_names as jobs_metrics;
 use crate::jobs::{ConsolidationClaim, ConsolidationLease, FailOutcome, JobId, JobKind, JobStore, MetricsRow};
 use crate::llm::{ChatRequest, LlmClient};
@@ -58,6 +58,9 @@ pub struct Settings {
     pub window: WindowLimits,
     /// Keep the LLM's raw answer in the snapshot.
     pub keep_raw_output: bool,
+    /// How long a change a policy held waits in the review queue before it
+    /// expires as denied.
+    pub review_expire_after: Duration,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             inputs: InputLimits::default(),
             window: WindowLimits { context_window_tokens: 128_000, max_output_tokens: 4096 },
             keep_raw_output: false,
+            review_expire_after: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -326,6 +330,16 @@ impl<S: JobStore> Consolidator<S> {
         let origin =
             Origin { kind: JobKind::Consolidation.as_str(), job_id: &job_id, source_run: None, reviewer: None };
         let snapshot_id = commit::commit(&tenant, &lock.file, &origin, &recorded)?;
+        // 10. Queue what a policy held for a person, as the reflection flow
+        //     does: a held change must wait for a reviewer, not vanish.
+        let job = (JobKind::Consolidation, JobId(i64::try_from(lease.run).unwrap_or(i64::MAX)));
+        let expire_after = self.settings.review_expire_after;
+        let reviews = review::held(&lease.tenant, job, &snapshot_id, &recorded, now_ms(), expire_after);
+        if !reviews.is_empty() {
+            self.jobs.add_reviews(&reviews).await?;
+            metrics::counter!(jobs_metrics::REVIEWS, "outcome" => "held").increment(reviews.len() as u64);
+            tracing::info!(reviews = reviews.len(), "held changes queued for review");
+        }
         Ok(Done::Committed { recorded: Box::new(recorded), snapshot_id, notes_cursor: inputs.notes_cursor })
     }
 

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::Recorded;
-use crate::jobs::{JobId, NewReview};
+use crate::jobs::{JobId, JobKind, NewReview};
 
 /// What one review decides: held memory changes (one, or a merge's,
 /// which stand or fall together), or the held piece edit.
@@ -41,11 +41,12 @@ pub fn count(recorded: &Recorded) -> usize {
     units(recorded).len()
 }
 
-/// The held changes of `recorded`, as reviews of job `job` that expire
-/// `expire_after` from `now_ms`.
+/// The held changes of `recorded`, as reviews of job `job` (of `kind`; a
+/// consolidation's `job` is its run) that expire `expire_after` from
+/// `now_ms`.
 pub fn held(
     tenant: &str,
-    job: JobId,
+    (kind, job): (JobKind, JobId),
     snapshot_id: &str,
     recorded: &Recorded,
     now_ms: u64,
@@ -56,6 +57,7 @@ pub fn held(
     let review = |change: String, verdict: String| NewReview {
         tenant: tenant.to_string(),
         job_id: job,
+        job_kind: kind,
         decision_id: decision.decision_id.clone(),
         change,
         decision: verdict,

@@ -323,7 +323,8 @@ impl<S: JobStore> Reflector<S> {
         // 10. Queue what a policy held for a person (again, harmlessly, when
         //     a resumed job gets here twice).
         let expire_after = self.settings.review_expire_after;
-        let reviews = review::held(&claim.tenant, claim.id, &id, &recorded, now_ms(), expire_after);
+        let job = (JobKind::Reflection, claim.id);
+        let reviews = review::held(&claim.tenant, job, &id, &recorded, now_ms(), expire_after);
         if !reviews.is_empty() {
             self.jobs.add_reviews(&reviews).await?;
             metrics::counter!(jobs_metrics::REVIEWS, "outcome" => "held").increment(reviews.len() as u64);

@@ -160,6 +160,7 @@ fn view(review: &Review) -> Value {
         "id": review.id,
         "status": review.status.as_str(),
         "job_id": review.job_id,
+        "job_kind": review.job_kind,
         "decision_id": review.decision_id,
         "change": parsed(&review.change),
         "decision": parsed(&review.decision),

@@ -4,7 +4,7 @@
 macro_rules! reviews_conformance {
     ($open:expr) => {
         mod reviews {
-            use memwarden::jobs::{JobId, NewReview, Resolution, ReviewQueue, ReviewStatus};
+            use memwarden::jobs::{JobId, JobKind, NewReview, Resolution, ReviewQueue, ReviewStatus};
 
             use super::*;
 
@@ -12,6 +12,7 @@ macro_rules! reviews_conformance {
                 NewReview {
                     tenant: tenant.to_string(),
                     job_id: JobId(job),
+                    job_kind: JobKind::Reflection,
                     decision_id: format!("dec-{job}"),
                     change: format!(r#"{{"op":"add","name":"{name}"}}"#),
                     decision: r#"{"held":true}"#.to_string(),
