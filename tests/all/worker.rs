@@ -388,7 +388,11 @@ async fn issue9_2_a_job_whose_commit_keeps_failing_ends_dead_with_the_store_as_b
     let frozen = dir.path().join("data/tenants/acme/memory/MEMORY.md");
     let Some(_guard) = crate::store_hardening::Immutable::set(&frozen) else { return };
     let store = |root: &Path| -> Vec<(String, String)> {
-        files_under(root).into_iter().filter(|(p, _)| !p.starts_with("tenants/acme/consolidation")).collect()
+        // The policy archive is the host's record of the packs it ran, not
+        // the tenant's store.
+        let tenant_state =
+            |p: &String| !p.starts_with("tenants/acme/consolidation") && !p.starts_with("policy-archive/");
+        files_under(root).into_iter().filter(|(p, _)| tenant_state(p)).collect()
     };
     let before = store(&dir.path().join("data"));
     enqueue(&config, dir.path(), "acme", 1);
