@@ -40,6 +40,12 @@ impl<S> Clone for MemoryServer<S> {
     }
 }
 
+/// `memory_list` takes no arguments; any is refused, so none can name a
+/// tenant.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListArgs {}
+
 /// `memory_read`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -195,7 +201,11 @@ impl<S: JobStore + 'static> MemoryServer<S> {
         description = "List every memory entry: name, type and one-line description. Start here to see what is remembered; then memory_read one entry or memory_search by words.",
         annotations(read_only_hint = true)
     )]
-    async fn memory_list(&self, context: RequestContext<RoleServer>) -> Result<CallToolResult, ErrorData> {
+    async fn memory_list(
+        &self,
+        context: RequestContext<RoleServer>,
+        Parameters(ListArgs {}): Parameters<ListArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
         let entries = self.with_tenant(&context, |dir| Ok(dir.entries()?)).await;
         answer(entries.map(|entries| {
             let rows: Vec<Value> = entries

@@ -89,6 +89,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/tenants/{tenant}/reviews/{id}/deny"),
     ("DELETE", "/v1/tenants/{tenant}/sources/{run}"),
     ("POST", "/mcp"),
+    ("GET", "/mcp"),
+    ("DELETE", "/mcp"),
 ];
 
 /// The API, on [`ROUTES`].
