@@ -5,8 +5,11 @@
 //! review queue); and the HTTP face's keys, tenants, rate limit and size
 //! limit, spoken as raw JSON-RPC.
 //!
-//! The Python client lives in the virtualenv `.ci/run` makes; the tests find
-//! its interpreter through `MEMWARDEN_MCP_PYTHON` and say `skipped` without it.
+//! The official TypeScript SDK does the same from Node. `.ci/run` installs
+//! both, pinned: the Python client in a virtualenv whose interpreter the
+//! tests find through `MEMWARDEN_MCP_PYTHON`, the TypeScript one in the
+//! `node_modules` that `MEMWARDEN_MCP_NODE_MODULES` names; without them the
+//! tests say `skipped`.
 
 use std::path::Path;
 use std::process::Command;
@@ -32,17 +35,40 @@ fn python() -> Option<String> {
     python
 }
 
-/// Runs `tests/mcp_clients/e2e.py` with `args`; asserts every check passed.
-fn run_python_client(python: &str, args: &[&str]) -> String {
-    let script = repo().join("tests/mcp_clients/e2e.py");
-    let output =
-        Command::new(python).arg(script).args(args).env("MEMWARDEN_CACHE_DIR", crate::util::cache_dir()).output();
-    let output = output.expect("python runs");
+/// The `node_modules` with the pinned MCP TypeScript SDK.
+fn node_modules() -> Option<String> {
+    let modules = std::env::var("MEMWARDEN_MCP_NODE_MODULES").ok().filter(|p| Path::new(p).exists());
+    if modules.is_none() {
+        eprintln!(
+            "skipped: MEMWARDEN_MCP_NODE_MODULES is not set (.ci/run installs the MCP TypeScript SDK and sets it)"
+        );
+    }
+    modules
+}
+
+/// Runs the TypeScript client `tests/mcp_clients/e2e.mjs` with `args`.
+fn run_node_client(modules: &str, args: &[&str]) {
+    let mut command = Command::new("node");
+    command.arg(repo().join("tests/mcp_clients/e2e.mjs")).args(args).env("MEMWARDEN_MCP_NODE_MODULES", modules);
+    run_client(command, "TypeScript");
+}
+
+/// Runs `tests/mcp_clients/e2e.py` with `args`.
+fn run_python_client(python: &str, args: &[&str]) {
+    let mut command = Command::new(python);
+    command.arg(repo().join("tests/mcp_clients/e2e.py")).args(args);
+    run_client(command, "Python");
+}
+
+/// Runs a client script (which starts `memwarden mcp` itself over stdio);
+/// asserts every check passed.
+fn run_client(mut command: Command, sdk: &str) {
+    let output = command.env("MEMWARDEN_CACHE_DIR", crate::util::cache_dir()).output();
+    let output = output.expect("the client runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the Python MCP client failed:\n{stdout}\n{stderr}");
+    assert!(output.status.success(), "the {sdk} MCP client failed:\n{stdout}\n{stderr}");
     assert!(stdout.lines().last().is_some_and(|l| l.ends_with(" passed, 0 failed")), "{stdout}");
-    stdout
 }
 
 /// What the client's two proposals left: two `mcp` jobs counted in the
@@ -86,6 +112,33 @@ fn the_python_sdk_over_http_proposes_reads_searches_and_a_wrong_key_is_refused()
     let key = add_key(&config, "acme");
     let server = Server::start(&config);
     run_python_client(&python, &["http", &format!("{}/mcp", server.url), &key]);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(assert_recorded(&dir.path().join("data"), &database, "acme"));
+}
+
+#[test]
+fn the_typescript_sdk_over_stdio_proposes_reads_and_searches() {
+    let Some(modules) = node_modules() else { return };
+    let llm = LlmServer::start(Vec::new());
+    let dir = temp_dir();
+    let database = format!("sqlite://{}/jobs.db", dir.path().display());
+    let config = write_config(dir.path(), &llm, &database);
+    let binary = env!("CARGO_BIN_EXE_memwarden");
+    run_node_client(&modules, &["stdio", binary, config.to_str().expect("utf-8"), "acme"]);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(assert_recorded(&dir.path().join("data"), &database, "acme"));
+}
+
+#[test]
+fn the_typescript_sdk_over_http_proposes_reads_searches_and_a_wrong_key_is_refused() {
+    let Some(modules) = node_modules() else { return };
+    let llm = LlmServer::start(Vec::new());
+    let dir = temp_dir();
+    let database = format!("sqlite://{}/jobs.db", dir.path().display());
+    let config = write_config(dir.path(), &llm, &database);
+    let key = add_key(&config, "acme");
+    let server = Server::start(&config);
+    run_node_client(&modules, &["http", &format!("{}/mcp", server.url), &key]);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(assert_recorded(&dir.path().join("data"), &database, "acme"));
 }
@@ -225,6 +278,26 @@ async fn over_http_the_key_names_the_tenant_and_proposals_are_rate_limited_per_s
     let (mut again, _, _) = RawSession::open(&url, &acme).await;
     let (fourth, error) = again.tool("memory_propose", note("fourth")).await;
     assert!(!error, "{fourth}");
+
+    // `reflect` queues a reflection of the key's tenant and says its job.
+    let run = json!({"piece": "research", "outcome": "failed", "activity_log": "deploy failed: migration missing"});
+    let (queued, error) = a.tool("reflect", run).await;
+    assert!(!error && queued["status"] == "queued", "{queued}");
+    let (status, job) = crate::serve::call(
+        &client(),
+        reqwest::Method::GET,
+        &format!("{}/v1/jobs/{}", server.url, queued["job_id"]),
+        Some(&acme),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, job["kind"].as_str(), job["tenant"].as_str()),
+        (StatusCode::OK, Some("reflection"), Some("acme"))
+    );
+    let unknown = json!({"piece": "no-such-piece", "outcome": "failed", "activity_log": "x"});
+    let (refused, error) = a.tool("reflect", unknown).await;
+    assert!(error && refused["error"]["code"] == "unknown_piece", "{refused}");
 
     // Beta's key sees beta's memory only, even on acme's session.
     let (mut b, _, _) = RawSession::open(&url, &beta).await;
