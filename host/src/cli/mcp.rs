@@ -26,7 +26,12 @@ pub(crate) async fn mcp(config: &RawConfig, args: &McpArgs) -> anyhow::Result<Ex
         anyhow::bail!("this host's shard does not own `{}`", args.tenant);
     }
     let reflector = Arc::new(config.resolve().await?);
+    // Packs change without a restart here too: SIGHUP, or `packs.watch`.
     memwarden::packs::reload_on_sighup(reflector.packs.clone());
+    if config.packs.watch {
+        let period = std::time::Duration::from_secs(config.packs.watch_seconds.max(1));
+        memwarden::packs::watch(reflector.packs.clone(), period);
+    }
     let host = Arc::new(McpHost::new(reflector, config.serve.gate(), shard, config.mcp_settings()));
     mcp::serve_stdio(host, &args.tenant).await?;
     Ok(ExitCode::SUCCESS)
