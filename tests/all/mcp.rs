@@ -166,6 +166,15 @@ async fn a_direct_proposal_is_one_mcp_job_and_its_held_change_waits_for_review()
             && !files.contains_key("tenants/acme/memory/mail-rule.md")
     );
 
+    // The answer says which change waits, for whom, and not to propose it again.
+    let (answer, text) = memwarden::mcp::render::proposed(&proposed);
+    assert_eq!(answer["changes"][0]["verdict"], "accepted", "{answer}");
+    let held = &answer["changes"][1];
+    assert_eq!((held["verdict"].as_str(), held["review_id"].as_i64()), (Some("held"), Some(proposed.reviews[0])));
+    let line = "mail-rule: held for a person to review by content-guard";
+    assert!(text.contains(line) && text.contains(&format!("queued as review {}", proposed.reviews[0])), "{text}");
+    assert!(text.contains("do not propose it again"), "{text}");
+
     let jobs = &h.reflector.jobs;
     let status = jobs.job(proposed.job).await.expect("job").expect("exists");
     assert_eq!((status.kind, status.outcome.as_deref()), (JobKind::Mcp, Some("held")), "{status:?}");

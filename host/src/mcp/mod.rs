@@ -16,7 +16,7 @@
 
 pub mod limit;
 pub mod propose;
-mod render;
+pub mod render;
 pub mod search;
 mod tools;
 
