@@ -326,3 +326,60 @@ async fn over_http_the_key_names_the_tenant_and_proposals_are_rate_limited_per_s
     let (status, _) = b.request("tools/call", json!({"name": "memory_propose", "arguments": big})).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[test]
+fn over_stdio_a_line_over_the_size_limit_is_dropped_and_the_session_goes_on() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let llm = LlmServer::start(Vec::new());
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &llm, &format!("sqlite://{}/jobs.db", dir.path().display()));
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str("mcp:\n  max_request_bytes: 4096\n");
+    std::fs::write(&config, text).expect("config");
+    let mut child = crate::util::memwarden()
+        .arg("--config")
+        .arg(&config)
+        .args(["mcp", "--tenant", "acme"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("memwarden mcp starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(serde_json::from_str::<Value>(&line).unwrap_or(Value::String(line)));
+        }
+    });
+    let call = |id: i64, body: String| {
+        let change = json!({"op": "add", "name": format!("note-{id}"), "type": "project", "description": "A note", "body": body});
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "memory_propose", "arguments": {"reason": "r", "changes": [change]}}})
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    for message in [
+        init,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        call(2, "x".repeat(8192)),
+        call(3, "Run the migrations before the deploy.".to_string()),
+    ] {
+        writeln!(stdin, "{message}").expect("write");
+    }
+    let mut answers = Vec::new();
+    while !answers.iter().any(|a: &Value| a["id"] == 3) {
+        answers.push(rx.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer to each request"));
+    }
+    drop(stdin);
+    let _ = child.wait();
+    assert!(!answers.iter().any(|a| a["id"] == 2 && a.get("result").is_some()), "{answers:#?}");
+    let last = answers.iter().find(|a| a["id"] == 3).expect("answered");
+    assert_eq!(last["result"]["structuredContent"]["outcome"], "succeeded", "{last}");
+    let files = crate::reflection::files_under(&dir.path().join("data"));
+    assert!(
+        files.contains_key("tenants/acme/memory/note-3.md") && !files.contains_key("tenants/acme/memory/note-2.md")
+    );
+}
