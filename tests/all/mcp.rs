@@ -287,6 +287,11 @@ async fn over_http_the_key_names_the_tenant_and_proposals_are_rate_limited_per_s
     let (mut again, _, _) = RawSession::open(&url, &acme).await;
     let (fourth, error) = again.tool("memory_propose", note("fourth")).await;
     assert!(!error, "{fourth}");
+    // A session id rmcp did not hand out reaches no tool.
+    let real = again.session.replace("made-up".to_string());
+    let (status, _) = again.request("tools/call", json!({"name": "memory_propose", "arguments": note("fifth")})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    again.session = real;
 
     // `reflect` queues a reflection of the key's tenant and says its job.
     let run = json!({"piece": "research", "outcome": "failed", "activity_log": "deploy failed: migration missing"});

@@ -35,13 +35,18 @@ pub async fn authenticate<S: JobStore + 'static>(
     if let Err(err) = check_tenant(&api, &Caller::Tenant(tenant.clone()), &tenant) {
         return err.into_response();
     }
-    // The rate limit is per MCP session; a client that keeps none (the
-    // stateless protocol) shares one budget per tenant.
-    let id = request
-        .headers()
+    // The rate limit is per MCP session. Only the protocol versions before
+    // 2026-07-28 have sessions, and there rmcp refuses a session id it did
+    // not hand out before any tool runs; from 2026-07-28 on the header is
+    // not checked, so a made-up one must not buy a fresh budget: such
+    // clients, and clients that keep no session, share one per tenant.
+    let headers = request.headers();
+    let version = headers.get("mcp-protocol-version").and_then(|value| value.to_str().ok());
+    let sessions = version.is_none_or(|version| version < "2026-07-28");
+    let id = headers
         .get("mcp-session-id")
         .and_then(|value| value.to_str().ok())
-        .filter(|id| id.len() <= 128)
+        .filter(|id| sessions && id.len() <= 128)
         .map_or_else(|| "http".to_string(), |id| format!("http-{id}"));
     request.extensions_mut().insert(Session { tenant, id });
     next.run(request).await
