@@ -101,6 +101,7 @@ async fn rig(postgres: Option<&str>, latency: Duration, concurrency: usize, work
         shard: None,
         gate: config.serve.gate(),
         http: config.serve.http_limits(),
+        mcp: config.mcp_settings(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|err| panic!("bind: {err}"));
     let base = format!("http://{}", listener.local_addr().unwrap_or_else(|err| panic!("addr: {err}")));

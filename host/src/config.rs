@@ -51,6 +51,8 @@ pub struct RawConfig {
     pub consolidation: ConsolidationSection,
     /// `memwarden serve`.
     pub serve: ServeSection,
+    /// The MCP server: `memwarden mcp` and `/mcp` (issue 14).
+    pub mcp: McpSection,
     /// The tenants this host owns, when hosts share the job database but
     /// each has a data directory of its own (issue 9, item 3).
     pub shard: Option<ShardSection>,
@@ -222,6 +224,29 @@ impl ServeSection {
     }
 }
 
+/// `mcp:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpSection {
+    /// `memory_propose` calls one session may make a minute (0: no limit).
+    pub proposals_per_minute: u32,
+    /// Largest MCP request, in bytes: an HTTP body or a stdio line.
+    pub max_request_bytes: usize,
+    /// Entries `memory_search` returns at most.
+    pub max_search_results: usize,
+}
+
+impl Default for McpSection {
+    fn default() -> Self {
+        let settings = crate::mcp::McpSettings::default();
+        McpSection {
+            proposals_per_minute: settings.proposals_per_minute,
+            max_request_bytes: settings.max_request_bytes,
+            max_search_results: settings.max_search_results,
+        }
+    }
+}
+
 /// `llm:`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -333,6 +358,7 @@ impl Default for RawConfig {
             reflection: ReflectionSection::default(),
             consolidation: ConsolidationSection::default(),
             serve: ServeSection::default(),
+            mcp: McpSection::default(),
             shard: None,
             data_dir_shared: None,
         }
@@ -570,6 +596,10 @@ impl RawConfig {
         in_range("serve.request_timeout_seconds", serve.request_timeout_seconds, 1, DAY_SECONDS)?;
         in_range("serve.max_blocking", serve.max_blocking, 1, BLOCKING_MAX)?;
         in_range("serve.max_blocking_per_tenant", serve.max_blocking_per_tenant, 1, serve.max_blocking)?;
+        let mcp = &self.mcp;
+        in_range("mcp.proposals_per_minute", u64::from(mcp.proposals_per_minute), 0, 100_000)?;
+        in_range("mcp.max_request_bytes", mcp.max_request_bytes, BODY_MIN_BYTES, BODY_MAX_BYTES)?;
+        in_range("mcp.max_search_results", mcp.max_search_results, 1, 1000)?;
         self.shard()?;
         for tenant in self.packs.tenants.keys() {
             if let Some(problem) = crate::names::name_problem(tenant) {
@@ -577,6 +607,16 @@ impl RawConfig {
             }
         }
         Ok(())
+    }
+
+    /// The MCP server's settings.
+    pub fn mcp_settings(&self) -> crate::mcp::McpSettings {
+        crate::mcp::McpSettings {
+            proposals_per_minute: self.mcp.proposals_per_minute,
+            max_request_bytes: self.mcp.max_request_bytes,
+            max_attempts: self.max_attempts(),
+            max_search_results: self.mcp.max_search_results,
+        }
     }
 
     /// The shard this host owns, if `shard` is set.

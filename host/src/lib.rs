@@ -15,7 +15,7 @@
 //!
 //! On top of them, in this crate: the flows ([`reflection`],
 //! [`consolidation`], [`rollback`], sharing [`flow`]), the [`worker`], the
-//! HTTP API ([`serve`]) and the [`config`].
+//! HTTP API ([`serve`]), the MCP server ([`mcp`]) and the [`config`].
 //!
 //! The `memwarden` binary is the face; see `README.md`.
 
@@ -25,6 +25,7 @@ pub mod config;
 pub mod consolidation;
 pub mod flow;
 pub mod forget;
+pub mod mcp;
 pub mod packs;
 pub mod reflection;
 pub mod replay;

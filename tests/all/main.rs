@@ -10,6 +10,7 @@ mod fuzz;
 mod hardening;
 mod job_store;
 mod llm_server;
+mod mcp;
 mod multi_host;
 mod policy_cache;
 mod policy_cases;

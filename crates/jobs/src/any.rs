@@ -3,7 +3,8 @@
 
 use super::{
     Claim, ConsolidationClaim, ConsolidationState, Enqueued, FailOutcome, JobId, JobKind, JobOutcome, JobStatus,
-    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, PgJobStore, Shard, SqliteJobStore, TenantDbLock,
+    JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection, PgJobStore, Shard, SqliteJobStore, Started,
+    TenantDbLock,
 };
 
 /// Either backend, chosen at start from the configured URL.
@@ -74,6 +75,18 @@ macro_rules! delegate {
 impl JobStore for AnyJobStore {
     async fn enqueue_reflection(&self, job: &NewReflection, now_ms: u64) -> Result<Enqueued, JobStoreError> {
         delegate!(self.enqueue_reflection(job, now_ms))
+    }
+
+    async fn start_direct(
+        &self,
+        kind: JobKind,
+        tenant: &str,
+        payload: &str,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> Result<Started, JobStoreError> {
+        delegate!(self.start_direct(kind, tenant, payload, worker, lease_ms, now_ms))
     }
 
     async fn claim(

@@ -18,7 +18,7 @@ pub struct DecisionFilter {
     pub limit: u32,
 }
 
-/// A reflection that decided and committed.
+/// A reflection (or an MCP proposal) that decided and committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecidedJob {
     /// The job.
@@ -35,8 +35,8 @@ pub struct DecidedJob {
 
 /// Reads the decision log.
 pub trait DecisionLog: Send + Sync {
-    /// The reflections `filter` picks that recorded a decision and
-    /// committed it, newest first.
+    /// The reflections and MCP proposals `filter` picks that recorded a
+    /// decision and committed it, newest first.
     fn decided_jobs(
         &self,
         filter: &DecisionFilter,
@@ -53,7 +53,7 @@ macro_rules! decision_log_impl {
                 use sqlx::Row as _;
                 let rows = sqlx::query(
                     "SELECT id, tenant, created_at_ms, snapshot_id, recorded FROM jobs
-                     WHERE kind = 'reflection' AND status = 'succeeded'
+                     WHERE kind IN ('reflection', 'mcp') AND status = 'succeeded'
                          AND recorded IS NOT NULL AND snapshot_id IS NOT NULL
                          AND (CAST($1 AS TEXT) IS NULL OR tenant = $1) AND created_at_ms >= $2
                      ORDER BY id DESC LIMIT $3",

@@ -70,6 +70,10 @@ pub enum JobKind {
     Reflection,
     /// Compact one tenant's memory.
     Consolidation,
+    /// A proposal an agent sent over MCP, decided and applied at once in
+    /// the caller (issue 14): opened running by [`JobStore::start_direct`],
+    /// never queued, so no worker claims it.
+    Mcp,
 }
 
 impl JobKind {
@@ -78,6 +82,7 @@ impl JobKind {
         match self {
             JobKind::Reflection => "reflection",
             JobKind::Consolidation => "consolidation",
+            JobKind::Mcp => "mcp",
         }
     }
 
@@ -86,6 +91,7 @@ impl JobKind {
         match text {
             "reflection" => Some(JobKind::Reflection),
             "consolidation" => Some(JobKind::Consolidation),
+            "mcp" => Some(JobKind::Mcp),
             _ => None,
         }
     }
@@ -143,6 +149,15 @@ pub struct Enqueued {
     pub id: JobId,
     /// False when the idempotency key matched an existing job.
     pub created: bool,
+}
+
+/// A job opened to run at once in its caller ([`JobStore::start_direct`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// The job.
+    pub id: JobId,
+    /// Proof of ownership for `record`, `succeed` and `fail`.
+    pub token: LeaseToken,
 }
 
 /// A job this worker now owns.
@@ -342,6 +357,21 @@ pub trait JobStore: reviews::ReviewQueue + decisions::DecisionLog + Send + Sync 
         now_ms: u64,
     ) -> impl Future<Output = Result<Enqueued, JobStoreError>> + Send;
 
+    /// Opens a job of `kind` that its caller runs at once rather than a
+    /// worker later (a proposal over MCP): inserted `running`, one attempt
+    /// spent and none left to retry, owned by a fresh token under a lease
+    /// of `lease_ms`; the caller ends it with `succeed` or `fail`. `payload`
+    /// is the request as JSON, kept for the record.
+    fn start_direct(
+        &self,
+        kind: JobKind,
+        tenant: &str,
+        payload: &str,
+        worker: &str,
+        lease_ms: u64,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Started, JobStoreError>> + Send;
+
     /// Claims the oldest due queued job of `kind`, handing out a fresh
     /// token. First, every job of `kind` whose lease expired (its owner is
     /// presumed dead) is failed as [`OWNER_GONE`], spending one attempt:
@@ -539,7 +569,7 @@ impl TenantDbLock {
 
 /// Counters every flow keeps, through the `metrics` facade.
 pub mod metric_names {
-    /// Finished job attempts. Tags: `kind` (`reflection`, `consolidation`),
+    /// Finished job attempts. Tags: `kind` (`reflection`, `consolidation`, `mcp`),
     /// `outcome` (`succeeded`, `abstained`, `failed`, `lost_ownership`, …).
     pub const JOBS: &str = "memwarden_jobs_total";
     /// Attempts abandoned because another worker took the lease over. Tags:

@@ -78,7 +78,7 @@ macro_rules! job_store_impl {
         use crate::{OWNER_GONE,
             Claim, ConsolidationClaim, ConsolidationLease, ConsolidationState, Enqueued, FailOutcome, JobId,
             JobKind, JobOutcome, JobStatus, JobStore, JobStoreError, LeaseToken, MetricsRow, NewReflection,
-            TenantDbLock, new_token, rows, shard,
+            Started, TenantDbLock, new_token, rows, shard,
         };
 
         /// A claim: the oldest due queued row (`$5` picks kind or id) of a
@@ -246,6 +246,37 @@ macro_rules! job_store_impl {
                     }
                     _ => Ok(Enqueued { id, created: false }),
                 }
+            }
+
+            /// Query behavior: one insert of a `running` row with a fresh token and
+            /// lease, one attempt counted and no retry left.
+            async fn start_direct(
+                &self,
+                kind: JobKind,
+                tenant: &str,
+                payload: &str,
+                worker: &str,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<Started, JobStoreError> {
+                let token = new_token();
+                let row = sqlx::query(
+                    "INSERT INTO jobs (kind, tenant, payload, status, attempts, retries_left, run_after_ms, lease_owner,
+                         lease_token, lease_expires_ms, created_at_ms, updated_at_ms)
+                     VALUES ($1, $2, $3, 'running', 1, 1, $4, $5, $6, $4 + $7, $4, $4)
+                     RETURNING id",
+                )
+                .bind(kind.as_str())
+                .bind(tenant)
+                .bind(payload)
+                .bind(ms(now_ms))
+                .bind(worker)
+                .bind(&token.0)
+                .bind(ms(lease_ms))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(database)?;
+                Ok(Started { id: JobId(row.get(0)), token })
             }
 
             /// Query behavior: one `UPDATE … RETURNING` fails every expired lease of

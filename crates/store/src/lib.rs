@@ -323,6 +323,16 @@ impl TenantDir {
         Ok(self.all_entries()?.into_iter().filter(|(_, mark)| mark.is_none()).map(|(stored, _)| stored).collect())
     }
 
+    /// When `memory/` last changed, in ns since the Unix epoch: every
+    /// commit renames files into it or out of it, which sets it. For caches
+    /// built from [`TenantDir::entries`] (the MCP search index, issue 14); a
+    /// file edited in place by hand does not change it.
+    pub fn memory_changed_ns(&self) -> Result<u128, StoreError> {
+        let meta = self.memory.dir_metadata().map_err(StoreError::io(self.path("memory")))?;
+        let modified = meta.modified().map_err(StoreError::io(self.path("memory")))?;
+        Ok(modified.into_std().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()))
+    }
+
     /// The entries a merge folded into another and kept (issue 12), each
     /// with the entry it was merged into, ordered by name. They are not in
     /// [`TenantDir::entries`], `MEMORY.md`, prompts or the policy index.

@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod history;
 mod jobs;
+mod mcp;
 mod pack;
 mod policy;
 mod replay;
@@ -135,6 +136,8 @@ enum Command {
     Worker(With<RunnerArgs, jobs::WorkerArgs>),
     /// Serve the HTTP API, with a worker beside it, until SIGINT/SIGTERM.
     Serve(With<RunnerArgs, serve::ServeArgs>),
+    /// Serve one tenant's memory to a local agent over MCP (stdio).
+    Mcp(With<RunnerArgs, mcp::McpArgs>),
     /// Manage tenants' API keys.
     #[command(subcommand)]
     Tenant(serve::TenantCommand),
@@ -211,6 +214,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Worker(cmd) => runtime()?.block_on(jobs::worker(&args.runner_config(&cmd.flags)?, &cmd.args)),
         Command::Serve(cmd) => runtime()?.block_on(serve::serve(&args.runner_config(&cmd.flags)?, &cmd.args)),
+        Command::Mcp(cmd) => runtime()?.block_on(mcp::mcp(&args.runner_config(&cmd.flags)?, &cmd.args)),
         Command::Tenant(serve::TenantCommand::AddKey(cmd)) => {
             runtime()?.block_on(serve::add_key(&args.host_config(&cmd.flags, None)?, &cmd.args))
         }

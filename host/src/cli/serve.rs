@@ -49,6 +49,7 @@ pub(crate) async fn serve(config: &RawConfig, args: &ServeArgs) -> anyhow::Resul
         shard: config.shard()?,
         gate: config.serve.gate(),
         http: config.serve.http_limits(),
+        mcp: config.mcp_settings(),
     });
     let listen = args.listen.clone().unwrap_or_else(|| config.serve.listen.clone());
     let listener =

@@ -13,6 +13,7 @@ pub mod auth;
 mod error;
 pub mod gate;
 pub mod listener;
+mod mcp;
 mod ops;
 mod replay;
 mod reviews;
@@ -30,6 +31,9 @@ pub use auth::{Caller, given_key, key_from_env, key_sha256, new_key};
 pub use error::ApiError;
 pub use gate::Gate;
 pub use listener::HttpLimits;
+pub use ops::PROPOSAL_TOO_LARGE;
+pub use tenants::codes as tenant_codes;
+pub(crate) use tenants::existing_tenant;
 
 use crate::consolidation::Consolidator;
 use crate::jobs::{JobStore, Shard};
@@ -59,6 +63,8 @@ pub struct Api<S> {
     pub gate: Gate,
     /// The listener's connection cap and timeouts.
     pub http: HttpLimits,
+    /// The MCP face at `/mcp` (issue 14).
+    pub mcp: crate::mcp::McpSettings,
 }
 
 /// Every route of the API, as `host/openapi.yaml` must describe it.
@@ -84,11 +90,25 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/tenants/{tenant}/reviews/{id}/approve"),
     ("POST", "/v1/tenants/{tenant}/reviews/{id}/deny"),
     ("DELETE", "/v1/tenants/{tenant}/sources/{run}"),
+    ("POST", "/mcp"),
+    ("GET", "/mcp"),
+    ("DELETE", "/mcp"),
 ];
 
 /// The API, on [`ROUTES`].
 pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
+    router_stopping(api, tokio_util::sync::CancellationToken::new())
+}
+
+/// [`router`], whose MCP sessions end when `stop` is cancelled.
+fn router_stopping<S: JobStore + 'static>(api: Arc<Api<S>>, stop: tokio_util::sync::CancellationToken) -> Router {
     let (limit, timeout) = (api.max_body_bytes, api.http.request_timeout);
+    let host = crate::mcp::McpHost::new(api.reflector.clone(), api.gate.clone(), api.shard.clone(), api.mcp.clone());
+    // The key check runs before rmcp sees the request, on every request
+    // of a session, and hands it the tenant the key names.
+    let mcp = Router::new()
+        .route_service("/mcp", crate::mcp::http_service(Arc::new(host), stop))
+        .layer(axum::middleware::from_fn_with_state(api.clone(), mcp::authenticate::<S>));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz::<S>))
@@ -111,6 +131,7 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         .route("/v1/tenants/{tenant}/reviews/{id}/approve", post(reviews::approve::<S>))
         .route("/v1/tenants/{tenant}/reviews/{id}/deny", post(reviews::deny::<S>))
         .route("/v1/tenants/{tenant}/sources/{run}", delete(reviews::forget::<S>))
+        .merge(mcp)
         .fallback(ops::no_route)
         .layer(DefaultBodyLimit::max(limit))
         // The last layer is the outermost: the timeout covers reading the
@@ -153,7 +174,18 @@ pub async fn run<S: JobStore + 'static>(
         tokio::spawn(worker::run(reflector, consolidator, options, stop.clone(), on_finished))
     });
     let limits = api.http;
-    listener::serve(listener, router(api), limits, stop.clone()).await?;
+    let mcp_stop = tokio_util::sync::CancellationToken::new();
+    let mut stopping = stop.clone();
+    let cancel = mcp_stop.clone();
+    tokio::spawn(async move {
+        while !*stopping.borrow_and_update() {
+            if stopping.changed().await.is_err() {
+                break;
+            }
+        }
+        cancel.cancel();
+    });
+    listener::serve(listener, router_stopping(api, mcp_stop), limits, stop.clone()).await?;
     if let Some(working) = working
         && let Err(err) = working.await
     {

@@ -77,7 +77,7 @@ fn tenant_exists(data: &DataDir, tenant: &str) -> Result<bool, ApiError> {
 
 /// The directory of `tenant` if it exists, else `404 tenant_not_found`:
 /// a read never creates a tenant (issue 9, item 17). Blocking.
-pub(super) fn existing_tenant(data: &DataDir, tenant: &str) -> Result<TenantDir, ApiError> {
+pub(crate) fn existing_tenant(data: &DataDir, tenant: &str) -> Result<TenantDir, ApiError> {
     if !tenant_exists(data, tenant)? {
         return Err(ApiError::not_found(codes::TENANT_NOT_FOUND, format!("there is no tenant `{tenant}`")));
     }

@@ -88,6 +88,27 @@ macro_rules! conformance {
         }
 
         #[tokio::test]
+        async fn a_direct_job_runs_in_its_caller_and_no_worker_claims_it() {
+            let Some((_guard, store)) = $open.await else { return };
+            let payload = r#"{"reasoning":"r","memory_changes":[]}"#;
+            let started = store.start_direct(JobKind::Mcp, "acme", payload, "mcp", LEASE, T0).await.expect("start");
+            let status = store.job(started.id).await.expect("job").expect("exists");
+            assert_eq!((status.kind, status.status.as_str(), status.attempts), (JobKind::Mcp, "running", 1));
+            assert!(store.claim(JobKind::Reflection, "w", LEASE, T0).await.expect("claim").is_none());
+            assert!(store.claim(JobKind::Mcp, "w", LEASE, T0).await.expect("claim").is_none(), "never queued");
+            assert_eq!(store.queue_depth(T0).await.expect("depth"), 0, "not a queued reflection");
+            assert!(store.record(started.id, &started.token, "{}", T0).await.expect("record"));
+            let done = store.succeed(started.id, &started.token, JobOutcome::Held, Some("snap"), T0).await;
+            assert!(done.expect("succeed"));
+            let status = store.job(started.id).await.expect("job").expect("exists");
+            assert_eq!((status.status.as_str(), status.outcome.as_deref()), ("succeeded", Some("held")));
+            // A failed one is dead at once: the agent proposes again instead.
+            let other = store.start_direct(JobKind::Mcp, "acme", payload, "mcp", LEASE, T0).await.expect("start");
+            let failed = store.fail(other.id, &other.token, "db_busy", "busy", Some(1), T0).await.expect("fail");
+            assert_eq!(failed, FailOutcome::Dead);
+        }
+
+        #[tokio::test]
         async fn an_idempotency_key_enqueues_once() {
             let Some((_guard, store)) = $open.await else { return };
             let first = store.enqueue_reflection(&reflection("acme", Some("run-7"), 3), T0).await.expect("enqueue");
