@@ -16,9 +16,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use memwarden::jobs::{JobKind, JobStore, NewReflection, ReflectionPayload, SqliteJobStore};
-use memwarden::policy::{PackMap, PolicyEngine, RulePack, RunOutcome};
-use memwarden::reflection::{Reflector, Report, ReportOutcome, Settings, now_ms};
+use memwarden::jobs::SqliteJobStore;
+use memwarden::policy::{PackMap, PolicyEngine, RulePack};
+use memwarden::reflection::{Reflector, Report, ReportOutcome, Settings};
 use memwarden::store::{
     DataDir, Entry, FileChange, SnapshotMeta, TenantFile, VerdictCounts, memory_index, snapshot_id,
 };
@@ -149,41 +149,8 @@ async fn run(concurrency: usize) -> (f64, Vec<Report>) {
         indexes: Default::default(),
         settings: Settings::default(),
     });
-    for i in 0..JOBS {
-        let job = NewReflection {
-            tenant: format!("tenant-{}", i % TENANTS),
-            payload: ReflectionPayload {
-                piece: "research".into(),
-                outcome: RunOutcome::Succeeded,
-                activity_log: format!("run {i}: answered a question about service {i}"),
-                source_run: None,
-            },
-            idempotency_key: None,
-            max_attempts: 3,
-        };
-        reflector.jobs.enqueue_reflection(&job, now_ms()).await.unwrap_or_else(|err| panic!("enqueue: {err}"));
-    }
+    common::enqueue(&reflector, JOBS, TENANTS).await;
     let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let reflector = reflector.clone();
-            tokio::spawn(async move {
-                let mut reports = Vec::new();
-                while let Some(claim) = reflector
-                    .jobs
-                    .claim(JobKind::Reflection, "bench", 60_000, now_ms())
-                    .await
-                    .unwrap_or_else(|err| panic!("claim: {err}"))
-                {
-                    reports.push(reflector.run(claim).await);
-                }
-                reports
-            })
-        })
-        .collect();
-    let mut reports = Vec::new();
-    for worker in workers {
-        reports.extend(worker.await.unwrap_or_else(|err| panic!("worker: {err}")));
-    }
+    let reports = common::drain(&reflector, concurrency).await;
     (JOBS as f64 / started.elapsed().as_secs_f64(), reports)
 }

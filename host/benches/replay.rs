@@ -13,11 +13,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use memwarden::jobs::{
-    DecisionFilter, DecisionLog, JobKind, JobStore, NewReflection, ReflectionPayload, SqliteJobStore,
-};
-use memwarden::policy::{HostRules, PackMap, PolicyEngine, RulePack, RunOutcome};
-use memwarden::reflection::{Reflector, Settings, now_ms};
+use memwarden::jobs::{DecisionFilter, DecisionLog, SqliteJobStore};
+use memwarden::policy::{HostRules, PackMap, PolicyEngine, RulePack};
+use memwarden::reflection::{Reflector, Settings};
 use memwarden::replay::{self, ArchivedPacks, Judge};
 use memwarden::store::DataDir;
 
@@ -83,37 +81,7 @@ async fn record(engine: &PolicyEngine, db: &std::path::Path, data: &std::path::P
         indexes: Default::default(),
         settings: Settings::default(),
     });
-    for i in 0..jobs {
-        let job = NewReflection {
-            tenant: format!("tenant-{}", i % TENANTS),
-            payload: ReflectionPayload {
-                piece: "research".into(),
-                outcome: RunOutcome::Succeeded,
-                activity_log: format!("run {i}: answered a question about service {i}"),
-                source_run: None,
-            },
-            idempotency_key: None,
-            max_attempts: 3,
-        };
-        reflector.jobs.enqueue_reflection(&job, now_ms()).await.unwrap_or_else(|err| panic!("enqueue: {err}"));
-    }
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let reflector = reflector.clone();
-            tokio::spawn(async move {
-                while let Some(claim) = reflector
-                    .jobs
-                    .claim(JobKind::Reflection, "bench", 60_000, now_ms())
-                    .await
-                    .unwrap_or_else(|err| panic!("claim: {err}"))
-                {
-                    reflector.run(claim).await;
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.unwrap_or_else(|err| panic!("worker: {err}"));
-    }
+    common::enqueue(&reflector, jobs, TENANTS).await;
+    common::drain(&reflector, 2).await;
     reflector.jobs.clone()
 }

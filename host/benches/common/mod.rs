@@ -5,8 +5,55 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Json;
 use axum::extract::State;
+use memwarden::jobs::{JobKind, JobStore, NewReflection, ReflectionPayload, SqliteJobStore};
 use memwarden::llm::{LlmClient, OpenAiClient, OpenAiConfig};
+use memwarden::policy::RunOutcome;
+use memwarden::reflection::{Reflector, Report, now_ms};
 use serde_json::{Value, json};
+
+/// Queues `jobs` reflections, spread round-robin over `tenants` tenants.
+pub async fn enqueue(reflector: &Reflector<SqliteJobStore>, jobs: usize, tenants: usize) {
+    for i in 0..jobs {
+        let job = NewReflection {
+            tenant: format!("tenant-{}", i % tenants),
+            payload: ReflectionPayload {
+                piece: "research".into(),
+                outcome: RunOutcome::Succeeded,
+                activity_log: format!("run {i}: answered a question about service {i}"),
+                source_run: None,
+            },
+            idempotency_key: None,
+            max_attempts: 3,
+        };
+        reflector.jobs.enqueue_reflection(&job, now_ms()).await.unwrap_or_else(|err| panic!("enqueue: {err}"));
+    }
+}
+
+/// Runs every queued reflection on `concurrency` workers; their reports.
+pub async fn drain(reflector: &Arc<Reflector<SqliteJobStore>>, concurrency: usize) -> Vec<Report> {
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let reflector = reflector.clone();
+            tokio::spawn(async move {
+                let mut reports = Vec::new();
+                while let Some(claim) = reflector
+                    .jobs
+                    .claim(JobKind::Reflection, "bench", 60_000, now_ms())
+                    .await
+                    .unwrap_or_else(|err| panic!("claim: {err}"))
+                {
+                    reports.push(reflector.run(claim).await);
+                }
+                reports
+            })
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for worker in workers {
+        reports.extend(worker.await.unwrap_or_else(|err| panic!("worker: {err}")));
+    }
+    reports
+}
 
 /// A client of a loopback server answering every request at once with a
 /// proposal that adds one new entry (`fact-N` for the N-th request).
