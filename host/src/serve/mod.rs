@@ -15,8 +15,8 @@ pub mod gate;
 pub mod listener;
 mod ops;
 mod replay;
-mod reviews;
-mod tenants;
+pub(crate) mod reviews;
+pub(crate) mod tenants;
 
 use std::sync::Arc;
 
@@ -111,6 +111,9 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         .route("/v1/tenants/{tenant}/reviews/{id}/approve", post(reviews::approve::<S>))
         .route("/v1/tenants/{tenant}/reviews/{id}/deny", post(reviews::deny::<S>))
         .route("/v1/tenants/{tenant}/sources/{run}", delete(reviews::forget::<S>))
+        // The review console: HTML for people, not part of the JSON API
+        // that ROUTES and openapi.yaml describe (issue 16).
+        .nest("/ui", crate::console::router(api.clone()))
         .fallback(ops::no_route)
         .layer(DefaultBodyLimit::max(limit))
         // The last layer is the outermost: the timeout covers reading the
@@ -122,7 +125,7 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
 /// Runs blocking work of `tenant` (an evaluation, tenant-store reads and
 /// writes) off the async runtime, under the [`Gate`]: refused with `429` or
 /// `503` when too much is in flight. The permit lives as long as the work.
-async fn gated<S, T: Send + 'static>(
+pub(crate) async fn gated<S, T: Send + 'static>(
     api: &Api<S>,
     tenant: &str,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
