@@ -58,7 +58,7 @@ pub fn page(title: &str, nav: Option<Nav<'_>>, content: Markup) -> Markup {
             }
             body {
                 header.top {
-                    a.brand href="/ui/" { "memwarden" }
+                    a.brand href="/ui" { "memwarden" }
                     @if let Some(nav) = &nav { (navigation(nav)) }
                 }
                 main { (content) }
@@ -108,7 +108,7 @@ pub fn error_page(status: StatusCode, code: &str, message: &str) -> Markup {
     let content = html! {
         h1 { (status.canonical_reason().unwrap_or("Error")) }
         p.problem role="alert" { (message) " " code { "(" (code) ")" } }
-        p { a href="/ui/" { "Back to the console" } }
+        p { a href="/ui" { "Back to the console" } }
     };
     page(status.canonical_reason().unwrap_or("Error"), None, content)
 }

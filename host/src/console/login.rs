@@ -145,7 +145,7 @@ pub async fn login<S: JobStore>(
     }
     let token = console.sessions.open(hash).map_err(internal)?;
     let secure = session::over_tls(&headers);
-    let mut response = Redirect::to("/ui/").into_response();
+    let mut response = Redirect::to("/ui").into_response();
     let set = response.headers_mut();
     set.append(
         header::SET_COOKIE,

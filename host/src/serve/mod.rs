@@ -114,6 +114,8 @@ pub fn router<S: JobStore + 'static>(api: Arc<Api<S>>) -> Router {
         // The review console: HTML for people, not part of the JSON API
         // that ROUTES and openapi.yaml describe (issue 16).
         .nest("/ui", crate::console::router(api.clone()))
+        // A nested router's `/` answers `/ui` only; `/ui/` is typed too.
+        .route("/ui/", get(|| async { axum::response::Redirect::to("/ui") }))
         .fallback(ops::no_route)
         .layer(DefaultBodyLimit::max(limit))
         // The last layer is the outermost: the timeout covers reading the
