@@ -82,7 +82,7 @@ pub async fn list<S: JobStore>(
         rejections: BTreeMap::new(),
         snapshot: Some(line),
     }));
-    rows.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.at_ms));
     let outcomes: BTreeSet<&str> = rows.iter().map(|row| row.outcome.as_str()).collect();
     let codes: BTreeSet<&str> = rows.iter().flat_map(|row| row.rejections.keys().map(String::as_str)).collect();
     let shown: Vec<&Row> = rows

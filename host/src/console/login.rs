@@ -91,7 +91,7 @@ pub struct CsrfForm {
 }
 
 /// `GET /ui/`: the admin's tenant list, a tenant key's memory.
-pub async fn home<S: JobStore>(viewer: Viewer) -> Redirect {
+pub async fn home(viewer: Viewer) -> Redirect {
     match viewer.caller.tenant() {
         None => Redirect::to("/ui/tenants"),
         Some(tenant) => Redirect::to(&format!("/ui/tenants/{tenant}/memory")),

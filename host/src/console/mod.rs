@@ -47,7 +47,7 @@ pub struct Console<S> {
 pub fn router<S: JobStore + 'static, T: Clone + Send + Sync + 'static>(api: Arc<Api<S>>) -> Router<T> {
     let console = Arc::new(Console { api, sessions: Sessions::default() });
     Router::new()
-        .route("/", get(login::home::<S>))
+        .route("/", get(login::home))
         .route("/login", get(login::login_form).post(login::login::<S>))
         .route("/logout", post(login::logout::<S>))
         .route("/static/console.css", get(layout::stylesheet))
