@@ -103,13 +103,13 @@ pub async fn queue<S: JobStore>(
                     div.actions {
                         form method="post" action=(format!("/ui/tenants/{tenant}/reviews/{}/approve", review.id)) {
                             (csrf_field(&viewer))
-                            button type="submit" { "Approve" }
+                            button type="submit" aria-label=(format!("Approve review {}", review.id)) { "Approve" }
                         }
                         form method="post" action=(format!("/ui/tenants/{tenant}/reviews/{}/deny", review.id)) {
                             (csrf_field(&viewer))
                             label for=(format!("reason-{}", review.id)) { "Reason for denying" }
                             input type="text" id=(format!("reason-{}", review.id)) name="reason" maxlength="2048";
-                            button.secondary type="submit" { "Deny" }
+                            button.secondary type="submit" aria-label=(format!("Deny review {}", review.id)) { "Deny" }
                         }
                     }
                 }

@@ -8,7 +8,7 @@ mod webdriver;
 use std::path::{Path, PathBuf};
 
 use reqwest::{Method, StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::llm_server::{Behaviour, LlmServer};
 use crate::reflection::{add, proposal};
@@ -255,6 +255,12 @@ async fn a_reviewer_approves_checks_and_rolls_back_in_a_real_browser() {
     assert!(queue.contains("content-guard") && queue.contains("prompt_injection"), "{queue}");
     assert!(browser.text(&browser.find("mark").await).await.contains("Ignore all previous instructions"));
     browser.screenshot(&shot("review")).await;
+    // The same queue on a phone's width: one column, nothing cut off.
+    browser.resize(390, 844).await;
+    let width = browser.execute("return document.documentElement.scrollWidth").await;
+    assert!(width.as_u64().is_some_and(|w| w <= 390), "the queue scrolls sideways on a phone: {width}");
+    browser.screenshot(&shot("review-phone")).await;
+    browser.resize(1200, 900).await;
     browser.click_to_load(&browser.find("form[action$='/approve'] button").await).await;
     assert!(browser.text(&browser.find("main").await).await.contains("No change is waiting for review."));
 
@@ -303,7 +309,6 @@ async fn a_reviewer_approves_checks_and_rolls_back_in_a_real_browser() {
     let tenants = browser.text(&browser.find("main").await).await;
     assert!(tenants.contains("acme"), "{tenants}");
     browser.screenshot(&shot("tenants")).await;
-    let _ = (&s.agent, Value::Null);
     browser.quit().await;
     eprintln!("console screenshots: {}", shots.display());
 }

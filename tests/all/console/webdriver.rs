@@ -203,6 +203,11 @@ impl Browser {
         self.command(reqwest::Method::GET, "/alert/text", None).await.ok().map(|v| v.as_str().unwrap_or("").to_string())
     }
 
+    /// Sets the window's outer size, in CSS pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.must(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     /// Saves a PNG of the window to `path`.
     pub async fn screenshot(&self, path: &Path) {
         let data = self.must(reqwest::Method::GET, "/screenshot", None).await;
