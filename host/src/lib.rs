@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod console;
 pub mod consolidation;
 pub mod flow;
 pub mod forget;

@@ -3,6 +3,7 @@
 //! drive the real `memwarden` binary or the library against real files and
 //! real compiled components.
 
+mod console;
 mod consolidation;
 mod decision_output;
 mod embedding;

@@ -32,7 +32,7 @@ pub enum Caller {
 
 impl Caller {
     /// The tenant of a tenant's key; `None` for the admin.
-    fn tenant(&self) -> Option<&str> {
+    pub fn tenant(&self) -> Option<&str> {
         match self {
             Caller::Admin => None,
             Caller::Tenant(tenant) | Caller::Reviewer { tenant, .. } => Some(tenant),
@@ -118,17 +118,23 @@ impl<S: JobStore> FromRequestParts<std::sync::Arc<super::Api<S>>> for Caller {
             .ok()
             .and_then(bearer_key)
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
-        let hash = key_sha256(key);
-        if api.admin_key_sha256.as_deref() == Some(hash.as_str()) {
-            return Ok(Caller::Admin);
-        }
-        match api.reflector.jobs.api_key(&hash).await? {
-            Some(ApiKey { tenant, role: KeyRole::Agent, .. }) => Ok(Caller::Tenant(tenant)),
-            Some(ApiKey { tenant, role: KeyRole::Reviewer, label }) => {
-                let name = label.unwrap_or_else(|| format!("key {}", &hash[..12]));
-                Ok(Caller::Reviewer { tenant, name })
-            }
-            None => Err(unauthorized("unknown API key")),
-        }
+        caller_for_hash(api, &key_sha256(key)).await?.ok_or_else(|| unauthorized("unknown API key"))
     }
+}
+
+/// The caller a key with this SHA-256 stands for, or `None` for an unknown
+/// key. The API and the console's sessions (which keep only the hash) both
+/// decide roles here, so a console session has exactly its key's rights.
+pub async fn caller_for_hash<S: JobStore>(api: &super::Api<S>, hash: &str) -> Result<Option<Caller>, ApiError> {
+    if api.admin_key_sha256.as_deref() == Some(hash) {
+        return Ok(Some(Caller::Admin));
+    }
+    Ok(match api.reflector.jobs.api_key(hash).await? {
+        Some(ApiKey { tenant, role: KeyRole::Agent, .. }) => Some(Caller::Tenant(tenant)),
+        Some(ApiKey { tenant, role: KeyRole::Reviewer, label }) => {
+            let name = label.unwrap_or_else(|| format!("key {}", &hash[..hash.len().min(12)]));
+            Some(Caller::Reviewer { tenant, name })
+        }
+        None => None,
+    })
 }

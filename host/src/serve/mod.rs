@@ -16,8 +16,8 @@ pub mod listener;
 mod mcp;
 mod ops;
 mod replay;
-mod reviews;
-mod tenants;
+pub(crate) mod reviews;
+pub(crate) mod tenants;
 
 use std::sync::Arc;
 
@@ -132,6 +132,11 @@ fn router_stopping<S: JobStore + 'static>(api: Arc<Api<S>>, stop: tokio_util::sy
         .route("/v1/tenants/{tenant}/reviews/{id}/deny", post(reviews::deny::<S>))
         .route("/v1/tenants/{tenant}/sources/{run}", delete(reviews::forget::<S>))
         .merge(mcp)
+        // The review console: HTML for people, not part of the JSON API
+        // that ROUTES and openapi.yaml describe (issue 16).
+        .nest("/ui", crate::console::router(api.clone()))
+        // A nested router's `/` answers `/ui` only; `/ui/` is typed too.
+        .route("/ui/", get(|| async { axum::response::Redirect::to("/ui") }))
         .fallback(ops::no_route)
         .layer(DefaultBodyLimit::max(limit))
         // The last layer is the outermost: the timeout covers reading the
@@ -143,7 +148,7 @@ fn router_stopping<S: JobStore + 'static>(api: Arc<Api<S>>, stop: tokio_util::sy
 /// Runs blocking work of `tenant` (an evaluation, tenant-store reads and
 /// writes) off the async runtime, under the [`Gate`]: refused with `429` or
 /// `503` when too much is in flight. The permit lives as long as the work.
-async fn gated<S, T: Send + 'static>(
+pub(crate) async fn gated<S, T: Send + 'static>(
     api: &Api<S>,
     tenant: &str,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

@@ -36,7 +36,7 @@ pub struct DenyRequest {
 }
 
 /// Longest denial reason kept, in bytes.
-const MAX_REASON_BYTES: usize = 2048;
+pub(crate) const MAX_REASON_BYTES: usize = 2048;
 
 pub async fn list<S: JobStore>(
     State(api): State<Arc<Api<S>>>,
@@ -70,10 +70,7 @@ pub async fn approve<S: JobStore>(
     caller: Caller,
     Path((tenant, id)): Path<(String, i64)>,
 ) -> Result<Json<Value>, ApiError> {
-    check_tenant(&api, &caller, &tenant)?;
-    let by = caller.reviewer_for(&tenant)?;
-    own_review(&api, &tenant, id).await?;
-    let snapshot = api.reflector.approve(id, &by, now_ms()).await.map_err(api_error)?;
+    let (by, snapshot) = approve_as(&api, &caller, &tenant, id).await?;
     Ok(Json(json!({ "id": id, "status": "approved", "by": by, "snapshot_id": snapshot })))
 }
 
@@ -83,16 +80,48 @@ pub async fn deny<S: JobStore>(
     Path((tenant, id)): Path<(String, i64)>,
     body: Result<Json<DenyRequest>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    // The caller's rights are checked before the body is read.
     check_tenant(&api, &caller, &tenant)?;
-    let by = caller.reviewer_for(&tenant)?;
+    caller.reviewer_for(&tenant)?;
     let Json(request) = body?;
-    if request.reason.as_ref().is_some_and(|reason| reason.len() > MAX_REASON_BYTES) {
+    let by = deny_as(&api, &caller, &tenant, id, request.reason.as_deref()).await?;
+    Ok(Json(json!({ "id": id, "status": "denied", "by": by })))
+}
+
+/// Approves review `id` of `tenant` for `caller` — the admin or a reviewer
+/// of the tenant — and returns who approved and the snapshot. The API and
+/// the console both decide through here.
+pub(crate) async fn approve_as<S: JobStore>(
+    api: &Api<S>,
+    caller: &Caller,
+    tenant: &str,
+    id: i64,
+) -> Result<(String, String), ApiError> {
+    check_tenant(api, caller, tenant)?;
+    let by = caller.reviewer_for(tenant)?;
+    own_review(api, tenant, id).await?;
+    let snapshot = api.reflector.approve(id, &by, now_ms()).await.map_err(api_error)?;
+    Ok((by, snapshot))
+}
+
+/// Denies review `id` of `tenant` for `caller`, with an optional reason;
+/// returns who denied it.
+pub(crate) async fn deny_as<S: JobStore>(
+    api: &Api<S>,
+    caller: &Caller,
+    tenant: &str,
+    id: i64,
+    reason: Option<&str>,
+) -> Result<String, ApiError> {
+    check_tenant(api, caller, tenant)?;
+    let by = caller.reviewer_for(tenant)?;
+    if reason.is_some_and(|reason| reason.len() > MAX_REASON_BYTES) {
         let message = format!("the reason is over {MAX_REASON_BYTES} bytes");
         return Err(ApiError::unprocessable("reason_too_long", message));
     }
-    own_review(&api, &tenant, id).await?;
-    api.reflector.deny(id, &by, request.reason.as_deref(), now_ms()).await.map_err(api_error)?;
-    Ok(Json(json!({ "id": id, "status": "denied", "by": by })))
+    own_review(api, tenant, id).await?;
+    api.reflector.deny(id, &by, reason, now_ms()).await.map_err(api_error)?;
+    Ok(by)
 }
 
 /// `DELETE …/sources/{run}`: take back every entry version agent run `run`
@@ -146,7 +175,7 @@ pub async fn unmerge<S: JobStore>(
 }
 
 /// Review `id` if it is `tenant`'s; another tenant's is reported missing.
-async fn own_review<S: JobStore>(api: &Api<S>, tenant: &str, id: i64) -> Result<Review, ApiError> {
+pub(crate) async fn own_review<S: JobStore>(api: &Api<S>, tenant: &str, id: i64) -> Result<Review, ApiError> {
     match api.reflector.jobs.review(id).await? {
         Some(review) if review.tenant == tenant => Ok(review),
         _ => Err(ApiError::not_found("review_not_found", format!("there is no review {id} of `{tenant}`"))),

@@ -54,7 +54,7 @@ pub struct Enqueued {
 /// Checks the caller may act for `tenant` (`403`), that the name is safe
 /// (`400`), and that this host owns it (`421 wrong_shard`, issue 9, item
 /// 3): a sharded host's data directory holds only its own tenants.
-pub(super) fn check_tenant<S>(api: &Api<S>, caller: &Caller, tenant: &str) -> Result<(), ApiError> {
+pub(crate) fn check_tenant<S>(api: &Api<S>, caller: &Caller, tenant: &str) -> Result<(), ApiError> {
     caller.may_act_for(tenant)?;
     safe_name_of("tenant", tenant)?;
     match &api.shard {
@@ -86,7 +86,7 @@ pub(crate) fn existing_tenant(data: &DataDir, tenant: &str) -> Result<TenantDir,
 
 /// Checks the tenant ([`check_tenant`]), then runs `work` on its existing
 /// directory on a blocking thread, under the gate.
-async fn with_tenant<S: JobStore, T: Send + 'static>(
+pub(crate) async fn with_tenant<S: JobStore, T: Send + 'static>(
     api: &Arc<Api<S>>,
     caller: &Caller,
     tenant: &str,
@@ -256,7 +256,7 @@ pub async fn entry_history<S: JobStore>(
 }
 
 /// A unified diff of one file's two states (`None`: absent).
-fn diff_of(path: &str, before: Option<&str>, after: Option<&str>) -> String {
+pub(crate) fn diff_of(path: &str, before: Option<&str>, after: Option<&str>) -> String {
     let old = if before.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
     let new = if after.is_some() { format!("b/{path}") } else { "/dev/null".to_string() };
     TextDiff::from_lines(before.unwrap_or(""), after.unwrap_or("")).unified_diff().header(&old, &new).to_string()
@@ -293,12 +293,23 @@ pub async fn rollback<S: JobStore>(
     caller: Caller,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    check_tenant(&api, &caller, &tenant)?;
-    // Hosts sharing the data directory exclude each other here.
-    let db_lock = api.reflector.jobs.lock_tenant(&tenant).await?;
-    let done =
-        with_tenant(&api, &caller, &tenant, move |dir| Ok(crate::rollback::rollback(&dir, &id, now_ms())?)).await?;
-    drop(db_lock);
+    let done = roll_back(&api, &caller, &tenant, id).await?;
     let files: Vec<String> = done.changes.iter().map(|change| change.file.path()).collect();
     Ok(Json(json!({ "snapshot_id": done.snapshot_id, "undone": done.undone, "files": files })))
+}
+
+/// Rolls `tenant` back to its state before snapshot `id` for `caller`; the
+/// API and the console both roll back through here.
+pub(crate) async fn roll_back<S: JobStore>(
+    api: &Arc<Api<S>>,
+    caller: &Caller,
+    tenant: &str,
+    id: String,
+) -> Result<crate::rollback::RolledBack, ApiError> {
+    check_tenant(api, caller, tenant)?;
+    // Hosts sharing the data directory exclude each other here.
+    let db_lock = api.reflector.jobs.lock_tenant(tenant).await?;
+    let done = with_tenant(api, caller, tenant, move |dir| Ok(crate::rollback::rollback(&dir, &id, now_ms())?)).await?;
+    drop(db_lock);
+    Ok(done)
 }
