@@ -46,7 +46,9 @@ pub use history::EntryVersion;
 pub use journal::Recovery;
 pub use lock::TenantLock;
 pub use notes::RAW_NOTES;
-pub use snapshot::{FileChange, SNAPSHOT_MAX_BYTES, SnapshotIndexLine, SnapshotMeta, SnapshotWithTimes, snapshot_id};
+pub use snapshot::{
+    FileChange, SNAPSHOT_MAX_BYTES, SnapshotIndexLine, SnapshotMeta, SnapshotWithTimes, UtcTime, snapshot_id, utc_time,
+};
 
 use memwarden_names::name_problem;
 

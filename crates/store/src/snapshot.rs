@@ -344,6 +344,32 @@ fn side_path(file: &TenantFile) -> (&'static str, String) {
 
 /// `YYYYMMDDTHHMMSS.mmmZ` for a time in ms since the Unix epoch.
 fn compact_utc(ms: u64) -> String {
+    let UtcTime { year, month, day, hour, minute, second, milli } = utc_time(ms);
+    format!("{year:04}{month:02}{day:02}T{hour:02}{minute:02}{second:02}.{milli:03}Z")
+}
+
+/// A time as a UTC calendar date and clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime {
+    /// The year.
+    pub year: i64,
+    /// 1 to 12.
+    pub month: i64,
+    /// 1 to 31.
+    pub day: i64,
+    /// 0 to 23.
+    pub hour: u64,
+    /// 0 to 59.
+    pub minute: u64,
+    /// 0 to 59.
+    pub second: u64,
+    /// 0 to 999.
+    pub milli: u64,
+}
+
+/// `ms` since the Unix epoch as a UTC date and clock (snapshot ids and
+/// every page that shows a time use this one conversion).
+pub fn utc_time(ms: u64) -> UtcTime {
     let (days, rest_ms) = ((ms / 86_400_000) as i64, ms % 86_400_000);
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
     let z = days + 719_468;
@@ -355,8 +381,9 @@ fn compact_utc(ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s, milli) = (rest_ms / 3_600_000, rest_ms / 60_000 % 60, rest_ms / 1000 % 60, rest_ms % 1000);
-    format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}.{milli:03}Z")
+    let (hour, minute, second, milli) =
+        (rest_ms / 3_600_000, rest_ms / 60_000 % 60, rest_ms / 1000 % 60, rest_ms % 1000);
+    UtcTime { year, month, day, hour, minute, second, milli }
 }
 
 #[cfg(test)]

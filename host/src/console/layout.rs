@@ -132,19 +132,8 @@ pub fn diff(text: &str) -> Markup {
 
 /// `ms` since the Unix epoch as `YYYY-MM-DD HH:MM UTC`.
 pub fn utc(ms: u64) -> String {
-    let seconds = ms / 1000;
-    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
-    // Days to a civil date (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)
+    let crate::store::UtcTime { year, month, day, hour, minute, .. } = crate::store::utc_time(ms);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }
 
 #[cfg(test)]
