@@ -147,6 +147,9 @@ pub struct PolicySection {
     /// The most memory a pack's `limits:` may give one module, in MiB
     /// (default 256; more than 256 is capped by the engine's pool).
     pub max_module_memory_mib: Option<u32>,
+    /// The longest wall-clock deadline a pack's `limits:` may give one
+    /// module per call, in ms (default 10 000).
+    pub max_module_deadline_ms: Option<u64>,
 }
 
 impl PolicySection {
@@ -156,6 +159,7 @@ impl PolicySection {
         let module_ceilings = ModuleCeilings {
             fuel: self.max_module_fuel.unwrap_or(defaults.fuel),
             memory_bytes: self.max_module_memory_mib.map_or(defaults.memory_bytes, |mib| (mib as usize) << 20),
+            deadline: self.max_module_deadline_ms.map_or(defaults.deadline, std::time::Duration::from_millis),
         };
         HostRules {
             pack_audit: self.pack_audit,

@@ -325,12 +325,18 @@ fn a_pack_entry_sets_its_module_limits_within_the_operators_ceilings() {
     assert!(failure.contains("limit is 67108864"), "{failure}");
 
     // Over the operator's ceilings: refused at load, whatever the pack says.
-    for limits in ["{ fuel: 3000000000 }", "{ memory_mib: 512 }", "{ fuel: 0 }", "{ timeout_ms: 10 }"] {
+    let refused =
+        ["{ fuel: 3000000000 }", "{ memory_mib: 512 }", "{ fuel: 0 }", "{ timeout_ms: 10 }", "{ deadline_ms: 0 }"];
+    for limits in refused.into_iter().chain(["{ deadline_ms: 10001 }"]) {
         let err = load_pack(&format!("modules:\n  - module: schema\n    limits: {limits}\n")).err().expect("refused");
         assert_eq!(err.code(), "pack_invalid", "{limits}: {err}");
     }
     let rules = memwarden::policy::HostRules {
-        module_ceilings: memwarden::policy::ModuleCeilings { fuel: 1_000, memory_bytes: 4 << 20 },
+        module_ceilings: memwarden::policy::ModuleCeilings {
+            fuel: 1_000,
+            memory_bytes: 4 << 20,
+            deadline: std::time::Duration::from_secs(1),
+        },
         ..Default::default()
     };
     let dir = temp_dir();
@@ -338,4 +344,18 @@ fn a_pack_entry_sets_its_module_limits_within_the_operators_ceilings() {
     std::fs::write(&path, "modules:\n  - module: schema\n    limits: { fuel: 2000 }\n").expect("write");
     let err = RulePack::load_with(engine(), path.to_str().expect("utf-8"), rules).err().expect("over the ceiling");
     assert!(err.to_string().contains("the host allows 1 to 1000"), "{err}");
+}
+
+#[test]
+fn a_wall_clock_deadline_stops_a_loop_that_still_has_fuel() {
+    let hostile = hostile_module();
+    // 2.5 G fuel is seconds of looping; the 50 ms deadline comes first.
+    let pack = load_pack(&format!(
+        "modules:\n  - module: {hostile}\n    config: {{ behaviour: loop }}\n    limits: {{ fuel: 2500000000, deadline_ms: 50 }}\n"
+    ))
+    .expect("loads");
+    let record = evaluate(&pack, PROPOSAL);
+    assert_contained(&record, "ran past its wall-clock deadline");
+    // Stopped by the clock, with fuel to spare.
+    assert!(record.modules[0].fuel_used < 2_500_000_000, "{:?}", record.modules[0]);
 }

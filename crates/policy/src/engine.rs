@@ -13,43 +13,12 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 use super::LoadError;
 use super::cache::ModuleCache;
+use super::guest::{self, Provenance};
+use super::limits::{self, CallLimits, SandboxLimits};
 use super::preinit::{self, PreinitError};
 use super::sandbox::{self, EvalState};
 use super::wit::{Inputs, PolicyModule, PolicyModulePre, v1, wit};
 use super::world::{self, WorldVersion};
-
-/// Sandbox limits applied to every module call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SandboxLimits {
-    /// Fuel per call (≈ wasm instructions); an endless loop stops here.
-    pub fuel: u64,
-    /// Linear memory one instance may grow to, in bytes.
-    pub memory_bytes: usize,
-    /// Wasm stack, in bytes; deep recursion stops here.
-    pub stack_bytes: usize,
-    /// Instances alive at once across all threads; beyond this an
-    /// evaluation fails closed.
-    pub max_concurrent_instances: u32,
-    /// The most linear memory a pack's `limits:` may give one module; the
-    /// instance pool is sized for it.
-    pub max_module_memory_bytes: usize,
-}
-
-impl Default for SandboxLimits {
-    fn default() -> Self {
-        SandboxLimits {
-            // content-guard's scorer spends about a thousand instructions
-            // per byte of text; the largest proposal the default size-limits
-            // admit (20 changes of 8 KiB) needs ~150M. An endless loop still
-            // stops within about a quarter of a second.
-            fuel: 250_000_000,
-            memory_bytes: 32 << 20,
-            stack_bytes: 512 << 10,
-            max_concurrent_instances: 256,
-            max_module_memory_bytes: 256 << 20,
-        }
-    }
-}
 
 /// Loads policy modules and runs them. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -73,6 +42,11 @@ pub struct LoadedModule {
     sha256: [u8; 32],
     info: wit::ModuleInfo,
     size_bytes: usize,
+    /// The language and toolchain its producers sections name.
+    provenance: Provenance,
+    /// What a call gets unless the pack says otherwise: the engine's
+    /// defaults for the module's language.
+    default_limits: CallLimits,
     /// The module's `configure` export, e.g.
     /// `memwarden:policy/configure@0.2.0`, if it has one.
     configure: Option<String>,
@@ -168,6 +142,15 @@ impl LoadedModule {
     pub fn size_bytes(&self) -> usize {
         self.size_bytes
     }
+    /// The language and toolchain that made the module, as far as its
+    /// producers sections tell.
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+    /// The limits a call gets when its pack entry sets none.
+    pub fn default_limits(&self) -> CallLimits {
+        self.default_limits
+    }
 }
 
 /// What a component imports and exports, by name.
@@ -210,16 +193,17 @@ impl PolicyEngine {
             // issue 11). Older kernels fall back to the memset.
             .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
-        // Fuel, not epoch interruption: a fuel limit stops a module at the
-        // same instruction on any machine, so a replay decides alike, and
-        // the policy_eval bench measured epochs no faster here (default
-        // pack p50 603 µs with epochs, 612 µs with fuel).
+        // Fuel first: a fuel limit stops a module at the same instruction
+        // on any machine, so a replay decides alike. Epoch interruption adds
+        // the wall-clock deadline interpreted modules get (issue 15).
         config
             .wasm_component_model(true)
             .consume_fuel(true)
+            .epoch_interruption(true)
             .max_wasm_stack(limits.stack_bytes)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(LoadError::engine)?;
+        limits::start_epoch_ticker(&engine).map_err(|err| LoadError::engine(err.into()))?;
 
         let mut linker = Linker::new(&engine);
         PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
@@ -243,6 +227,8 @@ impl PolicyEngine {
         if let Some(module) = self.lock_loaded().get(&sha256) {
             return Ok(module.clone());
         }
+        let provenance = guest::provenance(bytes);
+        let default_limits = self.inner.limits.for_language(provenance.language);
         let component = self.compile(bytes, &sha256)?;
         let version = world::check(&self.inner.engine, &component)?;
         let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(LoadError::link)?;
@@ -250,13 +236,21 @@ impl PolicyEngine {
             WorldVersion::V0_1 => Bindings::V0_1(v1::PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
             WorldVersion::V0_2 => Bindings::V0_2(PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
         };
-        let info = pre.info(&mut self.store(Default::default())).map_err(LoadError::call)?;
+        let info = pre.info(&mut self.store(Default::default(), default_limits)).map_err(LoadError::call)?;
         let configure = match version {
             WorldVersion::V0_1 => None,
             WorldVersion::V0_2 => preinit::configure_export(&self.inner.engine, &component),
         };
-        let module =
-            Arc::new(LoadedModule { pre, sha256, info, size_bytes: bytes.len(), configure, configured: false });
+        let module = Arc::new(LoadedModule {
+            pre,
+            sha256,
+            info,
+            size_bytes: bytes.len(),
+            provenance,
+            default_limits,
+            configure,
+            configured: false,
+        });
         self.lock_loaded().insert(sha256, module.clone());
         Ok(module)
     }
@@ -289,8 +283,13 @@ impl PolicyEngine {
         let component = match cached {
             Some(component) => component,
             None => {
-                match preinit::snapshot(&self.inner.linker, self.store(Default::default()), bytes, export, config_json)
-                {
+                match preinit::snapshot(
+                    &self.inner.linker,
+                    self.store(Default::default(), module.default_limits),
+                    bytes,
+                    export,
+                    config_json,
+                ) {
                     Ok(snapshot) => {
                         let component = Component::new(&self.inner.engine, &snapshot).map_err(LoadError::compile)?;
                         if let Some(cache) = &self.inner.cache {
@@ -320,6 +319,8 @@ impl PolicyEngine {
             sha256: module.sha256,
             info: module.info.clone(),
             size_bytes: module.size_bytes,
+            provenance: module.provenance.clone(),
+            default_limits: module.default_limits,
             configure: None,
             configured: true,
         });
@@ -340,25 +341,27 @@ impl PolicyEngine {
         })
     }
 
+    /// Whether the engine's disk cache holds `bytes` compiled, so loading
+    /// it skips compilation.
+    pub fn is_cached(&self, bytes: &[u8]) -> bool {
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        self.inner.cache.as_ref().is_some_and(|cache| cache.get(&self.inner.engine, &sha256).is_some())
+    }
+
     /// Asks `module` whether `config_json` is a valid config for it.
     pub fn validate_config(&self, module: &LoadedModule, config_json: &str) -> Result<(), LoadError> {
-        let mut store = self.store(Default::default());
+        let mut store = self.store(Default::default(), module.default_limits);
         module.pre.validate_config(&mut store, config_json).map_err(LoadError::call)?.map_err(LoadError::Config)
     }
 
-    /// A fresh store for one call, with the default fuel and memory limit.
-    pub(crate) fn store(&self, index: super::TenantIndex) -> Store<EvalState> {
-        let limits = self.inner.limits;
-        self.store_with(index, limits.fuel, limits.memory_bytes)
-    }
-
-    /// A fresh store for one call with `fuel` and a `memory_bytes` limit.
-    pub(crate) fn store_with(&self, index: super::TenantIndex, fuel: u64, memory_bytes: usize) -> Store<EvalState> {
-        let mut store = Store::new(&self.inner.engine, EvalState::new(index, memory_bytes));
+    /// A fresh store for one call under `limits`.
+    pub(crate) fn store(&self, index: super::TenantIndex, limits: CallLimits) -> Store<EvalState> {
+        let mut store = Store::new(&self.inner.engine, EvalState::new(index, limits.memory_bytes));
         store.limiter(|state| state);
         // INVARIANT: fuel consumption is enabled in `with_options`, the only
         // place the engine is built, so this cannot fail.
-        let _ = store.set_fuel(fuel);
+        let _ = store.set_fuel(limits.fuel);
+        store.set_epoch_deadline(limits::deadline_ticks(limits.deadline));
         store
     }
 

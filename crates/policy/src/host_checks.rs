@@ -46,12 +46,15 @@ pub struct ModuleCeilings {
     pub fuel: u64,
     /// Linear memory, in bytes.
     pub memory_bytes: usize,
+    /// Wall-clock time per call.
+    pub deadline: std::time::Duration,
 }
 
 impl Default for ModuleCeilings {
     fn default() -> Self {
-        // Ten times the default fuel, eight times the default memory.
-        ModuleCeilings { fuel: 2_500_000_000, memory_bytes: 256 << 20 }
+        // Ten times the default fuel, eight times the default memory; an
+        // interpreted module's default deadline is 2 s.
+        ModuleCeilings { fuel: 2_500_000_000, memory_bytes: 256 << 20, deadline: std::time::Duration::from_secs(10) }
     }
 }
 

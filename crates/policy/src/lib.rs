@@ -29,8 +29,10 @@ mod context_file;
 mod decision;
 mod engine;
 mod evaluate;
+pub mod guest;
 mod host_checks;
 mod index;
+mod limits;
 mod manifest;
 pub mod metrics;
 mod pack;
@@ -58,9 +60,10 @@ pub use decision::{
     AmendedChange, CORE_GUARDS, ChangeDecision, DecisionRecord, HOST_MODULE, ModuleRun, PackRef, Refusal,
     RejectionRecord, codes,
 };
-pub use engine::{ComponentShape, LoadedModule, PolicyEngine, SandboxLimits};
+pub use engine::{ComponentShape, LoadedModule, PolicyEngine};
 pub use host_checks::{ENTRY_TYPES, HardLimits, HostRules, ModuleCeilings};
 pub use index::{EntryRef, IndexEntry, TenantIndex};
+pub use limits::{CallLimits, SandboxLimits};
 pub use manifest::{ManifestLimits, ManifestModule, PackManifest};
 use memwarden_model as model;
 pub use memwarden_model::{Context, MemoryChange, Op, PieceEdit, PieceEditRecord, Proposal, ProposalError, RunOutcome};

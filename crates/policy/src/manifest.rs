@@ -61,6 +61,9 @@ pub struct ManifestLimits {
     pub fuel: u64,
     /// Linear memory per call, in MiB.
     pub memory_mib: u32,
+    /// Wall-clock time per call, in ms, when the entry set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 impl RulePack {
@@ -75,9 +78,11 @@ impl RulePack {
                 config: m.config_json.clone(),
                 audit: m.audit,
                 id: m.id.clone(),
-                limits: m
-                    .own_limits
-                    .then_some(ManifestLimits { fuel: m.fuel, memory_mib: (m.memory_bytes >> 20) as u32 }),
+                limits: m.own_limits.map(|own| ManifestLimits {
+                    fuel: m.limits.fuel,
+                    memory_mib: (m.limits.memory_bytes >> 20) as u32,
+                    deadline_ms: own.deadline_ms,
+                }),
             })
             .collect();
         let manifest = PackManifest {
@@ -126,7 +131,11 @@ impl RulePack {
                 config,
                 mode: module.audit.then_some(Mode::Audit),
                 id: module.id.clone(),
-                limits: module.limits.map(|l| ModuleLimits { fuel: Some(l.fuel), memory_mib: Some(l.memory_mib) }),
+                limits: module.limits.map(|l| ModuleLimits {
+                    fuel: Some(l.fuel),
+                    memory_mib: Some(l.memory_mib),
+                    deadline_ms: l.deadline_ms,
+                }),
             };
             let sha256 = Sha256::digest(&bytes).into();
             specs.push(ReadModule { spec, bytes, sha256 });

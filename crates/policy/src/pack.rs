@@ -19,12 +19,14 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::engine::{LoadedModule, PolicyEngine};
 use super::host_checks::HostRules;
+use super::limits::CallLimits;
 use super::pack_read::{ReadModule, ReadPack, Source};
 use super::signing::{self, SignedPack, Trust};
 use super::{LoadError, PackError};
@@ -92,6 +94,9 @@ pub struct ModuleLimits {
     /// Linear memory, in MiB.
     #[serde(default)]
     pub memory_mib: Option<u32>,
+    /// Wall-clock time per call, in milliseconds.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
 }
 
 /// A resolved, ready-to-evaluate rule pack.
@@ -118,27 +123,36 @@ pub(crate) struct PackModule {
     pub(crate) config_json: String,
     /// Its rejections are advisory, core guards excepted.
     pub(crate) audit: bool,
-    /// Fuel per call.
-    pub(crate) fuel: u64,
-    /// Linear memory limit per call, in bytes.
-    pub(crate) memory_bytes: usize,
-    /// Whether the entry set `limits:` (they count in the revision).
-    pub(crate) own_limits: bool,
+    /// What each call may spend.
+    pub(crate) limits: CallLimits,
+    /// The entry's own `limits:`, if it set them (they count in the
+    /// revision).
+    pub(crate) own_limits: Option<ModuleLimits>,
 }
 
-/// The fuel and memory one module of `spec` gets per call: the engine's
-/// defaults, or the entry's `limits:` when they stay under the operator's
-/// ceilings (and the memory the engine's pool can give).
+/// What one call of `module` (the entry `spec`) may spend: the engine's
+/// defaults for the module's language, or the entry's `limits:` when they
+/// stay under the operator's ceilings (and the memory the engine's pool can
+/// give). Language defaults above a ceiling are lowered to it: an operator
+/// who allows less than the Python defaults still gets Python modules.
 fn module_limits(
     engine: &PolicyEngine,
     rules: &HostRules,
     spec: &ModuleSpec,
+    module: &LoadedModule,
     origin: &str,
-) -> Result<(u64, usize), PackError> {
-    let defaults = engine.limits();
-    let Some(limits) = spec.limits else { return Ok((defaults.fuel, defaults.memory_bytes)) };
-    let invalid = |message: String| PackError::Parse { origin: origin.to_string(), message };
+) -> Result<CallLimits, PackError> {
     let ceilings = rules.module_ceilings;
+    let pool = engine.limits();
+    let memory_ceiling = ceilings.memory_bytes.min(pool.max_module_memory_bytes.max(pool.memory_bytes));
+    let language = module.default_limits();
+    let defaults = CallLimits {
+        fuel: language.fuel.min(ceilings.fuel),
+        memory_bytes: language.memory_bytes.min(memory_ceiling),
+        deadline: language.deadline.map(|deadline| deadline.min(ceilings.deadline)),
+    };
+    let Some(limits) = spec.limits else { return Ok(defaults) };
+    let invalid = |message: String| PackError::Parse { origin: origin.to_string(), message };
     let fuel = limits.fuel.unwrap_or(defaults.fuel);
     if fuel == 0 || fuel > ceilings.fuel {
         return Err(invalid(format!(
@@ -146,7 +160,6 @@ fn module_limits(
             spec.module, ceilings.fuel
         )));
     }
-    let memory_ceiling = ceilings.memory_bytes.min(defaults.max_module_memory_bytes.max(defaults.memory_bytes));
     let memory_bytes = limits.memory_mib.map_or(defaults.memory_bytes, |mib| (mib as usize) << 20);
     if memory_bytes == 0 || memory_bytes > memory_ceiling {
         return Err(invalid(format!(
@@ -156,7 +169,18 @@ fn module_limits(
             memory_ceiling >> 20
         )));
     }
-    Ok((fuel, memory_bytes))
+    let deadline = match limits.deadline_ms {
+        None => defaults.deadline,
+        Some(ms) if ms == 0 || Duration::from_millis(ms) > ceilings.deadline => {
+            return Err(invalid(format!(
+                "module `{}` asks for a {ms} ms deadline; the host allows 1 to {} ms (policy.max_module_deadline_ms)",
+                spec.module,
+                ceilings.deadline.as_millis()
+            )));
+        }
+        Some(ms) => Some(Duration::from_millis(ms)),
+    };
+    Ok(CallLimits { fuel, memory_bytes, deadline })
 }
 
 impl std::fmt::Display for Mode {
@@ -306,13 +330,18 @@ impl RulePack {
                 revision.update(b"id:");
                 revision.update(id.as_bytes());
             }
-            let (fuel, memory_bytes) = module_limits(engine, &rules, &spec, origin)?;
+            let limits = module_limits(engine, &rules, &spec, &module, origin)?;
             if spec.limits.is_some() {
                 revision.update(b"limits:");
-                revision.update(fuel.to_le_bytes());
-                revision.update((memory_bytes as u64).to_le_bytes());
+                revision.update(limits.fuel.to_le_bytes());
+                revision.update((limits.memory_bytes as u64).to_le_bytes());
+                // Packs without a deadline keep the revision they had.
+                if let Some(ms) = spec.limits.and_then(|l| l.deadline_ms) {
+                    revision.update(b"deadline:");
+                    revision.update(ms.to_le_bytes());
+                }
             }
-            let own_limits = spec.limits.is_some();
+            let own_limits = spec.limits;
             modules.push(PackModule {
                 module,
                 bytes: bytes.into(),
@@ -320,8 +349,7 @@ impl RulePack {
                 id: spec.id,
                 config_json,
                 audit,
-                fuel,
-                memory_bytes,
+                limits,
                 own_limits,
             });
         }

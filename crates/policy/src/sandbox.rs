@@ -108,6 +108,7 @@ pub(crate) fn describe_failure(err: &wasmtime::Error) -> String {
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => "ran out of fuel (endless loop?)".to_string(),
+        Some(Trap::Interrupt) => "ran past its wall-clock deadline".to_string(),
         Some(Trap::StackOverflow) => "stack overflow (runaway recursion?)".to_string(),
         Some(Trap::UnreachableCodeReached) => "trapped: unreachable code (a panic?)".to_string(),
         Some(trap) => format!("trapped: {trap}"),

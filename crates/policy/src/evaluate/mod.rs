@@ -212,12 +212,12 @@ impl RulePack {
     ) -> (ModuleRun, Result<types::Decision, String>) {
         let started = Instant::now();
         let module = &pack_module.module;
-        let mut store = self.engine.store_with(inputs.index().clone(), pack_module.fuel, pack_module.memory_bytes);
+        let mut store = self.engine.store(inputs.index().clone(), pack_module.limits);
         let answer = module
             .evaluate(&mut store, inputs, &pack_module.config_json)
             .map_err(|err| describe_failure(&err))
             .and_then(|answer| check_shape(answer, inputs.model(), module));
-        let fuel_used = pack_module.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_used = pack_module.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let run = ModuleRun {
             name: module.name().to_string(),
             id: pack_module.id.clone(),
