@@ -19,6 +19,7 @@ mod policy_cli;
 mod policy_configure;
 mod policy_containment;
 mod policy_hardening;
+mod policy_languages;
 mod policy_score;
 mod provenance;
 mod reflection;

@@ -14,7 +14,7 @@ use clap::Args;
 use memwarden::policy::{ChangeDecision, ContextFile, DecisionRecord, PolicyEngine, Proposal, RulePack};
 use serde::Deserialize;
 
-use super::scaffold::PolicyCrate;
+use super::scaffold::PolicyProject;
 
 #[derive(Debug, Args)]
 #[command(after_help = "The cases format, with an example of every field: docs/policy-cases.md in the memwarden \
@@ -152,9 +152,9 @@ impl CasesFile {
             // `RulePack::single` resolves a module path against `base` itself.
             (None, Some(module), _) => Target::Module(module.clone()),
             (None, None, Some(krate)) => {
-                let policy_crate = PolicyCrate::locate(&base.join(krate))?;
-                let component = policy_crate.built_component()?;
-                if let Some(source) = policy_crate.newer_source(&component) {
+                let project = PolicyProject::locate(&base.join(krate))?;
+                let component = project.built_component()?;
+                if let Some(source) = project.newer_source(&component) {
                     eprintln!(
                         "memwarden: warning: `{}` changed after the last build; run `memwarden policy build` to test it",
                         source.display()

@@ -156,7 +156,12 @@ pub(crate) fn inspect(engine: &PolicyEngine, args: &InspectArgs) -> anyhow::Resu
     writeln!(out, "file      {} ({} bytes)", args.module, bytes.len())?;
     writeln!(out, "sha256    {}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))?;
     // Describe the component's shape even when it would not load.
-    match engine.shape(&bytes) {
+    let cached = engine.is_cached(&bytes);
+    let started = std::time::Instant::now();
+    let shape = engine.shape(&bytes);
+    let how = if cached { "loaded from the module cache" } else { "compiled" };
+    writeln!(out, "compile   {how} in {:.2} s", started.elapsed().as_secs_f64())?;
+    match shape {
         Ok(shape) => {
             let names = |items: &[String]| if items.is_empty() { "(none)".to_string() } else { items.join(", ") };
             let world = shape.exports.iter().find_map(|name| name.strip_prefix("memwarden:policy/policy@"));
@@ -173,6 +178,19 @@ pub(crate) fn inspect(engine: &PolicyEngine, args: &InspectArgs) -> anyhow::Resu
     match engine.load(&bytes) {
         Ok(module) => {
             writeln!(out, "module    {} {}", module.name(), module.version())?;
+            let provenance = module.provenance();
+            let toolchain = provenance.toolchain.as_deref().unwrap_or("toolchain unknown");
+            writeln!(out, "language  {} ({toolchain})", provenance.language)?;
+            let limits = module.default_limits();
+            let deadline =
+                limits.deadline.map_or("no deadline".to_string(), |d| format!("{} ms deadline", d.as_millis()));
+            writeln!(
+                out,
+                "limits    {} M fuel, {} MiB, {deadline} per call (the {} defaults; a pack's `limits:` may change them)",
+                limits.fuel / 1_000_000,
+                limits.memory_bytes >> 20,
+                provenance.language
+            )?;
             for (code, summary) in module.codes() {
                 writeln!(out, "code      {code:<26} {summary}")?;
             }
