@@ -9,14 +9,20 @@
 //! 200-entry tenant ≤ 50 µs per job after the first.
 //!
 //! Run with `cargo bench --bench policy_eval`; set
-//! `MEMWARDEN_BENCH_BREAKDOWN=1` to also time single modules.
+//! `MEMWARDEN_BENCH_BREAKDOWN=1` to also time single modules. With
+//! `MEMWARDEN_BENCH_PYTHON_SIZE_LIMITS` and `MEMWARDEN_BENCH_TS_SCHEMA`
+//! naming the components `memwarden policy build` made of the Python and
+//! TypeScript ports (`guest-policies/python/size-limits`,
+//! `guest-policies/js/schema`), it also times those next to the Rust
+//! modules, and their first compile against a load from the module cache.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
 use memwarden::policy::{
-    Context, DecisionRecord, EntryRef, IndexEntry, PolicyEngine, Proposal, RulePack, RunOutcome, TenantIndex,
+    Context, DecisionRecord, EntryRef, IndexEntry, PolicyEngine, Proposal, RulePack, RunOutcome, SandboxLimits,
+    TenantIndex,
 };
 use memwarden_policy_sdk::native::{MemoryIndex, with_index};
 use memwarden_policy_sdk::{self as sdk, Verdict};
@@ -70,6 +76,7 @@ fn main() {
     per_module!("merge-rules", memwarden_policy_merge_rules::MergeRules);
     per_module!("content-guard", memwarden_policy_content_guard::ContentGuard);
     per_module!("piece-guard", memwarden_policy_piece_guard::PieceGuard);
+    interpreted_ports(&engine, &fixture);
     // content-guard carries the heaviest text scanning (secrets, injection,
     // invisible characters): its own line on the 10-change proposal, against
     // its own target (#10: ≤ 150 µs p50).
@@ -146,11 +153,15 @@ impl Stats {
     }
 }
 
-fn measure<R>(mut run: impl FnMut() -> R) -> Stats {
-    for _ in 0..WARMUP {
+fn measure<R>(run: impl FnMut() -> R) -> Stats {
+    measure_n(WARMUP, ITERATIONS, run)
+}
+
+fn measure_n<R>(warmup: usize, iterations: usize, mut run: impl FnMut() -> R) -> Stats {
+    for _ in 0..warmup {
         run();
     }
-    let mut micros: Vec<f64> = (0..ITERATIONS)
+    let mut micros: Vec<f64> = (0..iterations)
         .map(|_| {
             let started = Instant::now();
             run();
@@ -160,6 +171,60 @@ fn measure<R>(mut run: impl FnMut() -> R) -> Stats {
     micros.sort_by(f64::total_cmp);
     let at = |q: f64| micros[((micros.len() as f64 * q) as usize).min(micros.len() - 1)];
     Stats { p50: at(0.50), p99: at(0.99), mean: micros.iter().sum::<f64>() / micros.len() as f64 }
+}
+
+/// The Python and TypeScript ports of two standard modules next to the Rust
+/// modules, on the 10-change proposal, when their components are named; and
+/// what a first compile of such a 10–20 MB component costs against a load
+/// from the module cache (a host's second start).
+fn interpreted_ports(engine: &PolicyEngine, fixture: &Fixture) {
+    const PORTS: [(&str, &str, &str); 2] = [
+        ("MEMWARDEN_BENCH_PYTHON_SIZE_LIMITS", "size-limits", "Python"),
+        ("MEMWARDEN_BENCH_TS_SCHEMA", "schema", "TypeScript"),
+    ];
+    println!("ported modules, 10 changes: p50 / p99 µs, against the Rust module");
+    for (variable, rust_name, language) in PORTS {
+        let Some(path) = std::env::var_os(variable) else {
+            println!("  {language} {rust_name}: skipped, {variable} names no component");
+            continue;
+        };
+        let path = std::path::PathBuf::from(path);
+        let bytes = std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        let cache = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+        let load_with_cache = || {
+            let started = Instant::now();
+            let engine = PolicyEngine::with_options(SandboxLimits::default(), Some(cache.path()))
+                .unwrap_or_else(|err| panic!("engine: {err}"));
+            engine.load(&bytes).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            started.elapsed().as_secs_f64()
+        };
+        let (first, cached) = (load_with_cache(), load_with_cache());
+
+        let single = |module: &str| {
+            RulePack::single(engine, module, std::path::Path::new("/"), serde_json::Value::Null)
+                .unwrap_or_else(|err| panic!("{module}: {err}"))
+        };
+        let (port, rust) = (single(&path.to_string_lossy()), single(rust_name));
+        let evaluate = |pack: &RulePack| pack.evaluate(&fixture.proposal, &fixture.context, &fixture.index);
+        let verdicts = |record: &DecisionRecord| -> Vec<Vec<String>> {
+            record.memory.iter().map(|d| d.rejections.iter().map(|r| r.code.clone()).collect()).collect()
+        };
+        assert_eq!(verdicts(&evaluate(&port)), verdicts(&evaluate(&rust)), "the {language} port disagrees");
+        let fuel = evaluate(&port).modules[0].fuel_used;
+        let ported = measure_n(5, 100, || black_box(evaluate(&port)));
+        let native = measure(|| black_box(evaluate(&rust)));
+        println!(
+            "  {language:<10} {rust_name:<12} {:>9.0} / {:>9.0} µs ({:.0}x Rust's {:.1} / {:.1}), {} M fuel; \
+             {:.1} MB, first compile {first:.1} s, from the cache {cached:.2} s",
+            ported.p50,
+            ported.p99,
+            ported.p50 / native.p50,
+            native.p50,
+            native.p99,
+            fuel / 1_000_000,
+            bytes.len() as f64 / 1e6,
+        );
+    }
 }
 
 /// The policies' verdict as (accepted, codes) per change.

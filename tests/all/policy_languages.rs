@@ -135,6 +135,8 @@ fn scaffold_builds_and_passes(lang: Lang, provenance: &str) {
     assert!(stdout.contains(&format!("language  {provenance}")), "{stdout}");
     assert!(stdout.contains("1000 M fuel, 128 MiB, 2000 ms deadline"), "{stdout}");
     assert!(stdout.contains("imports   memwarden:policy/"), "{stdout}");
+    // `build` compiled it once; every later start reads the module cache.
+    assert!(stdout.contains("compile   loaded from the module cache"), "{stdout}");
 }
 
 /// The SDK's own unit tests, in plain CPython (no toolchain needed).
@@ -167,25 +169,20 @@ fn a_project_without_its_toolchain_is_told_how_to_install_it() {
 
 #[test]
 fn the_python_port_of_size_limits_gives_the_rust_verdicts() {
-    let dir = temp_dir();
-    let Some((component, _)) =
-        scaffold_and_build(Lang::Python, &dir.path().join("p"), Some("guest-policies/python/size-limits/policy.py"))
-    else {
-        return;
-    };
-    let out = run_cases_against("guest-policies/size-limits/cases.yaml", &component);
-    assert!(out.contains(" passed, 0 failed"), "{out}");
+    port_gives_the_rust_verdicts(Lang::Python, "guest-policies/python/size-limits/policy.py", "size-limits");
 }
 
 #[test]
 fn the_typescript_port_of_schema_gives_the_rust_verdicts() {
+    port_gives_the_rust_verdicts(Lang::Js, "guest-policies/js/schema/policy.ts", "schema");
+}
+
+/// The port at `source`, built in a scaffolded project, passes the Rust
+/// module's own `cases.yaml`.
+fn port_gives_the_rust_verdicts(lang: Lang, source: &str, rust_module: &str) {
     let dir = temp_dir();
-    let Some((component, _)) =
-        scaffold_and_build(Lang::Js, &dir.path().join("p"), Some("guest-policies/js/schema/policy.ts"))
-    else {
-        return;
-    };
-    let out = run_cases_against("guest-policies/schema/cases.yaml", &component);
+    let Some((component, _)) = scaffold_and_build(lang, &dir.path().join("p"), Some(source)) else { return };
+    let out = run_cases_against(&format!("guest-policies/{rust_module}/cases.yaml"), &component);
     assert!(out.contains(" passed, 0 failed"), "{out}");
 }
 
