@@ -309,6 +309,9 @@ fn a_new_policy_passes_its_cases_natively_and_as_the_component_just_built() {
         assert!(output.status.success(), "{stdout}{stderr}");
         let written = target.join("no_todos.component.wasm");
         assert!(stdout.contains(&format!("built no-todos 0.1.0 → {}", written.display())), "{stdout}");
+        // The release profile strips rustc's producers section; build puts
+        // the language back, so `inspect` can say what the module is.
+        assert!(stdout.contains("rust (rustc "), "{stdout}");
         line_value(&stdout, "sha256 ").to_string()
     };
     let policy_test = || run(memwarden_outside().args(["policy", "test"]).arg(&cases_path));

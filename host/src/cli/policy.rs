@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
+use memwarden::policy::guest::Language;
 use memwarden::policy::{
     ContextFile, DecisionRecord, HostRules, PackMap, PolicyEngine, Proposal, RejectionRecord, RulePack, builtin_module,
     builtin_module_names, codes,
@@ -179,17 +180,20 @@ pub(crate) fn inspect(engine: &PolicyEngine, args: &InspectArgs) -> anyhow::Resu
         Ok(module) => {
             writeln!(out, "module    {} {}", module.name(), module.version())?;
             let provenance = module.provenance();
-            let toolchain = provenance.toolchain.as_deref().unwrap_or("toolchain unknown");
-            writeln!(out, "language  {} ({toolchain})", provenance.language)?;
+            match (provenance.language, provenance.toolchain.as_deref()) {
+                (Language::Unknown, _) => writeln!(out, "language  not recorded (no producers section names it)")?,
+                (language, Some(toolchain)) => writeln!(out, "language  {language} ({toolchain})")?,
+                (language, None) => writeln!(out, "language  {language}")?,
+            }
             let limits = module.default_limits();
             let deadline =
                 limits.deadline.map_or("no deadline".to_string(), |d| format!("{} ms deadline", d.as_millis()));
             writeln!(
                 out,
-                "limits    {} M fuel, {} MiB, {deadline} per call (the {} defaults; a pack's `limits:` may change them)",
+                "limits    {} M fuel, {} MiB, {deadline} per call (the defaults for {} modules; a pack's `limits:` may change them)",
                 limits.fuel / 1_000_000,
                 limits.memory_bytes >> 20,
-                provenance.language
+                if provenance.language.is_interpreted() { "interpreted" } else { "compiled" }
             )?;
             for (code, summary) in module.codes() {
                 writeln!(out, "code      {code:<26} {summary}")?;

@@ -16,7 +16,7 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 use memwarden::policy::guest::COMPONENTIZE_PY;
 
-use super::File;
+use super::{File, record_toolchain};
 
 /// Where every interpreted project's build writes its component.
 const COMPONENT: &str = "target/policy.wasm";
@@ -116,17 +116,7 @@ impl Project {
         let component = std::fs::read(out).with_context(|| format!("cannot read `{}`", out.display()))?;
         // componentize-py names itself nowhere in the component; say so, for
         // `inspect` and for the host's per-language defaults.
-        let version = Command::new(&tool)
-            .arg("--version")
-            .output()
-            .ok()
-            .and_then(|output| String::from_utf8(output.stdout).ok())
-            .and_then(|text| text.split_whitespace().last().map(str::to_string))
-            .unwrap_or_default();
-        let mut producers = wasm_metadata::Producers::empty();
-        producers.add("language", "Python", "");
-        producers.add("processed-by", COMPONENTIZE_PY, &version);
-        producers.add_to_wasm(&component).context("cannot record the toolchain in the component")
+        record_toolchain(&component, "Python", COMPONENTIZE_PY, &tool)
     }
 
     fn build_js(&self, out: &Path) -> anyhow::Result<Vec<u8>> {

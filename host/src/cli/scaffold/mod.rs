@@ -199,7 +199,42 @@ impl PolicyProject {
     }
 }
 
+/// Adds `language` and `processed-by` (`tool_name` with the version
+/// `tool --version` prints) to the component's producers section, where
+/// `policy inspect` and the host's per-language defaults read them.
+fn record_toolchain(component: &[u8], language: &str, tool_name: &str, tool: &Path) -> anyhow::Result<Vec<u8>> {
+    let version = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| version_in(&text).map(str::to_string))
+        .unwrap_or_default();
+    let mut producers = wasm_metadata::Producers::empty();
+    producers.add("language", language, "");
+    producers.add("processed-by", tool_name, &version);
+    producers.add_to_wasm(component).context("cannot record the toolchain in the component")
+}
+
+/// The first word of a `--version` line that starts with a digit:
+/// `1.95.0` of `rustc 1.95.0 (59807616e 2026-04-14)`.
+fn version_in(text: &str) -> Option<&str> {
+    text.split_whitespace().find(|word| word.starts_with(|c: char| c.is_ascii_digit()))
+}
+
 fn relative(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_is_the_first_numeric_word() {
+        assert_eq!(version_in("rustc 1.95.0 (59807616e 2026-04-14)"), Some("1.95.0"));
+        assert_eq!(version_in("componentize-py 0.25.1\n"), Some("0.25.1"));
+        assert_eq!(version_in("no version here"), None);
+    }
 }

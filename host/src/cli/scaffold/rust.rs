@@ -103,6 +103,10 @@ pub(super) fn build_component(dir: &Path) -> anyhow::Result<(Vec<u8>, PathBuf)> 
     let core = std::fs::read(&core_path).with_context(|| format!("cannot read `{}`", core_path.display()))?;
     let component =
         componentize(&core).with_context(|| format!("cannot turn `{}` into a component", core_path.display()))?;
+    // A release build strips the producers section rustc wrote; put the
+    // language back for `inspect`.
+    let rustc = PathBuf::from(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()));
+    let component = super::record_toolchain(&component, "Rust", "rustc", &rustc)?;
     Ok((component, krate.component_path()))
 }
 
