@@ -110,7 +110,9 @@ pub(crate) fn describe_failure(err: &wasmtime::Error) -> String {
         Some(Trap::OutOfFuel) => "ran out of fuel (endless loop?)".to_string(),
         Some(Trap::Interrupt) => "ran past its wall-clock deadline".to_string(),
         Some(Trap::StackOverflow) => "stack overflow (runaway recursion?)".to_string(),
-        Some(Trap::UnreachableCodeReached) => "trapped: unreachable code (a panic?)".to_string(),
+        Some(Trap::UnreachableCodeReached) => {
+            "trapped: unreachable code (a Rust panic, or an uncaught Python or JavaScript exception?)".to_string()
+        }
         Some(trap) => format!("trapped: {trap}"),
         None => format!("{err:#}").replace('\n', " "),
     }
