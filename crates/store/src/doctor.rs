@@ -35,8 +35,9 @@ impl TenantDir {
         let mut problems = Vec::new();
         let mut names = self.memory_file_names()?;
         names.sort();
+        let (mut cached, read_at) = (self.cache.entries(), std::time::SystemTime::now());
         for file_name in names {
-            if let Err(error) = self.memory_file(&file_name) {
+            if let Err(error) = self.memory_file(&file_name, &mut cached, read_at) {
                 problems.push(MemoryProblem { file_name, error });
             }
         }

@@ -40,7 +40,7 @@ impl TenantDir {
         super::safe_name("entry", name)?;
         let file = TenantFile::Entry(name.to_string());
         let mut versions = Vec::new();
-        for line in self.snapshots()?.iter().rev() {
+        for line in self.snapshot_history()?.iter().rev() {
             // Lines written before provenance do not list their entries.
             let may_touch = match &line.entries {
                 Some(entries) => entries.iter().any(|entry| entry == name),

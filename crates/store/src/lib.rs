@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod archive;
+mod cache;
 mod commit;
 mod doctor;
 mod entry;
@@ -34,6 +35,7 @@ mod snapshot;
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
@@ -50,7 +52,9 @@ pub use snapshot::{
     FileChange, SNAPSHOT_MAX_BYTES, SnapshotIndexLine, SnapshotMeta, SnapshotWithTimes, UtcTime, snapshot_id, utc_time,
 };
 
+use cache::{FileIdentity, ParsedEntry};
 use memwarden_names::name_problem;
+use std::collections::HashMap;
 
 /// The generated index of a tenant's memory.
 pub const MEMORY_INDEX: &str = "MEMORY.md";
@@ -203,6 +207,7 @@ pub(crate) fn safe_name(what: &'static str, name: &str) -> Result<(), StoreError
 pub struct DataDir {
     root: Dir,
     tenants: Dir,
+    cache: cache::StoreCache,
 }
 
 impl DataDir {
@@ -212,7 +217,7 @@ impl DataDir {
         Dir::create_ambient_dir_all(path, ambient_authority()).map_err(StoreError::io(&display))?;
         let root = Dir::open_ambient_dir(path, ambient_authority()).map_err(StoreError::io(&display))?;
         let tenants = files::open_subdir(&root, "tenants").map_err(StoreError::io("tenants"))?;
-        Ok(DataDir { root, tenants })
+        Ok(DataDir { root, tenants, cache: cache::StoreCache::default() })
     }
 
     /// The policy archive (see [`PolicyArchive`]), created if absent.
@@ -233,6 +238,7 @@ impl DataDir {
             snapshots: open("snapshots")?,
             consolidation: open("consolidation")?,
             dir,
+            cache: self.cache.tenant(tenant),
         })
     }
 
@@ -260,6 +266,8 @@ pub struct TenantDir {
     pieces: Dir,
     snapshots: Dir,
     consolidation: Dir,
+    /// What this process already parsed of the tenant's files.
+    cache: Arc<cache::TenantCache>,
 }
 
 /// Takes a tenant's lock; see [`TenantDir::lock_handle`].
@@ -316,6 +324,7 @@ impl TenantDir {
             pieces: clone(&self.pieces)?,
             snapshots: clone(&self.snapshots)?,
             consolidation: clone(&self.consolidation)?,
+            cache: Arc::clone(&self.cache),
         })
     }
 
@@ -342,14 +351,25 @@ impl TenantDir {
         Ok(self.all_entries()?.into_iter().filter_map(|(stored, mark)| Some((stored, mark?))).collect())
     }
 
-    /// Every entry file, live or superseded, ordered by name.
-    fn all_entries(&self) -> Result<Vec<(StoredEntry, Option<String>)>, StoreError> {
-        let mut entries = Vec::new();
-        for file_name in self.memory_file_names()? {
-            if let Some(stored) = self.memory_file(&file_name).map_err(|err| self.needs_doctor(err))? {
-                entries.push(stored);
-            }
+    /// Every entry file, live or superseded, ordered by name: parsed again
+    /// only where the file changed since this process last read it (see
+    /// `cache`).
+    fn all_entries(&self) -> Result<Vec<ParsedEntry>, StoreError> {
+        let file_names = self.memory_file_names()?;
+        let read_at = std::time::SystemTime::now();
+        let mut cached = self.cache.entries();
+        let (mut entries, mut kept) = (Vec::with_capacity(file_names.len()), 0);
+        for file_name in &file_names {
+            let parsed = self.memory_file(file_name, &mut cached, read_at).map_err(|err| self.needs_doctor(err))?;
+            entries.extend(parsed);
+            kept += usize::from(cached.contains_key(file_name));
         }
+        // Files removed since they were cached.
+        if cached.len() > kept {
+            let listed: std::collections::HashSet<&String> = file_names.iter().collect();
+            cached.retain(|file_name, _| listed.contains(file_name));
+        }
+        drop(cached);
         entries.sort_by(|a, b| a.0.entry.name.cmp(&b.0.entry.name));
         Ok(entries)
     }
@@ -369,8 +389,14 @@ impl TenantDir {
     }
 
     /// The entry in `memory/<file_name>`: `None` for a name that is not
-    /// an entry's (no `.md`), an error for one that is broken.
-    fn memory_file(&self, file_name: &str) -> Result<Option<(StoredEntry, Option<String>)>, StoreError> {
+    /// an entry's (no `.md`), an error for one that is broken; from `cached`
+    /// while the file is the one it was parsed from.
+    fn memory_file(
+        &self,
+        file_name: &str,
+        cached: &mut HashMap<String, (FileIdentity, ParsedEntry)>,
+        read_at: std::time::SystemTime,
+    ) -> Result<Option<ParsedEntry>, StoreError> {
         let Some(name) = file_name.strip_suffix(".md") else { return Ok(None) };
         let path = self.path(&format!("memory/{file_name}"));
         let meta = self.memory.symlink_metadata(file_name).map_err(StoreError::io(path.clone()))?;
@@ -378,7 +404,17 @@ impl TenantDir {
             return Err(StoreError::Symlink { path });
         }
         safe_name("entry", name)?;
-        self.entry_file(name)
+        if let Some((identity, parsed)) = cached.get(file_name)
+            && *identity == FileIdentity::of(&meta)
+        {
+            return Ok(Some(parsed.clone()));
+        }
+        cached.remove(file_name);
+        let Some((parsed, identity)) = self.read_entry_file(name)? else { return Ok(None) };
+        if !identity.is_racy(read_at) {
+            cached.insert(file_name.to_string(), (identity, parsed.clone()));
+        }
+        Ok(Some(parsed))
     }
 
     /// The entry called `name`, if any and not superseded.
@@ -388,7 +424,12 @@ impl TenantDir {
 
     /// The file of entry `name`, if any, and whom it was merged into if it
     /// is superseded.
-    fn entry_file(&self, name: &str) -> Result<Option<(StoredEntry, Option<String>)>, StoreError> {
+    fn entry_file(&self, name: &str) -> Result<Option<ParsedEntry>, StoreError> {
+        Ok(self.read_entry_file(name)?.map(|(parsed, _)| parsed))
+    }
+
+    /// [`TenantDir::entry_file`], with the identity of the file read.
+    fn read_entry_file(&self, name: &str) -> Result<Option<(ParsedEntry, FileIdentity)>, StoreError> {
         safe_name("entry", name)?;
         let file_name = format!("{name}.md");
         let path = self.path(&format!("memory/{file_name}"));
@@ -397,10 +438,11 @@ impl TenantDir {
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(StoreError::io(path)(err)),
         };
-        let modified = file.metadata().and_then(|m| m.modified()).map_err(StoreError::io(path.clone()))?;
+        let meta = file.metadata().map_err(StoreError::io(path.clone()))?;
+        let modified = meta.modified().map_err(StoreError::io(path.clone()))?;
         let updated_at_ms = system_time_ms(modified.into_std());
         let invalid = |reason: &str| StoreError::InvalidEntry { name: name.to_string(), reason: reason.into() };
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
+        if meta.is_dir() {
             return Err(invalid("it is a directory"));
         }
         let mut text = String::new();
@@ -410,7 +452,7 @@ impl TenantDir {
             Err(err) => return Err(StoreError::io(path)(err)),
         }
         let (entry, superseded_by) = Entry::parse_with_mark(name, &text)?;
-        Ok(Some((StoredEntry { entry, updated_at_ms }, superseded_by)))
+        Ok(Some(((StoredEntry { entry, updated_at_ms }, superseded_by), FileIdentity::of(&meta))))
     }
 
     /// The raw text of a file the store manages (`memory/<name>.md`,

@@ -24,11 +24,12 @@
 //! and a commit refuses to write a larger one.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::journal::Touched;
-use super::{StoreError, TenantDir, TenantFile, files, safe_name};
+use super::{StoreError, TenantDir, TenantFile, cache, files, safe_name};
 
 pub(super) const INDEX: &str = "index.jsonl";
 /// The record of an old-layout snapshot directory.
@@ -218,15 +219,23 @@ pub fn snapshot_id(created_at_ms: u64, job_id: &str) -> String {
 impl TenantDir {
     /// Every snapshot, oldest first.
     pub fn snapshots(&self) -> Result<Vec<SnapshotIndexLine>, StoreError> {
+        Ok(Vec::clone(&*self.snapshot_history()?))
+    }
+
+    /// [`TenantDir::snapshots`], shared: parsed only past what this process
+    /// already read of the index, and not copied.
+    pub fn snapshot_history(&self) -> Result<Arc<Vec<SnapshotIndexLine>>, StoreError> {
         let path = self.path(&format!("snapshots/{INDEX}"));
-        let text =
-            files::read_optional(&self.snapshots, INDEX).map_err(StoreError::io(path.clone()))?.unwrap_or_default();
-        text.lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| {
-                serde_json::from_str(line).map_err(|err| StoreError::io(path.clone())(std::io::Error::other(err)))
-            })
-            .collect()
+        let mut cached = self.cache.history();
+        let file = match files::open_read(&self.snapshots, INDEX) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                *cached = None;
+                return Ok(Arc::default());
+            }
+            Err(err) => return Err(StoreError::io(path)(err)),
+        };
+        cache::read_history(&file, &mut cached).map_err(StoreError::io(path))
     }
 
     /// A snapshot's meta and the before/after content of each file, in

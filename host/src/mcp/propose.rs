@@ -103,7 +103,7 @@ async fn steps<S: JobStore>(
     let tenant = reflector.data.tenant(tenant_name)?;
     let lock = take_lock(&reflector.jobs, &tenant).await?;
     let now = now_ms();
-    let (entries, history) = (tenant.entries()?, tenant.snapshots()?);
+    let (entries, history) = (tenant.entries()?, tenant.snapshot_history()?);
     // An MCP client runs no piece, so it may edit none (piece_not_own).
     let run = RunView { piece: "", outcome: RunOutcome::Succeeded, job_id: &job_id, now_ms: now };
     let (context, index) = policy_view(&reflector.indexes, &tenant, &entries, &history, &run, None)?;

@@ -2,6 +2,8 @@
 //! activity log) and the tenant's current memory and history — and the
 //! policy context derived from them.
 
+use std::sync::Arc;
+
 use super::FlowError;
 use crate::flow::context::{IndexCache, RunView, policy_view};
 use crate::jobs::ReflectionPayload;
@@ -22,7 +24,7 @@ pub struct Inputs {
     /// The tenant's entries, by name.
     pub entries: Vec<StoredEntry>,
     /// The tenant's snapshots, oldest first.
-    pub history: Vec<SnapshotIndexLine>,
+    pub history: Arc<Vec<SnapshotIndexLine>>,
 }
 
 /// Reads the inputs of a reflection on `payload` for `tenant`.
@@ -35,7 +37,7 @@ pub fn load(tenant: &TenantDir, payload: &ReflectionPayload) -> Result<Inputs, F
         outcome: payload.outcome,
         activity_log: payload.activity_log.clone(),
         entries: tenant.entries()?,
-        history: tenant.snapshots()?,
+        history: tenant.snapshot_history()?,
     })
 }
 
