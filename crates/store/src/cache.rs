@@ -173,7 +173,8 @@ pub(crate) fn read_history(file: &File, cached: &mut Option<ReadHistory>) -> io:
         let start_of_last = tail[..whole - 1].rfind('\n').map_or(0, |end| end + 1);
         last_line = tail.as_bytes()[start_of_last..whole].to_vec();
     }
-    *cached = Some(ReadHistory { file: identity, read_len: start + whole as u64, last_line, lines: Arc::clone(&lines) });
+    *cached =
+        Some(ReadHistory { file: identity, read_len: start + whole as u64, last_line, lines: Arc::clone(&lines) });
     // A last line without its newline is being written or was written by
     // hand: it counts, but is read again next time.
     let unfinished = tail[whole..].trim();

@@ -71,12 +71,21 @@ fn entries_changed_behind_the_caches_back_are_read_again() {
     // Edited in place, same size: only the change time tells.
     let alpha = memory.join("alpha.md");
     let text = fs::read_to_string(&alpha).expect("read").replace("one", "uno");
-    fs::OpenOptions::new().write(true).open(&alpha).and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())).expect("edit");
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&alpha)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .expect("edit");
     // Removed by hand, and one added by hand.
     fs::remove_file(memory.join("beta.md")).expect("remove");
     fs::write(memory.join("delta.md"), entry("delta", "four").to_markdown()).expect("add");
     // Replaced by another process's store (a rename: a new inode).
-    DataDir::open(dir.path()).expect("other").tenant("acme").expect("tenant").write_file(&TenantFile::Entry("gamma".into()), Some(&entry("gamma", "tres").to_markdown())).expect("write");
+    DataDir::open(dir.path())
+        .expect("other")
+        .tenant("acme")
+        .expect("tenant")
+        .write_file(&TenantFile::Entry("gamma".into()), Some(&entry("gamma", "tres").to_markdown()))
+        .expect("write");
 
     let seen = tenant.entries().expect("entries");
     assert_eq!(seen, fresh_entries(dir.path()));

@@ -378,8 +378,9 @@ impl TenantDir {
     /// `MEMORY.md`, temporary files and names that are not UTF-8.
     fn memory_file_names(&self) -> Result<Vec<String>, StoreError> {
         let mut names = Vec::new();
-        for item in self.memory.entries().map_err(StoreError::io(self.path("memory")))? {
-            let item = item.map_err(StoreError::io(self.path("memory")))?;
+        let error = |err| StoreError::io(self.path("memory"))(err);
+        for item in self.memory.entries().map_err(error)? {
+            let item = item.map_err(error)?;
             let Ok(file_name) = item.file_name().into_string() else { continue };
             if file_name != MEMORY_INDEX && !file_name.starts_with(files::TEMP_PREFIX) {
                 names.push(file_name);
@@ -398,10 +399,11 @@ impl TenantDir {
         read_at: std::time::SystemTime,
     ) -> Result<Option<ParsedEntry>, StoreError> {
         let Some(name) = file_name.strip_suffix(".md") else { return Ok(None) };
-        let path = self.path(&format!("memory/{file_name}"));
-        let meta = self.memory.symlink_metadata(file_name).map_err(StoreError::io(path.clone()))?;
+        // Formatted only for an error: this runs for every entry of every job.
+        let path = || self.path(&format!("memory/{file_name}"));
+        let meta = self.memory.symlink_metadata(file_name).map_err(|err| StoreError::io(path())(err))?;
         if meta.file_type().is_symlink() {
-            return Err(StoreError::Symlink { path });
+            return Err(StoreError::Symlink { path: path() });
         }
         safe_name("entry", name)?;
         if let Some((identity, parsed)) = cached.get(file_name)
