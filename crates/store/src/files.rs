@@ -69,7 +69,12 @@ impl Durable {
     /// Writes `bytes` to `name`'s staged file (see [`STAGED_PREFIX`]),
     /// without renaming it into place: a commit allocates everything it
     /// needs before it changes any file a reader sees.
-    pub(crate) fn stage(&mut self, dir: &Dir, dir_key: &str, name: &str, bytes: &[u8]) -> io::Result<()> {
+    ///
+    /// The file's content is synced, its directory entry is not: a staged
+    /// name need not survive a crash (recovery never reads one, the sweep
+    /// removes it), and the rename that puts it into place syncs the
+    /// directory then ([`Durable::rename_staged`]). One `fsync` a commit.
+    pub(crate) fn stage(&mut self, dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
         let staged = format!("{STAGED_PREFIX}{name}");
         remove_if_present(dir, &staged)?;
         let mut options = OpenOptions::new();
@@ -77,7 +82,7 @@ impl Durable {
         let mut file = dir.open_with(&staged, &options)?;
         file.write_all(bytes)?;
         self.files.push(file);
-        self.touch(dir, dir_key)
+        Ok(())
     }
 
     /// Renames `name`'s staged file into place.

@@ -121,7 +121,7 @@ impl TenantDir {
         // holder sweeps a staged file whatever its age. Renamed into place
         // whole, so never torn.
         durable
-            .stage(&self.dir, "", MARKER, bytes)
+            .stage(&self.dir, MARKER, bytes)
             .and_then(|()| durable.rename_staged(&self.dir, "", MARKER))
             .map_err(StoreError::io(path))?;
         // Linked after the marker is in place, so an undo always knows of
