@@ -388,3 +388,49 @@ fn over_stdio_a_line_over_the_size_limit_is_dropped_and_the_session_goes_on() {
         files.contains_key("tenants/acme/memory/note-3.md") && !files.contains_key("tenants/acme/memory/note-2.md")
     );
 }
+
+/// The tenant store keeps parsed entries between calls (issue 14's
+/// latency); a running server must still see files changed behind its
+/// back: edited in place by hand (same size, so only the change time
+/// tells), removed, added.
+#[tokio::test]
+async fn a_running_server_sees_entry_files_changed_by_hand() {
+    let llm = LlmServer::start(Vec::new());
+    let dir = temp_dir();
+    let config = write_config(dir.path(), &llm, &format!("sqlite://{}/jobs.db", dir.path().display()));
+    let acme = add_key(&config, "acme");
+    let server = Server::start(&config);
+    let (mut session, status, body) = RawSession::open(&format!("{}/mcp", server.url), &acme).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for name in ["first", "second"] {
+        let (proposed, error) = session.tool("memory_propose", note(name)).await;
+        assert!(!error && proposed["changes"][0]["verdict"] == "accepted", "{proposed}");
+    }
+    // Old enough to be kept, then read (and kept).
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let descriptions = |listed: &Value| -> Vec<String> {
+        listed["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| format!("{}: {}", e["name"], e["description"]))
+            .collect()
+    };
+    let (listed, _) = session.tool("memory_list", json!({})).await;
+    assert_eq!(descriptions(&listed), ["\"first\": \"A note\"", "\"second\": \"A note\""]);
+
+    let memory = dir.path().join("data/tenants/acme/memory");
+    let first = memory.join("first.md");
+    let text = std::fs::read_to_string(&first).expect("entry");
+    std::fs::write(&first, text.replace("description: A note", "description: B note")).expect("edit in place");
+    std::fs::remove_file(memory.join("second.md")).expect("remove");
+    let third = text.replace("first", "third").replace("A note", "C note");
+    std::fs::write(memory.join("third.md"), third).expect("add");
+    let (listed, _) = session.tool("memory_list", json!({})).await;
+    assert_eq!(descriptions(&listed), ["\"first\": \"B note\"", "\"third\": \"C note\""]);
+
+    // The pack decides on the store as it is: `second` is gone, so adding
+    // it again is no duplicate.
+    let (proposed, error) = session.tool("memory_propose", note("second")).await;
+    assert!(!error && proposed["changes"][0]["verdict"] == "accepted", "{proposed}");
+}

@@ -195,9 +195,7 @@ impl TenantDir {
         for touched in &marker.files {
             let Some(text) = after_of(&touched.file) else { continue };
             let (dir, name) = self.locate(&touched.file)?;
-            durable
-                .stage(dir, &name, text.as_bytes())
-                .map_err(StoreError::io(self.path(&touched.file.path())))?;
+            durable.stage(dir, &name, text.as_bytes()).map_err(StoreError::io(self.path(&touched.file.path())))?;
         }
         fault::point("staged")?;
         self.write_marker(&mut durable, &meta.id, snapshot)?;
