@@ -21,9 +21,9 @@
 //!    holder only cleans up again.
 //!
 //! A job that adds one entry creates three inodes (the two staged files,
-//! the snapshot) and makes seven `fsync` calls: four files (the staged
-//! ones, the snapshot, the index) and three directories (the tenant and
-//! `snapshots/` for the marker, `memory/` after the renames). It was twelve
+//! the snapshot) and makes six `fsync` calls: four files (the staged
+//! ones, the snapshot, the index) and two directories (`snapshots/`, for
+//! the marker and its link, and `memory/` after the renames). It was twelve
 //! inodes and nineteen `fsync`s with a directory of copies per snapshot,
 //! and on a disk whose every `fsync` costs a cache flush, their count is
 //! the commit's time (issue 12, 6). Nothing is reported done before the

@@ -259,3 +259,26 @@ fn a_snapshot_over_the_limit_is_refused_before_anything_is_written() {
     assert_eq!(err.code(), "snapshot_too_large", "{err}");
     assert_eq!(tree(&root), before);
 }
+
+#[test]
+fn the_marker_lives_in_snapshots_and_one_staged_there_by_a_dead_commit_is_swept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let root = dir.path().join("tenants/acme");
+    // Killed right after the marker was written: it is in `snapshots/`.
+    arm("marked", 0, Fault::Die);
+    let job = meta("job-2", 1_700_000_000_500, &changes);
+    let died =
+        catch_unwind(AssertUnwindSafe(|| tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS)));
+    assert!(!disarm() && died.is_err(), "the fault fired");
+    assert!(root.join("snapshots/.commit-pending").exists() && !root.join(".commit-pending").exists());
+    assert_eq!(tenant.lock().expect("lock").recovery().undone, Some(job.id.clone()));
+    assert!(!root.join("snapshots/.commit-pending").exists());
+
+    // A marker staged but never renamed is swept by the next lock holder.
+    fs::write(root.join("snapshots/.tmp-commit-.commit-pending"), "half a marker").expect("plant");
+    let swept = tenant.lock().expect("lock").recovery().swept.clone();
+    assert_eq!(swept, ["tenants/acme/snapshots/.tmp-commit-.commit-pending"]);
+    assert!(!root.join("snapshots/.tmp-commit-.commit-pending").exists());
+}

@@ -1,11 +1,13 @@
 //! The commit journal and what a lock holder does with it: finish or undo
 //! a commit that was cut off, and sweep stale temporary files.
 //!
-//! A commit (see [`super::commit`]) writes `<tenant>/.commit-pending`
+//! A commit (see [`super::commit`]) writes `snapshots/.commit-pending`
 //! before it changes any file a reader sees. The marker *is* the snapshot
 //! file: written whole under a staged name, renamed to the marker, then
 //! hard-linked into `snapshots/<id>.json`, so journal and snapshot cost one
-//! inode (issue 12, 6). Its `journal` lists the files the commit touches,
+//! inode (issue 12, 6), and one directory `fsync` makes both durable.
+//! Earlier versions kept the marker in the tenant directory; one left there
+//! is read and handled the same way. Its `journal` lists the files the commit touches,
 //! with whether each existed. Whoever takes the tenant lock next calls
 //! [`TenantDir::recover`] first. If the snapshot's index line is there the
 //! commit happened, and only its undo links and the marker are left to
@@ -24,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use super::snapshot::{SNAPSHOT_MAX_BYTES, snapshot_file_name};
 use super::{StoreError, TenantDir, TenantFile, files};
 
-/// The pending marker, in the tenant directory.
+/// The pending marker, in `snapshots/` (in the tenant directory, as
+/// earlier versions wrote it, it is still found).
 const MARKER: &str = ".commit-pending";
 
 /// What recovery needs of a pending commit.
@@ -100,6 +103,15 @@ impl TenantDir {
             let swept = files::sweep_temps(dir).map_err(StoreError::io(self.path(sub)))?;
             recovery.swept.extend(swept.into_iter().map(|name| self.path(&format!("{sub}{name}"))));
         }
+        // The one temporary file `snapshots/` can hold: a marker staged by
+        // a commit that died before renaming it.
+        let staged_marker = format!("{}{MARKER}", files::STAGED_PREFIX);
+        let path = self.path(&format!("snapshots/{staged_marker}"));
+        match self.snapshots.remove_file(&staged_marker) {
+            Ok(()) => recovery.swept.push(path),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(StoreError::io(path)(err)),
+        }
         if recovery != Recovery::default() {
             tracing::warn!(
                 tenant = self.name(),
@@ -116,28 +128,34 @@ impl TenantDir {
     /// marker, then links it into `snapshots/` (replacing a leftover of an
     /// attempt that never reached its commit point).
     pub(super) fn write_marker(&self, durable: &mut files::Durable, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.path(MARKER);
+        let path = self.path(&format!("snapshots/{MARKER}"));
         // Staged rather than written under a plain temporary name: a lock
         // holder sweeps a staged file whatever its age. Renamed into place
         // whole, so never torn.
         durable
-            .stage(&self.dir, MARKER, bytes)
-            .and_then(|()| durable.rename_staged(&self.dir, "", MARKER))
+            .stage(&self.snapshots, MARKER, bytes)
+            .and_then(|()| durable.rename_staged(&self.snapshots, "snapshots", MARKER))
             .map_err(StoreError::io(path))?;
         // Linked after the marker is in place, so an undo always knows of
         // it.
         self.remove_snapshot(id)?;
         let name = snapshot_file_name(id);
         durable
-            .link(&self.dir, MARKER, &self.snapshots, "snapshots", &name)
+            .link(&self.snapshots, MARKER, &self.snapshots, "snapshots", &name)
             .map_err(StoreError::io(self.path(&format!("snapshots/{name}"))))
     }
 
     fn read_marker(&self) -> Result<Option<Pending>, StoreError> {
-        let path = self.path(MARKER);
-        let Some(text) = files::read_optional_bounded(&self.dir, MARKER, SNAPSHOT_MAX_BYTES)
-            .map_err(StoreError::io(path.clone()))?
-        else {
+        let read = |dir: &cap_std::fs::Dir, path: String| {
+            files::read_optional_bounded(dir, MARKER, SNAPSHOT_MAX_BYTES)
+                .map_err(StoreError::io(path.clone()))
+                .map(|text| text.map(|text| (text, path)))
+        };
+        let found = match read(&self.snapshots, self.path(&format!("snapshots/{MARKER}")))? {
+            Some(found) => Some(found),
+            None => read(&self.dir, self.path(MARKER))?,
+        };
+        let Some((text, path)) = found else {
             return Ok(None);
         };
         // Written by rename, so never torn; unreadable means tampered with,
@@ -184,6 +202,7 @@ impl TenantDir {
         // Durable, so the marker of an undone commit never comes back to
         // undo again what was written after (a file it created and that
         // was written afresh since, say).
+        files::sync_dir(&self.snapshots).map_err(StoreError::io(self.path("snapshots")))?;
         files::sync_dir(&self.dir).map_err(StoreError::io(self.path("")))
     }
 
@@ -196,7 +215,12 @@ impl TenantDir {
             files::remove_if_present(dir, &format!("{}{name}", files::UNDO_PREFIX))
                 .map_err(StoreError::io(self.path(&touched.file.path())))?;
         }
-        files::remove_if_present(&self.dir, MARKER).map_err(StoreError::io(self.path(MARKER)))
+        files::remove_if_present(&self.snapshots, MARKER)
+            .map_err(StoreError::io(self.path(&format!("snapshots/{MARKER}"))))?;
+        // Where an earlier version wrote it; after a commit of this version,
+        // there is none.
+        files::remove_if_present(&self.dir, MARKER).map_err(StoreError::io(self.path(MARKER)))?;
+        Ok(())
     }
 
     /// Removes snapshot `id`, its file and any old-layout directory, if
