@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::fault::armed::{Fault, arm, disarm};
 use super::*;
-use crate::{DataDir, SNAPSHOT_MAX_BYTES, snapshot_id};
+use crate::{DataDir, Recovery, SNAPSHOT_MAX_BYTES, snapshot_id};
 
 fn entry(name: &str, body: &str) -> Entry {
     Entry { name: name.into(), description: format!("About {name}"), entry_type: "project".into(), body: body.into() }
@@ -281,4 +281,44 @@ fn the_marker_lives_in_snapshots_and_one_staged_there_by_a_dead_commit_is_swept(
     let swept = tenant.lock().expect("lock").recovery().swept.clone();
     assert_eq!(swept, ["tenants/acme/snapshots/.tmp-commit-.commit-pending"]);
     assert!(!root.join("snapshots/.tmp-commit-.commit-pending").exists());
+}
+
+#[test]
+fn a_commit_past_its_commit_point_whose_renames_were_lost_is_rolled_forward() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let root = dir.path().join("tenants/acme");
+    let (before, after): (Vec<_>, Vec<_>) = changes.iter().map(|c| (c.before.clone(), c.after.clone())).unzip();
+    // Killed after the index line, before the cleanup...
+    arm("committed", 0, Fault::Die);
+    let job = meta("job-2", 1_700_000_000_500, &changes);
+    let died =
+        catch_unwind(AssertUnwindSafe(|| tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS)));
+    assert!(!disarm() && died.is_err(), "the fault fired");
+    // ...on a file system that kept the line and lost the renames: every
+    // file as before the commit.
+    for (change, before) in changes.iter().zip(&before) {
+        let path = root.join(change.file.path());
+        match before {
+            Some(text) => fs::write(&path, text).expect("as before"),
+            None => fs::remove_file(&path).expect("never created"),
+        }
+    }
+    assert_eq!(live(&tenant, &changes), before);
+
+    let lock = tenant.lock().expect("the next holder repairs");
+    assert_eq!(lock.recovery().finished, Some(job.id.clone()));
+    let mut rolled = lock.recovery().rolled_forward.clone();
+    rolled.sort();
+    let all = ["gone.md", "MEMORY.md", "edit.md", "new.md"].map(|f| format!("tenants/acme/memory/{f}"));
+    assert_eq!(rolled, {
+        let mut all = all.to_vec();
+        all.sort();
+        all
+    });
+    assert_eq!(live(&tenant, &changes), after, "fully after");
+    drop(lock);
+    // As it should be: nothing to roll forward.
+    assert_eq!(tenant.lock().expect("lock").recovery(), &Recovery::default());
 }

@@ -10,8 +10,10 @@
 //! is read and handled the same way. Its `journal` lists the files the commit touches,
 //! with whether each existed. Whoever takes the tenant lock next calls
 //! [`TenantDir::recover`] first. If the snapshot's index line is there the
-//! commit happened, and only its undo links and the marker are left to
-//! remove; otherwise it is undone — each replaced or removed file renamed
+//! commit happened: any file not as it left (a file system may keep the
+//! synced line and lose renames synced in the same batch) is written again
+//! from the snapshot, and its undo links and the marker are removed;
+//! otherwise it is undone — each replaced or removed file renamed
 //! back from its undo link, each created file removed, the snapshot file
 //! removed — so the store is exactly as before it (#9, 2). A failed commit
 //! runs the same undo at once. A marker of the format earlier versions
@@ -73,6 +75,9 @@ pub struct Recovery {
     /// A commit that was cut off after its commit point, whose cleanup was
     /// finished: its snapshot id.
     pub finished: Option<String>,
+    /// Files of that commit found not as it left them, and written again
+    /// from its snapshot, relative to the data directory.
+    pub rolled_forward: Vec<String>,
     /// Stale temporary files removed, relative to the data directory.
     pub swept: Vec<String>,
 }
@@ -83,7 +88,8 @@ impl TenantDir {
     pub(crate) fn recover(&self) -> Result<Recovery, StoreError> {
         let mut recovery = Recovery::default();
         if let Some(marker) = self.read_marker()? {
-            if self.snapshots()?.iter().any(|line| line.id == marker.snapshot) {
+            if self.snapshot_history()?.iter().any(|line| line.id == marker.snapshot) {
+                recovery.rolled_forward = self.roll_forward(&marker)?;
                 recovery.finished = Some(marker.snapshot.clone());
             } else {
                 self.undo(&marker)?;
@@ -117,6 +123,7 @@ impl TenantDir {
                 tenant = self.name(),
                 undone = recovery.undone,
                 finished = recovery.finished,
+                rolled_forward = recovery.rolled_forward.len(),
                 swept = recovery.swept.len(),
                 "repaired what an earlier writer left"
             );
@@ -168,6 +175,42 @@ impl TenantDir {
         };
         super::safe_name("snapshot", &pending.snapshot)?;
         Ok(Some(pending))
+    }
+
+    /// Writes every file of a commit past its commit point that is not as
+    /// the commit left it, from the snapshot's after-contents, and returns
+    /// their paths. The commit syncs its renames and its index line in one
+    /// batch, which some file systems make durable in any order (btrfs logs
+    /// one inode per `fsync`): a crash between the two can keep the line
+    /// and lose renames. Ordering them would cost every commit a journal
+    /// commit; this costs reading the snapshot, and only after a crash.
+    fn roll_forward(&self, marker: &Pending) -> Result<Vec<String>, StoreError> {
+        let changes = match self.read_snapshot(&marker.snapshot) {
+            Ok((_, changes)) => changes,
+            // The files stay as they are, as they did before this repair.
+            Err(err) => {
+                let (tenant, snapshot) = (self.name(), marker.snapshot.as_str());
+                tracing::error!(tenant, snapshot, error = %err, "cannot check a finished commit's files");
+                return Ok(Vec::new());
+            }
+        };
+        let mut durable = files::Durable::default();
+        let mut rolled = Vec::new();
+        for change in changes {
+            if self.read_file(&change.file)? == change.after {
+                continue;
+            }
+            let (dir, name) = self.locate(&change.file)?;
+            let io = StoreError::io(self.path(&change.file.path()));
+            match &change.after {
+                Some(text) => durable.write(dir, change.file.dir_name(), &name, text.as_bytes()),
+                None => durable.remove(dir, change.file.dir_name(), &name),
+            }
+            .map_err(io)?;
+            rolled.push(self.path(&change.file.path()));
+        }
+        durable.sync().map_err(StoreError::io(self.path("")))?;
+        Ok(rolled)
     }
 
     /// Puts every file `marker` lists back as it was and removes the

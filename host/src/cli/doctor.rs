@@ -45,6 +45,9 @@ pub(crate) async fn doctor(config: &RawConfig, args: &DoctorArgs) -> anyhow::Res
     if let Some(id) = &recovery.finished {
         writeln!(out, "finished  commit {id}: its cleanup was left")?;
     }
+    for path in &recovery.rolled_forward {
+        writeln!(out, "rewrote   {}: the finished commit's write of it was lost", printable(path))?;
+    }
     for path in &recovery.swept {
         writeln!(out, "removed   {}: a stale temporary file", printable(path))?;
     }
