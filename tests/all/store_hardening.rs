@@ -589,6 +589,40 @@ fn issue9_23_doctor_reports_and_quarantines_files_that_fail_every_job() {
     assert!(output.status.success() && stdout.contains("ok "), "{stdout}");
 }
 
+/// A crash between the commit's two syncs, on a file system that kept the
+/// index line and lost the renames (btrfs can): the marker (the snapshot
+/// file) and the line are there, the files as before. `memwarden doctor`
+/// takes the lock, finishes the commit and writes its files again.
+#[test]
+fn doctor_rolls_forward_a_finished_commit_whose_renames_were_lost() {
+    let dir = temp_dir();
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let job = meta("job-2", 1_700_000_000_500, &changes);
+    tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
+    let root = dir.path().join("tenants/acme");
+    let snapshot = root.join(format!("snapshots/{}.json", job.id));
+    fs::hard_link(&snapshot, root.join("snapshots/.commit-pending")).expect("the marker, as before the cleanup");
+    for change in &changes {
+        let path = root.join(change.file.path());
+        match &change.before {
+            Some(text) => fs::write(&path, text).expect("as before"),
+            None => fs::remove_file(&path).expect("never created"),
+        }
+    }
+    let (output, stdout, stderr) = run(memwarden().arg("--data-dir").arg(dir.path()).args(["doctor", "acme"]));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("finished  commit {}", job.id)), "{stdout}");
+    for file in ["memory/MEMORY.md", "memory/edit.md", "memory/gone.md", "memory/new-1.md", "memory/new-2.md"] {
+        let line = format!("rewrote   tenants/acme/{file}: the finished commit's write of it was lost");
+        assert!(stdout.contains(&line), "missing `{line}` in:\n{stdout}");
+    }
+    let live: Vec<Option<String>> = changes.iter().map(|c| tenant.read_file(&c.file).expect("read")).collect();
+    let after: Vec<Option<String>> = changes.iter().map(|c| c.after.clone()).collect();
+    assert_eq!(live, after);
+    assert!(!root.join("snapshots/.commit-pending").exists());
+}
+
 /// Where the child of the crash test commits; set only in that child.
 const CHILD_ENV: &str = "MEMWARDEN_TEST_COMMIT_CHILD";
 
