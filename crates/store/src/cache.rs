@@ -19,12 +19,14 @@
 //!   its own line away), so only the bytes past what was read are parsed,
 //!   after checking that the last line read is still where it was.
 //!
-//! The cache is per [`crate::DataDir`], bounded by [`MAX_CACHED_TENANTS`],
+//! The cache is per [`crate::DataDir`], bounded by [`MAX_CACHED_TENANTS`]
+//! and [`MAX_CACHED_BYTES`] (the tenant a caller asks for is kept),
 //! and knows nothing of locks: it is as correct for a reader without the
 //! tenant lock as reading the files would be.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,6 +38,10 @@ use super::snapshot::SnapshotIndexLine;
 /// How many tenants' files one data directory keeps parsed; past it, one
 /// is forgotten (and read afresh when next needed).
 pub(crate) const MAX_CACHED_TENANTS: usize = 256;
+
+/// About how many bytes of entries and history one data directory keeps
+/// parsed; past it, other tenants are forgotten.
+pub(crate) const MAX_CACHED_BYTES: usize = 256 << 20;
 
 /// How long after its last change a file must have been read to be kept,
 /// where file times have nanoseconds: twice the coarsest kernel tick.
@@ -57,13 +63,13 @@ impl StoreCache {
     /// The cache of `tenant`, created if absent.
     pub(crate) fn tenant(&self, tenant: &str) -> Arc<TenantCache> {
         let mut tenants = lock(&self.tenants);
-        if let Some(cache) = tenants.get(tenant) {
-            return Arc::clone(cache);
-        }
-        if tenants.len() >= MAX_CACHED_TENANTS
-            && let Some(evicted) = tenants.keys().next().cloned()
-        {
-            tenants.remove(&evicted);
+        let mut total: usize = tenants.values().map(|cache| cache.bytes()).sum();
+        let full = |tenants: &HashMap<String, Arc<TenantCache>>| {
+            tenants.len() >= MAX_CACHED_TENANTS && !tenants.contains_key(tenant)
+        };
+        while full(&tenants) || total > MAX_CACHED_BYTES {
+            let Some(evicted) = tenants.keys().find(|name| *name != tenant).cloned() else { break };
+            total -= tenants.remove(&evicted).map_or(0, |cache| cache.bytes());
         }
         Arc::clone(tenants.entry(tenant.to_string()).or_default())
     }
@@ -74,6 +80,10 @@ impl StoreCache {
 pub(crate) struct TenantCache {
     entries: Mutex<HashMap<String, (FileIdentity, ParsedEntry)>>,
     history: Mutex<Option<ReadHistory>>,
+    /// The text the two hold, about: kept apart so that the budget is
+    /// checked without waiting for a reader.
+    entry_bytes: AtomicUsize,
+    history_bytes: AtomicUsize,
 }
 
 impl TenantCache {
@@ -85,6 +95,21 @@ impl TenantCache {
     /// What was read of `snapshots/index.jsonl`.
     pub(crate) fn history(&self) -> MutexGuard<'_, Option<ReadHistory>> {
         lock(&self.history)
+    }
+
+    /// Notes how much text `entries` holds now.
+    pub(crate) fn entries_hold(&self, entries: &HashMap<String, (FileIdentity, ParsedEntry)>) {
+        let bytes = entries.values().map(|(_, (stored, _))| stored.entry.body.len() + stored.entry.description.len());
+        self.entry_bytes.store(bytes.sum(), Ordering::Relaxed);
+    }
+
+    /// Notes how much of the index `history` holds now.
+    pub(crate) fn history_holds(&self, history: &Option<ReadHistory>) {
+        self.history_bytes.store(history.as_ref().map_or(0, |read| read.read_len as usize), Ordering::Relaxed);
+    }
+
+    fn bytes(&self) -> usize {
+        self.entry_bytes.load(Ordering::Relaxed) + self.history_bytes.load(Ordering::Relaxed)
     }
 }
 

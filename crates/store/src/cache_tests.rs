@@ -37,7 +37,25 @@ fn the_tenant_map_is_bounded() {
     }
     assert_eq!(lock(&cache.tenants).len(), MAX_CACHED_TENANTS);
     let kept = cache.tenant("kept");
-    assert!(Arc::ptr_eq(&kept, &cache.tenant("kept")));
+    for _ in 0..10 {
+        assert!(Arc::ptr_eq(&kept, &cache.tenant("kept")), "a cached tenant is found, and nothing evicted");
+    }
+    assert_eq!(lock(&cache.tenants).len(), MAX_CACHED_TENANTS);
+}
+
+#[test]
+fn the_bytes_held_are_bounded() {
+    let cache = StoreCache::default();
+    let big = cache.tenant("big");
+    big.entry_bytes.store(MAX_CACHED_BYTES / 2, Ordering::Relaxed);
+    big.history_bytes.store(MAX_CACHED_BYTES / 2, Ordering::Relaxed);
+    // At the budget: kept, even when asked for alone.
+    assert!(Arc::ptr_eq(&big, &cache.tenant("big")));
+    let small = cache.tenant("small");
+    small.entry_bytes.store(1, Ordering::Relaxed);
+    // Over it: the next lookup forgets others, never the one asked for.
+    assert!(Arc::ptr_eq(&small, &cache.tenant("small")));
+    assert!(!lock(&cache.tenants).contains_key("big"));
 }
 
 #[test]

@@ -369,6 +369,7 @@ impl TenantDir {
             let listed: std::collections::HashSet<&String> = file_names.iter().collect();
             cached.retain(|file_name, _| listed.contains(file_name));
         }
+        self.cache.entries_hold(&cached);
         drop(cached);
         entries.sort_by(|a, b| a.0.entry.name.cmp(&b.0.entry.name));
         Ok(entries)

@@ -235,7 +235,9 @@ impl TenantDir {
             }
             Err(err) => return Err(StoreError::io(path)(err)),
         };
-        cache::read_history(&file, &mut cached).map_err(StoreError::io(path))
+        let history = cache::read_history(&file, &mut cached).map_err(StoreError::io(path));
+        self.cache.history_holds(&cached);
+        history
     }
 
     /// A snapshot's meta and the before/after content of each file, in
