@@ -260,6 +260,14 @@ fn a_snapshot_over_the_limit_is_refused_before_anything_is_written() {
     assert_eq!(tree(&root), before);
 }
 
+/// Commits `changes` as `job`, and dies (a panic, as a killed process
+/// would) at `step`; the lock is let go.
+fn commit_killed_at(step: &'static str, tenant: &TenantDir, job: &SnapshotMeta, changes: &[FileChange]) {
+    arm(step, 0, Fault::Die);
+    let died = catch_unwind(AssertUnwindSafe(|| tenant.commit(&tenant.lock().expect("lock"), job, changes, VERDICTS)));
+    assert!(!disarm() && died.is_err(), "killed at {step}");
+}
+
 #[test]
 fn the_marker_lives_in_snapshots_and_one_staged_there_by_a_dead_commit_is_swept() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -267,11 +275,8 @@ fn the_marker_lives_in_snapshots_and_one_staged_there_by_a_dead_commit_is_swept(
     let changes = seed_and_plan(&tenant);
     let root = dir.path().join("tenants/acme");
     // Killed right after the marker was written: it is in `snapshots/`.
-    arm("marked", 0, Fault::Die);
     let job = meta("job-2", 1_700_000_000_500, &changes);
-    let died =
-        catch_unwind(AssertUnwindSafe(|| tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS)));
-    assert!(!disarm() && died.is_err(), "the fault fired");
+    commit_killed_at("marked", &tenant, &job, &changes);
     assert!(root.join("snapshots/.commit-pending").exists() && !root.join(".commit-pending").exists());
     assert_eq!(tenant.lock().expect("lock").recovery().undone, Some(job.id.clone()));
     assert!(!root.join("snapshots/.commit-pending").exists());
@@ -291,11 +296,8 @@ fn a_commit_past_its_commit_point_whose_renames_were_lost_is_rolled_forward() {
     let root = dir.path().join("tenants/acme");
     let (before, after): (Vec<_>, Vec<_>) = changes.iter().map(|c| (c.before.clone(), c.after.clone())).unzip();
     // Killed after the index line, before the cleanup...
-    arm("committed", 0, Fault::Die);
     let job = meta("job-2", 1_700_000_000_500, &changes);
-    let died =
-        catch_unwind(AssertUnwindSafe(|| tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS)));
-    assert!(!disarm() && died.is_err(), "the fault fired");
+    commit_killed_at("committed", &tenant, &job, &changes);
     // ...on a file system that kept the line and lost the renames: every
     // file as before the commit.
     for (change, before) in changes.iter().zip(&before) {
