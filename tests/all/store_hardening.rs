@@ -589,10 +589,11 @@ fn issue9_23_doctor_reports_and_quarantines_files_that_fail_every_job() {
     assert!(output.status.success() && stdout.contains("ok "), "{stdout}");
 }
 
-/// A crash between the commit's two syncs, on a file system that kept the
-/// index line and lost the renames (btrfs can): the marker (the snapshot
-/// file) and the line are there, the files as before. `memwarden doctor`
-/// takes the lock, finishes the commit and writes its files again.
+/// A crash after the commit point (the synced marker) and before the
+/// renames were synced, on a file system that kept the index line and lost
+/// the renames (btrfs can): the marker (the snapshot file) and the line are
+/// there, the files as before. `memwarden doctor` takes the lock, finishes
+/// the commit and writes its files.
 #[test]
 fn doctor_rolls_forward_a_finished_commit_whose_renames_were_lost() {
     let dir = temp_dir();
@@ -602,7 +603,8 @@ fn doctor_rolls_forward_a_finished_commit_whose_renames_were_lost() {
     tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
     let root = dir.path().join("tenants/acme");
     let snapshot = root.join(format!("snapshots/{}.json", job.id));
-    fs::hard_link(&snapshot, root.join("snapshots/.commit-pending")).expect("the marker, as before the cleanup");
+    fs::remove_file(root.join("snapshots/.last-commit-done")).expect("not marked applied");
+    fs::hard_link(&snapshot, root.join("snapshots/.last-commit")).expect("the marker, as before it was");
     for change in &changes {
         let path = root.join(change.file.path());
         match &change.before {
@@ -612,15 +614,18 @@ fn doctor_rolls_forward_a_finished_commit_whose_renames_were_lost() {
     }
     let (output, stdout, stderr) = run(memwarden().arg("--data-dir").arg(dir.path()).args(["doctor", "acme"]));
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains(&format!("finished  commit {}", job.id)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("finished  commit {}: it was cut off after its commit point", job.id)),
+        "{stdout}"
+    );
     for file in ["memory/MEMORY.md", "memory/edit.md", "memory/gone.md", "memory/new-1.md", "memory/new-2.md"] {
-        let line = format!("rewrote   tenants/acme/{file}: the finished commit's write of it was lost");
+        let line = format!("rewrote   tenants/acme/{file}: the commit had not written it yet");
         assert!(stdout.contains(&line), "missing `{line}` in:\n{stdout}");
     }
     let live: Vec<Option<String>> = changes.iter().map(|c| tenant.read_file(&c.file).expect("read")).collect();
     let after: Vec<Option<String>> = changes.iter().map(|c| c.after.clone()).collect();
     assert_eq!(live, after);
-    assert!(!root.join("snapshots/.commit-pending").exists());
+    assert!(!root.join("snapshots/.last-commit").exists() && root.join("snapshots/.last-commit-done").exists());
 }
 
 /// Where the child of the crash test commits; set only in that child.
@@ -655,7 +660,7 @@ fn issue9_2_a_commit_killed_at_any_point_is_finished_or_undone_by_the_next_lock_
     let dir = temp_dir();
     let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
     let tenant_root = dir.path().join("tenants/acme");
-    let (mut undone, mut finished) = (0, 0);
+    let (mut finished, mut swept) = (0, 0);
     for round in 0..30u64 {
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
             .args([
@@ -676,8 +681,9 @@ fn issue9_2_a_commit_killed_at_any_point_is_finished_or_undone_by_the_next_lock_
         child.wait().expect("reaped");
         let lock = tenant.lock().expect("the next holder repairs");
         let recovery = lock.recovery().clone();
-        undone += usize::from(recovery.undone.is_some());
+        assert_eq!(recovery.undone, None, "round {round}: only commits of earlier versions are undone");
         finished += usize::from(recovery.finished.is_some());
+        swept += usize::from(recovery.finished.is_none() && !recovery.swept.is_empty());
         // Fully before or fully after every commit: each indexed snapshot's
         // entry exists, no other does, and the index lists exactly them.
         let indexed = tenant.snapshots().expect("history").len();
@@ -690,12 +696,12 @@ fn issue9_2_a_commit_killed_at_any_point_is_finished_or_undone_by_the_next_lock_
             assert_eq!(index, Some(memory_index(&entries)), "round {round}");
         }
         let leftovers: Vec<String> =
-            tree(&tenant_root).into_keys().filter(|p| p.contains(".tmp-") || p.contains(".commit-pending")).collect();
+            tree(&tenant_root).into_keys().filter(|p| p.contains(".tmp-") || p.ends_with(".last-commit")).collect();
         assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
         for line in tenant.snapshots().expect("history") {
             tenant.read_snapshot(&line.id).expect("every indexed snapshot reads");
         }
     }
-    eprintln!("crash test: {undone} commits undone and {finished} finished by the next lock holder");
-    assert!(undone + finished > 0, "no kill landed inside a commit in 30 rounds");
+    eprintln!("crash test: {finished} commits finished and {swept} cut off before their commit point");
+    assert!(finished + swept > 0, "no kill landed inside a commit in 30 rounds");
 }

@@ -6,32 +6,33 @@
 //! error says which. The steps:
 //!
 //! 1. Check every file; nothing is written if one conflicts.
-//! 2. Journal: write every new file's content as a staged file, then the
-//!    snapshot file as the pending marker (see [`super::journal`]), linked
-//!    into `snapshots/`; then sync. All the space and inodes the commit
-//!    needs are taken here — one inode per new content and one for the
-//!    snapshot — while readers still see the old store.
+//! 2. Journal, the commit point: write every new file's content as a
+//!    staged file and the snapshot file as the marker
+//!    `snapshots/.last-commit` (see [`super::journal`]), then sync them,
+//!    together with what the previous commit left to sync. All the space
+//!    and inodes the commit needs are taken here, while readers still see
+//!    the old store. From here on the commit is done: whatever cuts it off,
+//!    the next lock holder finishes it from the snapshot.
 //! 3. Apply: link each file about to be replaced or removed to its undo
-//!    name, then rename the staged files into place and remove the removed
-//!    ones, `MEMORY.md` last. Renames and unlinks need no new space.
-//! 4. The commit point: the snapshot's `index.jsonl` line, synced with the
-//!    renames. A failed append is cut off again.
-//! 5. Clean up the undo links and the marker. Not synced: a marker that
-//!    comes back after a crash names an indexed snapshot, and the next lock
-//!    holder only cleans up again.
+//!    name, rename the staged files into place and remove the removed
+//!    ones, `MEMORY.md` last; link the snapshot under its name; append its
+//!    `index.jsonl` line; rename the marker to `.last-commit-done`. None of
+//!    it is synced: renames and links need no new space, and the next
+//!    commit's step 2 (or the next lock holder's recovery) makes it durable
+//!    before the marker is replaced.
 //!
-//! A job that adds one entry creates three inodes (the two staged files,
-//! the snapshot) and makes six `fsync` calls: four files (the staged
-//! ones, the snapshot, the index) and two directories (`snapshots/`, for
-//! the marker and its link, and `memory/` after the renames). It was twelve
-//! inodes and nineteen `fsync`s with a directory of copies per snapshot,
-//! and on a disk whose every `fsync` costs a cache flush, their count is
-//! the commit's time (issue 12, 6). Nothing is reported done before the
-//! index line is synced.
+//! So a commit waits for the disk once. A job that adds one entry creates
+//! three inodes (the two staged files, the snapshot) and costs one journal
+//! commit on ext4; it cost two while the index line, synced after the
+//! marker, was the commit point, and the commit is most of a job's own
+//! time (issues 12 and 14).
 //!
-//! A failure in steps 2–4 is undone at once by the same code a later lock
-//! holder runs when it finds the marker; when even that fails (the disk
-//! is gone), the marker stays and the next lock holder undoes it.
+//! A failure in this process is undone at once, in step 2 or 3: the files
+//! renamed back from their undo links (so it needs no space), the line
+//! cut off, then the marker removed, durably. A crash is finished instead,
+//! by the next lock holder, from the marker: the undo links need not
+//! survive one. When even the undo fails (the disk is gone), the marker
+//! stays and the next lock holder finishes the commit.
 //!
 //! Idempotent, so a job resumed after a crash can commit again: a change
 //! set whose snapshot is already indexed is done (and a different change
@@ -44,7 +45,7 @@
 
 use std::collections::BTreeMap;
 
-use super::journal::{Pending, Touched};
+use super::journal::Touched;
 use super::snapshot::{INDEX, SnapshotIndexLine, encode_snapshot};
 use super::{
     Entry, FileChange, SnapshotMeta, StoreError, TenantDir, TenantFile, TenantLock, files, memory_index, safe_name,
@@ -60,7 +61,7 @@ pub struct Committed {
 }
 
 /// How many changes a snapshot's decision accepted and rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct VerdictCounts {
     /// Changes accepted.
     pub accepted: usize,
@@ -98,22 +99,21 @@ impl TenantDir {
         // 1. Check every file before writing any.
         let (changes, touched) = self.plan_commit(changes)?;
         let before_modified_ms = self.modified_times(&touched)?;
-        let snapshot = encode_snapshot(meta, &changes, &touched, &before_modified_ms)?;
-        // 2.–5., undone as a whole on failure.
-        let marker = Pending { snapshot: meta.id.clone(), files: touched };
-        match self.apply_journaled(&marker, meta, &changes, &snapshot, verdicts) {
-            Ok(()) => Ok(Committed { written: marker.files.len() }),
+        let snapshot = encode_snapshot(meta, &changes, &touched, &before_modified_ms, verdicts)?;
+        // 2. and 3., undone as a whole on failure.
+        let mut applied = Applied::default();
+        let result = self
+            .journal(meta, &changes, &touched, &snapshot)
+            .and_then(|()| self.apply(meta, &changes, &touched, verdicts, &mut applied));
+        match result {
+            Ok(()) => Ok(Committed { written: touched.len() }),
             Err(source) => {
-                let state = match self.recover() {
-                    // Failed after the commit point (cleaning up, say).
-                    Ok(recovery) if recovery.finished.as_ref() == Some(&meta.id) => {
-                        "reached its commit point; the store is as after it"
-                    }
-                    Ok(_) => "was undone; the store is as before it",
+                let state = match self.undo_commit(&meta.id, &touched, &applied) {
+                    Ok(()) => "was undone; the store is as before it",
                     Err(err) => {
                         let (tenant, snapshot) = (self.name(), meta.id.as_str());
                         tracing::error!(tenant, snapshot, error = %err, "cannot undo a failed commit now");
-                        "could not be undone yet; the next holder of the tenant lock undoes it"
+                        "could not be undone; the next holder of the tenant lock finishes it"
                     }
                 };
                 Err(StoreError::CommitFailed { id: meta.id.clone(), state, source: Box::new(source) })
@@ -179,74 +179,89 @@ impl TenantDir {
         Ok(memory_index(&entries.into_values().collect::<Vec<_>>()))
     }
 
-    /// Steps 2–5; on error the caller undoes what was done.
-    fn apply_journaled(
+    /// Step 2: the staged files and the marker, synced with what the
+    /// previous commit left unsynced. Done when this returns `Ok`.
+    fn journal(
         &self,
-        marker: &Pending,
         meta: &SnapshotMeta,
         changes: &[FileChange],
+        touched: &[Touched],
         snapshot: &[u8],
-        verdicts: VerdictCounts,
     ) -> Result<(), StoreError> {
-        let after_of = |file: &TenantFile| changes.iter().find(|c| c.file == *file).and_then(|c| c.after.as_ref());
-        // 2. Journal: staged files, then the marker that is the snapshot;
-        //    durable together.
         let mut durable = files::Durable::default();
-        for touched in &marker.files {
-            let Some(text) = after_of(&touched.file) else { continue };
+        // First, so that the directories are synced before `snapshots/`:
+        // where the new marker is durable, so is what it replaces.
+        self.include_previous_commit(&mut durable)?;
+        for touched in touched {
+            let Some(text) = after_of(changes, &touched.file) else { continue };
             let (dir, name) = self.locate(&touched.file)?;
             durable.stage(dir, &name, text.as_bytes()).map_err(StoreError::io(self.path(&touched.file.path())))?;
         }
         fault::point("staged")?;
-        self.write_marker(&mut durable, &meta.id, snapshot)?;
+        self.write_marker(&mut durable, snapshot)?;
         fault::point("marked")?;
         durable.sync().map_err(StoreError::io(self.path("")))?;
+        tracing::trace!(tenant = self.name(), snapshot = meta.id, "commit point");
+        Ok(())
+    }
+
+    /// Step 3: puts the journaled commit in place, noting in `applied` what
+    /// an undo has to take back; durable at the next sync.
+    fn apply(
+        &self,
+        meta: &SnapshotMeta,
+        changes: &[FileChange],
+        touched: &[Touched],
+        verdicts: VerdictCounts,
+        applied: &mut Applied,
+    ) -> Result<(), StoreError> {
         fault::point("journaled")?;
-        // 3. Apply: undo links first, so that no file is replaced before
-        //    every old content can be restored by a rename.
-        let mut durable = files::Durable::default();
-        for touched in marker.files.iter().filter(|t| t.existed) {
+        // Undo links first, so that a failure in this process is undone
+        // with renames only, needing no space; a crash is finished instead.
+        for touched in touched.iter().filter(|t| t.existed) {
             let (dir, name) = self.locate(&touched.file)?;
             let undo = format!("{}{name}", files::UNDO_PREFIX);
             let io = StoreError::io(self.path(&touched.file.path()));
             files::remove_if_present(dir, &undo).and_then(|()| dir.hard_link(&name, dir, &undo)).map_err(io)?;
         }
         fault::point("linked")?;
-        for touched in &marker.files {
+        for touched in touched {
             let (dir, name) = self.locate(&touched.file)?;
-            match after_of(&touched.file) {
-                Some(_) => durable.rename_staged(dir, touched.file.dir_name(), &name),
-                None => durable.remove(dir, touched.file.dir_name(), &name),
+            match after_of(changes, &touched.file) {
+                Some(_) => files::rename_staged(dir, &name),
+                None => files::remove_if_present(dir, &name),
             }
             .map_err(StoreError::io(self.path(&touched.file.path())))?;
             fault::point("renamed")?;
         }
-        // 4. The commit point: the index line, durable with the renames.
-        let index_path = self.path(&format!("snapshots/{INDEX}"));
-        let line = index_line(meta, changes, verdicts);
-        let line = serde_json::to_string(&line)
-            .map_err(|err| StoreError::io(index_path.clone())(std::io::Error::other(err)))?;
-        let len = durable
-            .append_line(&self.snapshots, "snapshots", INDEX, &line)
-            .map_err(StoreError::io(index_path.clone()))?;
-        let synced = fault::point("indexed").and_then(|()| durable.sync().map_err(StoreError::io(self.path(""))));
-        if let Err(err) = synced {
-            // Not known to be durable: taken back, so the undo sees a
-            // commit that did not happen.
-            files::truncate(&self.snapshots, INDEX, len).map_err(StoreError::io(index_path))?;
-            return Err(err);
-        }
-        // 5. Committed. What is left to clean, the next lock holder cleans.
-        fault::point("committed")?;
-        if let Err(err) = self.clean_journal(marker) {
-            let (tenant, snapshot) = (self.name(), meta.id.as_str());
-            tracing::warn!(tenant, snapshot, error = %err, "commit done; cleanup left for later");
-        }
-        Ok(())
+        self.link_snapshot(&meta.id)?;
+        applied.index_len = Some(self.append_index_line(&index_line(meta, changes, verdicts))?);
+        fault::point("indexed")?;
+        self.mark_applied(touched)
+    }
+
+    /// Appends `line` to the snapshot index, unsynced; returns the index's
+    /// length before.
+    pub(super) fn append_index_line(&self, line: &SnapshotIndexLine) -> Result<u64, StoreError> {
+        let path = || self.path(&format!("snapshots/{INDEX}"));
+        let line = serde_json::to_string(line).map_err(|err| StoreError::io(path())(std::io::Error::other(err)))?;
+        files::append_line(&self.snapshots, INDEX, &line).map_err(StoreError::io(path()))
     }
 }
 
-fn index_line(meta: &SnapshotMeta, changes: &[FileChange], verdicts: VerdictCounts) -> SnapshotIndexLine {
+/// What a failed commit's undo has to take back besides its files.
+#[derive(Default)]
+pub(super) struct Applied {
+    /// The index's length before the commit appended its line.
+    pub(super) index_len: Option<u64>,
+}
+
+/// The content `changes` gives `file`, if it is not removed.
+fn after_of<'a>(changes: &'a [FileChange], file: &TenantFile) -> Option<&'a String> {
+    changes.iter().find(|c| c.file == *file).and_then(|c| c.after.as_ref())
+}
+
+pub(super) fn index_line(meta: &SnapshotMeta, changes: &[FileChange], verdicts: VerdictCounts) -> SnapshotIndexLine {
     SnapshotIndexLine {
         id: meta.id.clone(),
         job_id: meta.job_id.clone(),

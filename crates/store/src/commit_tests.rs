@@ -91,6 +91,12 @@ fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
     found
 }
 
+/// Temporary files and markers of commits not finished, under `root`.
+fn leftovers(root: &Path) -> Vec<String> {
+    let unfinished = |p: &String| p.contains(".tmp-") || p.ends_with(".last-commit") || p.contains(".commit-pending");
+    tree(root).into_keys().filter(unfinished).collect()
+}
+
 fn live(tenant: &TenantDir, changes: &[FileChange]) -> Vec<Option<String>> {
     changes.iter().map(|c| tenant.read_file(&c.file).expect("read")).collect()
 }
@@ -114,20 +120,20 @@ fn a_commit_adds_one_snapshot_file_and_no_directory() {
 
 #[test]
 fn a_commit_failing_or_killed_at_any_step_is_fully_before_or_fully_after() {
-    // Steps before the commit point are undone; after it, finished. The
-    // renames are reached once per touched file. Killed after appending
-    // the index line but before syncing it, the line is there for the next
-    // holder (only a power cut could take it back), so it finishes.
+    // A failure is undone, before the commit point (the synced marker) or
+    // after it. A kill before the marker is in place leaves staged files to
+    // sweep; after, the marker is there for the next holder (only a power
+    // cut before the sync could take it back), so it finishes the commit.
+    // The renames are reached once per touched file.
     let steps: Vec<(&str, usize, bool, bool)> = vec![
         ("staged", 0, false, false),
-        ("marked", 0, false, false),
-        ("journaled", 0, false, false),
-        ("linked", 0, false, false),
-        ("renamed", 0, false, false),
-        ("renamed", 2, false, false),
-        ("renamed", 3, false, false),
+        ("marked", 0, false, true),
+        ("journaled", 0, false, true),
+        ("linked", 0, false, true),
+        ("renamed", 0, false, true),
+        ("renamed", 2, false, true),
+        ("renamed", 3, false, true),
         ("indexed", 0, false, true),
-        ("committed", 0, true, true),
     ];
     for (step, nth, after_failure, after_kill) in steps {
         for fault in [Fault::Fail, Fault::Die] {
@@ -157,12 +163,10 @@ fn a_commit_failing_or_killed_at_any_step_is_fully_before_or_fully_after() {
                     let expected = Some(job.id.clone());
                     if committed {
                         assert_eq!(recovery.finished, expected, "{what}");
-                    } else if step == "staged" {
+                    } else {
                         // Killed before its marker: only staged files to sweep.
                         assert_eq!((&recovery.undone, &recovery.finished), (&None, &None), "{what}");
                         assert!(!recovery.swept.is_empty(), "{what}");
-                    } else {
-                        assert_eq!(recovery.undone, expected, "{what}");
                     }
                 }
                 (_, other) => panic!("{what}: {other:?}"),
@@ -171,9 +175,8 @@ fn a_commit_failing_or_killed_at_any_step_is_fully_before_or_fully_after() {
                 assert_eq!(live(&tenant, &changes), after, "{what}: fully after");
                 assert_eq!(tenant.snapshots().expect("history").len(), 2, "{what}");
                 assert_eq!(tenant.read_snapshot(&job.id).expect("reads").1, changes, "{what}");
-                let leftovers: Vec<String> =
-                    tree(&root).into_keys().filter(|p| p.contains(".tmp-") || p.contains(".commit-pending")).collect();
-                assert!(leftovers.is_empty(), "{what}: {leftovers:?}");
+                assert_eq!(leftovers(&root), Vec::<String>::new(), "{what}");
+                assert!(root.join("snapshots/.last-commit-done").exists(), "{what}: applied, to be synced");
             } else {
                 assert_eq!(live(&tenant, &changes), before, "{what}: fully before");
                 assert_eq!(tree(&root), before_tree, "{what}: not a trace left");
@@ -269,37 +272,81 @@ fn commit_killed_at(step: &'static str, tenant: &TenantDir, job: &SnapshotMeta, 
 }
 
 #[test]
-fn the_marker_lives_in_snapshots_and_one_staged_there_by_a_dead_commit_is_swept() {
+fn a_marker_killed_before_its_sync_is_finished_and_a_torn_or_staged_one_removed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
     let changes = seed_and_plan(&tenant);
     let root = dir.path().join("tenants/acme");
-    // Killed right after the marker was written: it is in `snapshots/`.
+    let before = live(&tenant, &changes);
+    // Killed right after the marker was put in place: the next holder
+    // writes every file from it.
     let job = meta("job-2", 1_700_000_000_500, &changes);
     commit_killed_at("marked", &tenant, &job, &changes);
-    assert!(root.join("snapshots/.commit-pending").exists() && !root.join(".commit-pending").exists());
-    assert_eq!(tenant.lock().expect("lock").recovery().undone, Some(job.id.clone()));
-    assert!(!root.join("snapshots/.commit-pending").exists());
+    assert!(root.join("snapshots/.last-commit").exists());
+    assert_eq!(live(&tenant, &changes), before);
+    let lock = tenant.lock().expect("lock");
+    assert_eq!(lock.recovery().finished, Some(job.id.clone()));
+    assert_eq!(lock.recovery().rolled_forward.len(), changes.len());
+    assert_eq!(live(&tenant, &changes), changes.iter().map(|c| c.after.clone()).collect::<Vec<_>>());
+    assert_eq!(tenant.snapshots().expect("history").last().map(|l| l.id.clone()), Some(job.id.clone()));
+    drop(lock);
+
+    // A marker whose write never reached the disk changed nothing: removed.
+    let after = tree(&root);
+    for torn in ["", "\0\0\0\0", "{\"format\":2,\"meta\":{\"id\""] {
+        fs::write(root.join("snapshots/.last-commit"), torn).expect("plant");
+        let swept = tenant.lock().expect("lock").recovery().swept.clone();
+        assert_eq!(swept, ["tenants/acme/snapshots/.last-commit"], "{torn:?}");
+        assert_eq!(tree(&root), after, "{torn:?}");
+    }
+    // One that is whole but not a snapshot is left for a person.
+    fs::write(root.join("snapshots/.last-commit"), "{}").expect("plant");
+    assert_eq!(tenant.lock().expect_err("refused").code(), "store_io");
+    fs::remove_file(root.join("snapshots/.last-commit")).expect("moved away");
 
     // A marker staged but never renamed is swept by the next lock holder.
-    fs::write(root.join("snapshots/.tmp-commit-.commit-pending"), "half a marker").expect("plant");
+    fs::write(root.join("snapshots/.tmp-commit-.last-commit"), "half a marker").expect("plant");
     let swept = tenant.lock().expect("lock").recovery().swept.clone();
-    assert_eq!(swept, ["tenants/acme/snapshots/.tmp-commit-.commit-pending"]);
-    assert!(!root.join("snapshots/.tmp-commit-.commit-pending").exists());
+    assert_eq!(swept, ["tenants/acme/snapshots/.tmp-commit-.last-commit"]);
+    assert!(!root.join("snapshots/.tmp-commit-.last-commit").exists());
 }
 
 #[test]
-fn a_commit_past_its_commit_point_whose_renames_were_lost_is_rolled_forward() {
+fn a_marker_of_an_earlier_version_in_snapshots_is_undone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let root = dir.path().join("tenants/acme");
+    let before = live(&tenant, &changes);
+    let id = snapshot_id(1_700_000_000_500, "job-2");
+    // Cut off by the version before this one, after replacing `edit` (its
+    // undo link kept) and before its index line.
+    let journal = serde_json::json!([{"file": {"kind": "entry", "name": "edit"}, "existed": true}]);
+    let marker = serde_json::json!({"format": 2, "meta": {"id": id}, "changes": [], "journal": journal});
+    fs::write(root.join("snapshots/.commit-pending"), marker.to_string()).expect("marker");
+    fs::hard_link(root.join("snapshots/.commit-pending"), root.join(format!("snapshots/{id}.json"))).expect("link");
+    fs::hard_link(root.join("memory/edit.md"), root.join("memory/.tmp-undo-edit.md")).expect("undo link");
+    fs::write(root.join("memory/.tmp-commit-edit.md"), changes[1].after.as_deref().unwrap()).expect("staged");
+    fs::rename(root.join("memory/.tmp-commit-edit.md"), root.join("memory/edit.md")).expect("applied");
+
+    assert_eq!(tenant.lock().expect("lock").recovery().undone, Some(id.clone()));
+    assert_eq!(live(&tenant, &changes), before);
+    assert!(!root.join(format!("snapshots/{id}.json")).exists());
+    assert_eq!(leftovers(&root), Vec::<String>::new());
+}
+
+#[test]
+fn a_commit_cut_off_after_its_commit_point_is_finished_and_files_changed_since_are_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
     let changes = seed_and_plan(&tenant);
     let root = dir.path().join("tenants/acme");
     let (before, after): (Vec<_>, Vec<_>) = changes.iter().map(|c| (c.before.clone(), c.after.clone())).unzip();
-    // Killed after the index line, before the cleanup...
+    // Killed after the index line, before the marker was marked applied...
     let job = meta("job-2", 1_700_000_000_500, &changes);
-    commit_killed_at("committed", &tenant, &job, &changes);
+    commit_killed_at("indexed", &tenant, &job, &changes);
     // ...on a file system that kept the line and lost the renames: every
-    // file as before the commit.
+    // file as before the commit, but `edit`, which someone changed since.
     for (change, before) in changes.iter().zip(&before) {
         let path = root.join(change.file.path());
         match before {
@@ -307,20 +354,38 @@ fn a_commit_past_its_commit_point_whose_renames_were_lost_is_rolled_forward() {
             None => fs::remove_file(&path).expect("never created"),
         }
     }
-    assert_eq!(live(&tenant, &changes), before);
+    let by_hand = entry("edit", "edited by hand").to_markdown();
+    fs::write(root.join("memory/edit.md"), &by_hand).expect("by hand");
 
     let lock = tenant.lock().expect("the next holder repairs");
     assert_eq!(lock.recovery().finished, Some(job.id.clone()));
     let mut rolled = lock.recovery().rolled_forward.clone();
     rolled.sort();
-    let all = ["gone.md", "MEMORY.md", "edit.md", "new.md"].map(|f| format!("tenants/acme/memory/{f}"));
-    assert_eq!(rolled, {
-        let mut all = all.to_vec();
-        all.sort();
-        all
-    });
-    assert_eq!(live(&tenant, &changes), after, "fully after");
+    assert_eq!(rolled, ["MEMORY.md", "gone.md", "new.md"].map(|f| format!("tenants/acme/memory/{f}")));
+    let mut expected = after.clone();
+    expected[1] = Some(by_hand.clone());
+    assert_eq!(live(&tenant, &changes), expected, "after, but for the hand edit");
+    assert_eq!(tenant.snapshots().expect("history").len(), 2, "the line once");
     drop(lock);
-    // As it should be: nothing to roll forward.
+    // As it should be: nothing to finish.
     assert_eq!(tenant.lock().expect("lock").recovery(), &Recovery::default());
+}
+
+#[test]
+fn a_finished_commit_is_never_redone_over_later_hand_edits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let root = dir.path().join("tenants/acme");
+    let job = meta("job-2", 1_700_000_000_500, &changes);
+    tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
+    // Its durability is left to the next commit; meanwhile a person undoes
+    // its removal and edits its new entry, and another process takes the
+    // lock.
+    fs::write(root.join("memory/gone.md"), changes[2].before.as_deref().unwrap()).expect("restored by hand");
+    fs::write(root.join("memory/new.md"), entry("new", "by hand").to_markdown()).expect("edited by hand");
+    let hand = tree(&root);
+    let other = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    assert_eq!(other.lock().expect("lock").recovery(), &Recovery::default());
+    assert_eq!(tree(&root), hand);
 }

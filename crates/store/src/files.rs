@@ -87,8 +87,21 @@ impl Durable {
 
     /// Renames `name`'s staged file into place.
     pub(crate) fn rename_staged(&mut self, dir: &Dir, dir_key: &str, name: &str) -> io::Result<()> {
-        dir.rename(format!("{STAGED_PREFIX}{name}"), dir, name)?;
+        rename_staged(dir, name)?;
         self.touch(dir, dir_key)
+    }
+
+    /// Adds the file `name`, written earlier and not yet synced, to what
+    /// [`Durable::sync`] makes durable; nothing if it does not exist.
+    pub(crate) fn include(&mut self, dir: &Dir, name: &str) -> io::Result<()> {
+        match open_read(dir, name) {
+            Ok(file) => {
+                self.files.push(file);
+                Ok(())
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err),
+        }
     }
 
     /// Removes `name` from `dir` if it exists (a symlink is removed, not
@@ -99,43 +112,6 @@ impl Durable {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(err) => Err(err),
         }
-    }
-
-    /// Appends one line to `name`, creating it; returns the length before,
-    /// for [`truncate`]. A failed append is cut off again, so a full disk
-    /// never leaves half a line that every later line would be glued to.
-    pub(crate) fn append_line(&mut self, dir: &Dir, dir_key: &str, name: &str, line: &str) -> io::Result<u64> {
-        let mut options = OpenOptions::new();
-        options.append(true).create(true).follow(FollowSymlinks::No);
-        let mut file = dir.open_with(name, &options)?;
-        let len = file.metadata()?.len();
-        // One write call per line: with O_APPEND the line lands whole.
-        if let Err(err) = file.write_all(format!("{line}\n").as_bytes()) {
-            let _ = file.set_len(len);
-            return Err(err);
-        }
-        self.files.push(file);
-        // Only a file just created (or still empty) gained a directory
-        // entry; appending to an existing one changes the file alone, and
-        // its `fsync` covers that.
-        if len == 0 {
-            self.touch(dir, dir_key)?;
-        }
-        Ok(len)
-    }
-
-    /// Gives the file `name` of `dir` the second name `link` in `link_dir`
-    /// (known as `link_dir_key`): a hard link, so no inode and no copy.
-    pub(crate) fn link(
-        &mut self,
-        dir: &Dir,
-        name: &str,
-        link_dir: &Dir,
-        link_dir_key: &str,
-        link: &str,
-    ) -> io::Result<()> {
-        dir.hard_link(name, link_dir, link)?;
-        self.touch(link_dir, link_dir_key)
     }
 
     /// Notes that `dir` gained or lost an entry (a new subdirectory, say).
@@ -205,7 +181,30 @@ pub(crate) fn read_optional_bounded(dir: &Dir, name: &str, limit: u64) -> io::Re
     Ok(Some(text))
 }
 
-/// Cuts `name` back to `len` bytes (undoing [`Durable::append_line`]).
+/// Appends one line to `name`, creating it, and leaves its durability to a
+/// later sync; returns the length before. A failed append is
+/// cut off again, so a full disk never leaves half a line that every later
+/// line would be glued to.
+pub(crate) fn append_line(dir: &Dir, name: &str, line: &str) -> io::Result<u64> {
+    let mut options = OpenOptions::new();
+    options.append(true).create(true).follow(FollowSymlinks::No);
+    let mut file = dir.open_with(name, &options)?;
+    let len = file.metadata()?.len();
+    // One write call per line: with O_APPEND the line lands whole.
+    if let Err(err) = file.write_all(format!("{line}\n").as_bytes()) {
+        let _ = file.set_len(len);
+        return Err(err);
+    }
+    Ok(len)
+}
+
+/// Renames `name`'s staged file (see [`STAGED_PREFIX`]) into place, leaving
+/// its durability to a later sync.
+pub(crate) fn rename_staged(dir: &Dir, name: &str) -> io::Result<()> {
+    dir.rename(format!("{STAGED_PREFIX}{name}"), dir, name)
+}
+
+/// Cuts `name` back to `len` bytes (undoing [`append_line`]), durably.
 pub(crate) fn truncate(dir: &Dir, name: &str, len: u64) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).follow(FollowSymlinks::No);

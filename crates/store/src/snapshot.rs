@@ -2,15 +2,15 @@
 //! holding the meta (kind, job, reasoning, model, decision, …), the
 //! before/after content of every file the job changed, and the journal of
 //! the commit that wrote it; plus `snapshots/index.jsonl`, one line per
-//! snapshot, whose appended line is the commit point. Written by
-//! [`TenantDir::commit`] together with the change they record.
+//! snapshot. Written by [`TenantDir::commit`] together with the change they
+//! record.
 //!
 //! One file, not a directory of copies (issue 12, 6): the old layout,
 //! `snapshots/<id>/{before,after}/…` with a `meta.json`, took nine of a
 //! job's twelve inodes and eleven of its nineteen `fsync`s, and those were
 //! most of a job's own time. The file is written once, as the commit's
-//! pending marker, and linked into `snapshots/` (see [`super::journal`]),
-//! so a snapshot costs one inode and one `fsync`.
+//! marker, and linked into `snapshots/` (see [`super::journal`]), so a
+//! snapshot costs one inode and one `fsync`.
 //!
 //! Snapshots of the old layout, written by earlier versions, are read as
 //! they are: [`TenantDir::read_snapshot`] reads both, and nothing is
@@ -29,7 +29,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::journal::Touched;
-use super::{StoreError, TenantDir, TenantFile, cache, files, safe_name};
+use super::{StoreError, TenantDir, TenantFile, VerdictCounts, cache, files, safe_name};
 
 pub(super) const INDEX: &str = "index.jsonl";
 /// The record of an old-layout snapshot directory.
@@ -139,6 +139,9 @@ pub(super) struct SnapshotFileRef<'a> {
     /// policy sees, so a replay of an older decision needs it back.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) before_modified_ms: &'a BTreeMap<String, u64>,
+    /// The decision's counts, for the index line that recovery appends
+    /// when the commit was cut off before it.
+    pub(super) verdicts: VerdictCounts,
 }
 
 /// A snapshot file as read.
@@ -149,6 +152,15 @@ struct SnapshotFile {
     changes: Vec<FileChange>,
     #[serde(default)]
     before_modified_ms: BTreeMap<String, u64>,
+    #[serde(default)]
+    verdicts: VerdictCounts,
+}
+
+/// A snapshot file's meta, changes and verdict counts; `None` if it does
+/// not parse or is of another format.
+pub(super) fn decode_snapshot(text: &str) -> Option<(SnapshotMeta, Vec<FileChange>, VerdictCounts)> {
+    let file: SnapshotFile = serde_json::from_str(text).ok()?;
+    (file.format == SNAPSHOT_FORMAT).then_some((file.meta, file.changes, file.verdicts))
 }
 
 /// The file name of snapshot `id` in `snapshots/`.
@@ -163,8 +175,9 @@ pub(super) fn encode_snapshot(
     changes: &[FileChange],
     journal: &[Touched],
     before_modified_ms: &BTreeMap<String, u64>,
+    verdicts: VerdictCounts,
 ) -> Result<Vec<u8>, StoreError> {
-    let file = SnapshotFileRef { format: SNAPSHOT_FORMAT, meta, changes, journal, before_modified_ms };
+    let file = SnapshotFileRef { format: SNAPSHOT_FORMAT, meta, changes, journal, before_modified_ms, verdicts };
     let too_large = || StoreError::SnapshotTooLarge { id: meta.id.clone(), limit_bytes: SNAPSHOT_MAX_BYTES };
     // INVARIANT: serializing these types cannot fail (string keys only).
     let bytes = serde_json::to_vec(&file).map_err(|_| too_large())?;

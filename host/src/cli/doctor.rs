@@ -43,10 +43,10 @@ pub(crate) async fn doctor(config: &RawConfig, args: &DoctorArgs) -> anyhow::Res
         writeln!(out, "undone    commit {id}: it was cut off before it completed")?;
     }
     if let Some(id) = &recovery.finished {
-        writeln!(out, "finished  commit {id}: its cleanup was left")?;
+        writeln!(out, "finished  commit {id}: it was cut off after its commit point")?;
     }
     for path in &recovery.rolled_forward {
-        writeln!(out, "rewrote   {}: the finished commit's write of it was lost", printable(path))?;
+        writeln!(out, "rewrote   {}: the commit had not written it yet", printable(path))?;
     }
     for path in &recovery.swept {
         writeln!(out, "removed   {}: a stale temporary file", printable(path))?;
