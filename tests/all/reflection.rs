@@ -82,7 +82,8 @@ impl Harness {
         self.reflector.run(claim).await
     }
 
-    /// Every file under the data directory, with its content.
+    /// Every file under the data directory but locks and spare files, with
+    /// its content.
     pub fn files(&self) -> BTreeMap<String, String> {
         files_under(&self.dir.path().join("data"))
     }
@@ -95,7 +96,8 @@ pub fn files_under(root: &Path) -> BTreeMap<String, String> {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();
             let relative = path.strip_prefix(root).expect("under root").display().to_string();
-            if relative.ends_with(".lock") {
+            // Spare files are free space, not content (see the store's `spares`).
+            if relative.ends_with(".lock") || relative.contains(".tmp-spare-") {
                 continue;
             }
             match std::fs::symlink_metadata(&path) {

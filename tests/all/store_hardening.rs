@@ -86,7 +86,8 @@ fn tree(root: &Path) -> BTreeMap<String, Option<String>> {
         for item in fs::read_dir(&dir).expect("read dir").flatten() {
             let path = item.path();
             let relative = path.strip_prefix(root).expect("under root").display().to_string();
-            if relative == ".lock" {
+            // Spare files are free space, not content (see `spares`).
+            if relative == ".lock" || relative.contains(".tmp-spare-") {
                 continue;
             }
             if item.file_type().expect("type").is_dir() {

@@ -77,7 +77,7 @@ impl TenantDir {
     /// tenant lock.
     pub fn commit(
         &self,
-        _lock: &TenantLock,
+        lock: &TenantLock,
         meta: &SnapshotMeta,
         changes: &[FileChange],
         verdicts: VerdictCounts,
@@ -103,8 +103,8 @@ impl TenantDir {
         // 2. and 3., undone as a whole on failure.
         let mut applied = Applied::default();
         let result = self
-            .journal(meta, &changes, &touched, &snapshot)
-            .and_then(|()| self.apply(meta, &changes, &touched, verdicts, &mut applied));
+            .journal(meta, &changes, &touched, &snapshot, lock)
+            .and_then(|()| self.apply(meta, &changes, &touched, verdicts, lock, &mut applied));
         match result {
             Ok(()) => Ok(Committed { written: touched.len() }),
             Err(source) => {
@@ -187,6 +187,7 @@ impl TenantDir {
         changes: &[FileChange],
         touched: &[Touched],
         snapshot: &[u8],
+        lock: &TenantLock,
     ) -> Result<(), StoreError> {
         let mut durable = files::Durable::default();
         // First, so that the directories are synced before `snapshots/`:
@@ -195,7 +196,10 @@ impl TenantDir {
         for touched in touched {
             let Some(text) = after_of(changes, &touched.file) else { continue };
             let (dir, name) = self.locate(&touched.file)?;
-            durable.stage(dir, &name, text.as_bytes()).map_err(StoreError::io(self.path(&touched.file.path())))?;
+            let spare = lock.spares().take(touched.file.dir_name());
+            durable
+                .stage(dir, &name, text.as_bytes(), spare.as_deref())
+                .map_err(StoreError::io(self.path(&touched.file.path())))?;
         }
         fault::point("staged")?;
         self.write_marker(&mut durable, snapshot)?;
@@ -213,6 +217,7 @@ impl TenantDir {
         changes: &[FileChange],
         touched: &[Touched],
         verdicts: VerdictCounts,
+        lock: &TenantLock,
         applied: &mut Applied,
     ) -> Result<(), StoreError> {
         fault::point("journaled")?;
@@ -237,7 +242,7 @@ impl TenantDir {
         self.link_snapshot(&meta.id)?;
         applied.index_len = Some(self.append_index_line(&index_line(meta, changes, verdicts))?);
         fault::point("indexed")?;
-        self.mark_applied(touched)
+        self.mark_applied(touched, lock.spares())
     }
 
     /// Appends `line` to the snapshot index, unsynced; returns the index's

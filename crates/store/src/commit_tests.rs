@@ -69,7 +69,8 @@ fn seed_and_plan(tenant: &TenantDir) -> Vec<FileChange> {
     ]
 }
 
-/// Every file and directory under `root` but the lock, with contents.
+/// Every file and directory under `root` but the lock and spare files, with
+/// contents.
 fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
     let mut found = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
@@ -77,7 +78,8 @@ fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
         for item in fs::read_dir(&dir).expect("read dir").flatten() {
             let path = item.path();
             let relative = path.strip_prefix(root).expect("under root").display().to_string();
-            if relative == ".lock" {
+            // Spare files are free space, not content (see `spares`).
+            if relative == ".lock" || relative.contains(".tmp-spare-") {
                 continue;
             }
             if item.file_type().expect("type").is_dir() {
@@ -388,4 +390,73 @@ fn a_finished_commit_is_never_redone_over_later_hand_edits() {
     let other = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
     assert_eq!(other.lock().expect("lock").recovery(), &Recovery::default());
     assert_eq!(tree(&root), hand);
+}
+
+#[test]
+fn replaced_files_are_kept_empty_as_spares_and_reused_and_a_linked_one_is_never_emptied() {
+    use std::os::unix::fs::MetadataExt;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let root = dir.path().join("tenants/acme");
+    let ino = |name: &str| fs::metadata(root.join("memory").join(name)).expect("stat").ino();
+    let mut entries = vec![entry("a", "first")];
+    let commit = |n: u64, entries: &[Entry], changed: &Entry| {
+        let lock = tenant.lock().expect("lock");
+        let index = tenant.read_file(&TenantFile::MemoryIndex).expect("index");
+        let old = tenant.read_file(&TenantFile::Entry(changed.name.clone())).expect("entry");
+        let changes = vec![
+            FileChange {
+                file: TenantFile::Entry(changed.name.clone()),
+                before: old,
+                after: Some(changed.to_markdown()),
+            },
+            FileChange { file: TenantFile::MemoryIndex, before: index, after: Some(memory_index(entries)) },
+        ];
+        tenant
+            .commit(&lock, &meta(&format!("job-{n}"), 1_700_000_000_000 + n, &changes), &changes, VERDICTS)
+            .expect("commit");
+    };
+    commit(1, &entries, &entries[0]);
+    let (first_index, first_a) = (ino("MEMORY.md"), ino("a.md"));
+    // A person keeps a link to `a.md` elsewhere: it is never emptied.
+    fs::hard_link(root.join("memory/a.md"), dir.path().join("kept-a.md")).expect("link");
+    // A new description: `MEMORY.md` changes too.
+    entries[0] = Entry { description: "About a, again".into(), ..entry("a", "second") };
+    commit(2, &entries, &entries[0]);
+    let spares: Vec<_> = fs::read_dir(root.join("memory"))
+        .expect("list")
+        .flatten()
+        .filter(|item| item.file_name().to_string_lossy().starts_with(".tmp-spare-"))
+        .collect();
+    assert_eq!(spares.len(), 1, "the old index is parked; the linked entry is not");
+    assert_eq!(spares[0].metadata().expect("stat").len(), 0, "parked empty");
+    assert_eq!(spares[0].metadata().expect("stat").ino(), first_index);
+    assert_eq!(fs::read_to_string(dir.path().join("kept-a.md")).expect("kept"), entry("a", "first").to_markdown());
+    assert_ne!(ino("a.md"), first_a);
+
+    entries.push(entry("b", "third"));
+    commit(3, &entries, &entries[1]);
+    assert!([ino("b.md"), ino("MEMORY.md")].contains(&first_index), "the spare's inode holds a new file");
+    assert_eq!(tenant.read_file(&TenantFile::MemoryIndex).expect("index"), Some(memory_index(&entries)));
+
+    // Never more than a few spares a directory.
+    for n in 0..(2 * crate::spares::MAX_SPARES as u64) {
+        let extra = entry(&format!("x{n}"), "x");
+        entries.push(extra.clone());
+        commit(10 + n, &entries, &extra);
+        let removal = vec![FileChange {
+            file: TenantFile::Entry(extra.name.clone()),
+            before: Some(extra.to_markdown()),
+            after: None,
+        }];
+        entries.pop();
+        let lock = tenant.lock().expect("lock");
+        tenant
+            .commit(&lock, &meta(&format!("rm-{n}"), 1_800_000_000_000 + n, &removal), &removal, VERDICTS)
+            .expect("remove");
+    }
+    let spares = fs::read_dir(root.join("memory")).expect("list").flatten();
+    let spares = spares.filter(|item| item.file_name().to_string_lossy().starts_with(".tmp-spare-")).count();
+    assert!(spares <= crate::spares::MAX_SPARES, "{spares} spares");
 }

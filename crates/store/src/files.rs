@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, File, OpenOptions};
 
+use super::spares::{self, SPARE_PREFIX};
+
 /// Prefix of temporary files; readers skip names starting with it.
 pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 /// Prefix of a commit's staged new content, `.tmp-commit-<name>`: only a
@@ -74,12 +76,24 @@ impl Durable {
     /// name need not survive a crash (recovery never reads one, the sweep
     /// removes it), and the rename that puts it into place syncs the
     /// directory then ([`Durable::rename_staged`]). One `fsync` a commit.
-    pub(crate) fn stage(&mut self, dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
+    ///
+    /// Written into the file `spare` (see [`crate::spares`]) if given and
+    /// still there, so that no inode is allocated.
+    pub(crate) fn stage(&mut self, dir: &Dir, name: &str, bytes: &[u8], spare: Option<&str>) -> io::Result<()> {
         let staged = format!("{STAGED_PREFIX}{name}");
         remove_if_present(dir, &staged)?;
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true).follow(FollowSymlinks::No);
-        let mut file = dir.open_with(&staged, &options)?;
+        let reused = match spare {
+            Some(spare) => spares::reuse(dir, spare, &staged)?,
+            None => None,
+        };
+        let mut file = match reused {
+            Some(file) => file,
+            None => {
+                let mut options = OpenOptions::new();
+                options.write(true).create_new(true).follow(FollowSymlinks::No);
+                dir.open_with(&staged, &options)?
+            }
+        };
         file.write_all(bytes)?;
         self.files.push(file);
         Ok(())
@@ -221,19 +235,37 @@ pub(crate) fn remove_if_present(dir: &Dir, name: &str) -> io::Result<()> {
     }
 }
 
+/// What [`sweep_temps`] found.
+#[derive(Default)]
+pub(crate) struct Swept {
+    /// Stale temporary files removed.
+    pub(crate) removed: Vec<String>,
+    /// Spare files kept (see [`crate::spares`]).
+    pub(crate) spares: Vec<String>,
+}
+
 /// Removes the temporary files of `dir` that nobody can still be writing,
-/// and returns their names. Call it holding the tenant lock: staged and
-/// undo files belong to commits, which hold the lock, so any found are
-/// stale; other temporary files are stale once older than
-/// [`sweep::STALE_TEMP_SECONDS`]. Fixes #9 (22): a writer killed between
-/// creating and renaming left its temporary file forever.
-pub(crate) fn sweep_temps(dir: &Dir) -> io::Result<Vec<String>> {
+/// and lists its spare files, keeping at most [`spares::MAX_SPARES`]. Call
+/// it holding the tenant lock: staged and undo files belong to commits,
+/// which hold the lock, so any found are stale; other temporary files are
+/// stale once older than [`sweep::STALE_TEMP_SECONDS`]. Fixes #9 (22): a
+/// writer killed between creating and renaming left its temporary file
+/// forever.
+pub(crate) fn sweep_temps(dir: &Dir) -> io::Result<Swept> {
     let now = std::time::SystemTime::now();
-    let mut swept = Vec::new();
+    let mut swept = Swept::default();
     for item in dir.entries()? {
         let item = item?;
         let Ok(name) = item.file_name().into_string() else { continue };
         if !name.starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        if name.starts_with(SPARE_PREFIX) {
+            if swept.spares.len() < spares::MAX_SPARES {
+                swept.spares.push(name);
+            } else {
+                remove_if_present(dir, &name)?;
+            }
             continue;
         }
         let meta = item.metadata()?;
@@ -244,7 +276,7 @@ pub(crate) fn sweep_temps(dir: &Dir) -> io::Result<Vec<String>> {
         let age = meta.modified().ok().and_then(|t| now.duration_since(t.into_std()).ok()).unwrap_or_default();
         if ours || age.as_secs() >= sweep::STALE_TEMP_SECONDS {
             remove_if_present(dir, &name)?;
-            swept.push(name);
+            swept.removed.push(name);
         }
     }
     Ok(swept)

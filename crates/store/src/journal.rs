@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use super::commit::{Applied, index_line};
 use super::snapshot::{INDEX, SNAPSHOT_MAX_BYTES, decode_snapshot, snapshot_file_name};
+use super::spares::Spares;
 use super::{FileChange, StoreError, TenantDir, TenantFile, files};
 
 /// The marker of a commit past its commit point, not yet applied.
@@ -103,8 +104,11 @@ pub struct Recovery {
 impl TenantDir {
     /// Finishes or undoes a commit that was cut off, then sweeps stale
     /// temporary files. Only for a holder of the tenant lock.
-    pub(crate) fn recover(&self) -> Result<Recovery, StoreError> {
+    ///
+    /// Returns the spare files found, too (see [`crate::spares`]).
+    pub(crate) fn recover(&self) -> Result<(Recovery, Spares), StoreError> {
         let mut recovery = Recovery::default();
+        let mut spares = Vec::new();
         if let Some(marker) = self.read_legacy_marker()? {
             if self.snapshot_history()?.iter().any(|line| line.id == marker.snapshot) {
                 recovery.rolled_forward = self.roll_forward_legacy(&marker)?;
@@ -117,17 +121,20 @@ impl TenantDir {
         }
         self.finish_cut_off(&mut recovery)?;
         let dirs = [
-            ("", &self.dir),
-            ("memory/", &self.memory),
-            ("pieces/", &self.pieces),
+            ("", &self.dir, None),
+            ("memory/", &self.memory, Some("memory")),
+            ("pieces/", &self.pieces, Some("pieces")),
             // Not `snapshots/`: nothing is written there by rename but the
             // marker (its index is appended to), and it is the largest to
             // list.
-            ("consolidation/", &self.consolidation),
+            ("consolidation/", &self.consolidation, None),
         ];
-        for (sub, dir) in dirs {
+        for (sub, dir, spare_key) in dirs {
             let swept = files::sweep_temps(dir).map_err(StoreError::io(self.path(sub)))?;
-            recovery.swept.extend(swept.into_iter().map(|name| self.path(&format!("{sub}{name}"))));
+            recovery.swept.extend(swept.removed.into_iter().map(|name| self.path(&format!("{sub}{name}"))));
+            if let Some(key) = spare_key {
+                spares.extend(swept.spares.into_iter().map(|name| (key, name)));
+            }
         }
         // The temporary files `snapshots/` can hold: a marker staged by a
         // commit that died before renaming it.
@@ -150,7 +157,7 @@ impl TenantDir {
                 "repaired what an earlier writer left"
             );
         }
-        Ok(recovery)
+        Ok((recovery, Spares::new(spares)))
     }
 
     /// Adds what the previous commit left unsynced (its renames, its index
@@ -173,7 +180,7 @@ impl TenantDir {
     /// age, and never reads a torn marker once it was synced).
     pub(super) fn write_marker(&self, durable: &mut files::Durable, bytes: &[u8]) -> Result<(), StoreError> {
         durable
-            .stage(&self.snapshots, LAST, bytes)
+            .stage(&self.snapshots, LAST, bytes, None)
             .and_then(|()| durable.rename_staged(&self.snapshots, "snapshots", LAST))
             .map_err(StoreError::io(self.path(&format!("snapshots/{LAST}"))))
     }
@@ -190,11 +197,13 @@ impl TenantDir {
 
     /// Marks the commit applied, replacing the previous commit's marker (a
     /// sync made that durable): nothing is left to finish, only to sync.
-    /// Removes the undo links of the files it `touched`.
-    pub(super) fn mark_applied(&self, touched: &[Touched]) -> Result<(), StoreError> {
+    /// Parks the old versions of the files it `touched`, which only their
+    /// undo links still name, as `spares`.
+    pub(super) fn mark_applied(&self, touched: &[Touched], spares: &Spares) -> Result<(), StoreError> {
         for touched in touched.iter().filter(|t| t.existed) {
             let (dir, name) = self.locate(&touched.file)?;
-            files::remove_if_present(dir, &format!("{}{name}", files::UNDO_PREFIX))
+            spares
+                .park(dir, touched.file.dir_name(), &format!("{}{name}", files::UNDO_PREFIX))
                 .map_err(StoreError::io(self.path(&touched.file.path())))?;
         }
         let path = self.path(&format!("snapshots/{LAST}"));
@@ -275,7 +284,7 @@ impl TenantDir {
         }
         durable.sync().map_err(StoreError::io(self.path("")))?;
         // Its undo links, if any, are swept with the other staged files.
-        self.mark_applied(&[])?;
+        self.mark_applied(&[], &Spares::default())?;
         recovery.finished = Some(meta.id);
         Ok(())
     }

@@ -32,6 +32,7 @@ mod lock;
 mod notes;
 pub mod pieces;
 mod snapshot;
+mod spares;
 
 use std::io;
 use std::path::Path;
@@ -280,8 +281,8 @@ impl LockHandle {
     /// earlier holder left (see [`TenantLock::recovery`]).
     pub fn acquire(&self) -> Result<TenantLock, StoreError> {
         let lock = TenantLock::acquire(&self.tenant.dir).map_err(StoreError::io(self.tenant.path(".lock")))?;
-        let recovery = self.tenant.recover()?;
-        Ok(lock.with_recovery(recovery))
+        let (recovery, spares) = self.tenant.recover()?;
+        Ok(lock.with_recovery(recovery, spares))
     }
 }
 

@@ -11,6 +11,7 @@ use rustix::fs::{FlockOperation, flock};
 const LOCK_FILE: &str = ".lock";
 
 use super::Recovery;
+use super::spares::Spares;
 
 /// Held while a tenant's files are being changed; released on drop.
 #[derive(Debug)]
@@ -18,6 +19,8 @@ pub struct TenantLock {
     // INVARIANT: the flock lives as long as this descriptor is open.
     _file: File,
     recovery: Recovery,
+    /// Only a lock holder uses spare files.
+    spares: Spares,
 }
 
 impl TenantLock {
@@ -27,11 +30,16 @@ impl TenantLock {
         options.read(true).write(true).create(true).follow(FollowSymlinks::No);
         let file = tenant_dir.open_with(LOCK_FILE, &options)?;
         flock(&file, FlockOperation::LockExclusive)?;
-        Ok(TenantLock { _file: file, recovery: Recovery::default() })
+        Ok(TenantLock { _file: file, recovery: Recovery::default(), spares: Spares::default() })
     }
 
-    pub(crate) fn with_recovery(self, recovery: Recovery) -> TenantLock {
-        TenantLock { recovery, ..self }
+    pub(crate) fn with_recovery(self, recovery: Recovery, spares: Spares) -> TenantLock {
+        TenantLock { recovery, spares, ..self }
+    }
+
+    /// The spare files of the tenant (see [`crate::spares`]).
+    pub(crate) fn spares(&self) -> &Spares {
+        &self.spares
     }
 
     /// What was repaired when the lock was taken: a commit an earlier
