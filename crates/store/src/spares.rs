@@ -86,13 +86,16 @@ pub(crate) fn reuse(dir: &Dir, spare: &str, staged: &str) -> io::Result<Option<F
     let lone = match dir.open_with(staged, &options) {
         Ok(file) => {
             let meta = file.metadata()?;
-            (meta.is_file() && meta.nlink() == 1).then_some(file)
+            (meta.is_file() && meta.nlink() == 1).then_some((file, meta.len()))
         }
         Err(_) => None,
     };
     match lone {
-        Some(file) => {
-            file.set_len(0)?;
+        Some((file, len)) => {
+            // Parked empty; emptied again only if someone wrote to it.
+            if len != 0 {
+                file.set_len(0)?;
+            }
             Ok(Some(file))
         }
         None => remove_if_present(dir, staged).map(|()| None),
