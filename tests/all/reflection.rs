@@ -12,7 +12,7 @@ use memwarden::jobs::{JobStore, NewReflection, ReflectionPayload, SqliteJobStore
 use memwarden::llm::{LlmClient, OpenAiClient, OpenAiConfig};
 use memwarden::policy::{PackMap, RulePack, RunOutcome};
 use memwarden::reflection::{Reflector, Report, ReportOutcome, Settings, now_ms};
-use memwarden::store::DataDir;
+use memwarden::store::{DataDir, Entry, memory_index};
 use serde_json::json;
 
 use crate::llm_server::{Behaviour, LlmServer};
@@ -170,6 +170,41 @@ async fn a_good_answer_is_applied_snapshotted_and_measured() {
     assert_eq!(rows[0].rejections.get("name_not_slug"), Some(&1));
     let status = h.reflector.jobs.job(report.job).await.expect("job").expect("exists");
     assert_eq!((status.status.as_str(), status.snapshot_id), ("succeeded", Some(snapshot)));
+}
+
+#[tokio::test]
+async fn an_update_of_a_body_leaves_the_index_out_of_the_job_and_its_snapshot() {
+    let update = json!({"op": "update", "name": "deploy-order", "type": "project",
+        "description": "About deploy-order", "body": "Run migrations, then deploy."});
+    let h = harness(vec![Behaviour::Reply(proposal(json!([update])))], |_| {}).await;
+    let memory = h.dir.path().join("data/tenants/acme/memory");
+    std::fs::create_dir_all(&memory).expect("memory dir");
+    let seeded = Entry {
+        name: "deploy-order".into(),
+        description: "About deploy-order".into(),
+        entry_type: "project".into(),
+        body: "Run migrations first.".into(),
+    };
+    std::fs::write(memory.join("deploy-order.md"), seeded.to_markdown()).expect("entry");
+    let index = memory_index(&[seeded]);
+    std::fs::write(memory.join("MEMORY.md"), &index).expect("index");
+    // Written two hours ago: past the update cooldown.
+    let file = std::fs::File::options().write(true).open(memory.join("deploy-order.md")).expect("open");
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(7200)).expect("mtime");
+
+    let report = h.reflect("acme").await;
+    assert_eq!(report.outcome, ReportOutcome::Succeeded, "{report:#?}");
+    let files = h.files();
+    assert!(files["tenants/acme/memory/deploy-order.md"].contains("Run migrations, then deploy."));
+    assert_eq!(files["tenants/acme/memory/MEMORY.md"], index, "the index needs no change");
+    let line: serde_json::Value =
+        serde_json::from_str(files["tenants/acme/snapshots/index.jsonl"].trim()).expect("index line");
+    assert_eq!((line["files"].as_u64(), line["memory_writes"].as_u64()), (Some(1), Some(1)), "{line}");
+    let snapshot = report.snapshot_id.clone().expect("snapshot");
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&files[&format!("tenants/acme/snapshots/{snapshot}.json")]).expect("snapshot");
+    assert_eq!(snapshot["meta"]["files"], json!([{"kind": "entry", "name": "deploy-order"}]));
+    assert!(!snapshot.to_string().contains("# Memory"), "the index is nowhere in the snapshot");
 }
 
 #[tokio::test]

@@ -85,7 +85,12 @@ pub fn build(
     if plan.memory_applied > 0 {
         let values: Vec<Entry> = state.into_values().collect();
         let before = tenant.read_file(&TenantFile::MemoryIndex)?;
-        plan.changes.push(FileChange { file: TenantFile::MemoryIndex, before, after: Some(memory_index(&values)) });
+        let after = Some(memory_index(&values));
+        // A change of bodies only leaves the index as it is: not carried
+        // (twice) in the job's record and its snapshot.
+        if before != after {
+            plan.changes.push(FileChange { file: TenantFile::MemoryIndex, before, after });
+        }
     }
 
     let piece = proposal.piece_edit.as_ref().and_then(|edit| Some((edit, decision.piece_to_apply(&edit.yaml)?)));
