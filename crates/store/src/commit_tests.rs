@@ -69,6 +69,16 @@ fn seed_and_plan(tenant: &TenantDir) -> Vec<FileChange> {
     ]
 }
 
+/// A seeded tenant in a new directory (see [`seed_and_plan`]): the
+/// directory, the tenant, the second job's change set and the tenant's path.
+fn seeded() -> (tempfile::TempDir, TenantDir, Vec<FileChange>, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let changes = seed_and_plan(&tenant);
+    let root = dir.path().join("tenants/acme");
+    (dir, tenant, changes, root)
+}
+
 /// Every file and directory under `root` but the lock and spare files, with
 /// contents.
 fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
@@ -105,10 +115,7 @@ fn live(tenant: &TenantDir, changes: &[FileChange]) -> Vec<Option<String>> {
 
 #[test]
 fn a_commit_adds_one_snapshot_file_and_no_directory() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
-    let changes = seed_and_plan(&tenant);
-    let root = dir.path().join("tenants/acme");
+    let (_dir, tenant, changes, root) = seeded();
     let before = tree(&root);
     let job = meta("job-2", 1_700_000_000_500, &changes);
     tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
@@ -193,10 +200,7 @@ fn a_commit_failing_or_killed_at_any_step_is_fully_before_or_fully_after() {
 
 #[test]
 fn a_marker_of_an_earlier_version_is_undone_with_its_snapshot_directory() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
-    let changes = seed_and_plan(&tenant);
-    let root = dir.path().join("tenants/acme");
+    let (_dir, tenant, changes, root) = seeded();
     let before = live(&tenant, &changes);
     let id = snapshot_id(1_700_000_000_500, "job-2");
     // Cut off mid-apply by an earlier version: its marker, its snapshot
@@ -275,10 +279,7 @@ fn commit_killed_at(step: &'static str, tenant: &TenantDir, job: &SnapshotMeta, 
 
 #[test]
 fn a_marker_killed_before_its_sync_is_finished_and_a_torn_or_staged_one_removed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
-    let changes = seed_and_plan(&tenant);
-    let root = dir.path().join("tenants/acme");
+    let (_dir, tenant, changes, root) = seeded();
     let before = live(&tenant, &changes);
     // Killed right after the marker was put in place: the next holder
     // writes every file from it.
@@ -315,10 +316,7 @@ fn a_marker_killed_before_its_sync_is_finished_and_a_torn_or_staged_one_removed(
 
 #[test]
 fn a_marker_of_an_earlier_version_in_snapshots_is_undone() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
-    let changes = seed_and_plan(&tenant);
-    let root = dir.path().join("tenants/acme");
+    let (_dir, tenant, changes, root) = seeded();
     let before = live(&tenant, &changes);
     let id = snapshot_id(1_700_000_000_500, "job-2");
     // Cut off by the version before this one, after replacing `edit` (its
@@ -339,10 +337,7 @@ fn a_marker_of_an_earlier_version_in_snapshots_is_undone() {
 
 #[test]
 fn a_commit_cut_off_after_its_commit_point_is_finished_and_files_changed_since_are_kept() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
-    let changes = seed_and_plan(&tenant);
-    let root = dir.path().join("tenants/acme");
+    let (_dir, tenant, changes, root) = seeded();
     let (before, after): (Vec<_>, Vec<_>) = changes.iter().map(|c| (c.before.clone(), c.after.clone())).unzip();
     // Killed after the index line, before the marker was marked applied...
     let job = meta("job-2", 1_700_000_000_500, &changes);
@@ -375,10 +370,7 @@ fn a_commit_cut_off_after_its_commit_point_is_finished_and_files_changed_since_a
 
 #[test]
 fn a_finished_commit_is_never_redone_over_later_hand_edits() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tenant = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
-    let changes = seed_and_plan(&tenant);
-    let root = dir.path().join("tenants/acme");
+    let (dir, tenant, changes, root) = seeded();
     let job = meta("job-2", 1_700_000_000_500, &changes);
     tenant.commit(&tenant.lock().expect("lock"), &job, &changes, VERDICTS).expect("commit");
     // Its durability is left to the next commit; meanwhile a person undoes
