@@ -11,7 +11,7 @@
 //!    `snapshots/.last-commit` (see [`super::journal`]), then sync them,
 //!    together with what the previous commit left to sync. All the space
 //!    and inodes the commit needs are taken here, while readers still see
-//!    the old store. From here on the commit is done: whatever cuts it off,
+//!    the old store. From here on a crash cannot take the commit back:
 //!    the next lock holder finishes it from the snapshot.
 //! 3. Apply: link each file about to be replaced or removed to its undo
 //!    name, rename the staged files into place and remove the removed
