@@ -217,25 +217,10 @@ impl TenantDir {
     pub(super) fn undo_commit(&self, id: &str, touched: &[Touched], applied: &Applied) -> Result<(), StoreError> {
         for touched in touched {
             let (dir, name) = self.locate(&touched.file)?;
-            let io = StoreError::io(self.path(&touched.file.path()));
-            files::remove_if_present(dir, &format!("{}{name}", files::STAGED_PREFIX)).map_err(io)?;
-            let io = StoreError::io(self.path(&touched.file.path()));
-            if touched.existed {
-                let undo = format!("{}{name}", files::UNDO_PREFIX);
-                match dir.symlink_metadata(&undo) {
-                    // Renaming a link onto another of the same file does
-                    // nothing: the link is removed after.
-                    Ok(_) => {
-                        dir.rename(&undo, dir, &name).and_then(|()| files::remove_if_present(dir, &undo)).map_err(io)?
-                    }
-                    // Never linked, so never replaced.
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(err) => return Err(io(err)),
-                }
-            } else {
-                files::remove_if_present(dir, &name).map_err(io)?;
-            }
+            files::remove_if_present(dir, &format!("{}{name}", files::STAGED_PREFIX))
+                .map_err(StoreError::io(self.path(&touched.file.path())))?;
         }
+        self.put_back(touched)?;
         for (sub, dir) in [("memory", &self.memory), ("pieces", &self.pieces)] {
             files::sync_dir(dir).map_err(StoreError::io(self.path(sub)))?;
         }
@@ -361,24 +346,36 @@ impl TenantDir {
     /// Puts every file a legacy `marker` lists back as it was and removes
     /// the snapshot. Renames and unlinks only: it needs no free space.
     fn undo(&self, marker: &Pending) -> Result<(), StoreError> {
-        for touched in &marker.files {
-            let (dir, name) = self.locate(&touched.file)?;
-            let io = StoreError::io(self.path(&touched.file.path()));
-            if touched.existed {
-                let undo = format!("{}{name}", files::UNDO_PREFIX);
-                match dir.symlink_metadata(&undo) {
-                    Ok(_) => dir.rename(&undo, dir, &name).map_err(io)?,
-                    // Never linked, so never replaced.
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(err) => return Err(io(err)),
-                }
-            } else {
-                files::remove_if_present(dir, &name).map_err(io)?;
-            }
-        }
+        self.put_back(&marker.files)?;
         self.remove_snapshot(&marker.snapshot)?;
         for (sub, dir) in [("memory", &self.memory), ("pieces", &self.pieces), ("snapshots", &self.snapshots)] {
             files::sync_dir(dir).map_err(StoreError::io(self.path(sub)))?;
+        }
+        Ok(())
+    }
+
+    /// Puts every file of `touched` back as it was before its commit:
+    /// renamed back from its undo link if it existed (and was replaced),
+    /// removed if it was created. Renames and unlinks only: no space needed.
+    fn put_back(&self, touched: &[Touched]) -> Result<(), StoreError> {
+        for touched in touched {
+            let (dir, name) = self.locate(&touched.file)?;
+            let io = StoreError::io(self.path(&touched.file.path()));
+            if !touched.existed {
+                files::remove_if_present(dir, &name).map_err(io)?;
+                continue;
+            }
+            let undo = format!("{}{name}", files::UNDO_PREFIX);
+            match dir.symlink_metadata(&undo) {
+                // Renaming a link onto another of the same file does
+                // nothing: the link is removed after.
+                Ok(_) => {
+                    dir.rename(&undo, dir, &name).and_then(|()| files::remove_if_present(dir, &undo)).map_err(io)?
+                }
+                // Never linked, so never replaced.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io(err)),
+            }
         }
         Ok(())
     }
