@@ -162,7 +162,8 @@ impl TenantDir {
 
     /// Adds what the previous commit left unsynced (its renames, its index
     /// line, the link of its snapshot) to `durable`, if it is not durable
-    /// yet. Before the new marker: `durable` syncs directories in order.
+    /// yet: synced before `snapshots/`, where the new marker replaces the
+    /// old, which `durable` syncs last.
     pub(super) fn include_previous_commit(&self, durable: &mut files::Durable) -> Result<(), StoreError> {
         match self.snapshots.symlink_metadata(DONE) {
             Ok(_) => {}
@@ -171,8 +172,9 @@ impl TenantDir {
         }
         let io = StoreError::io(self.path(""));
         durable.include(&self.snapshots, INDEX).map_err(StoreError::io(self.path(&format!("snapshots/{INDEX}"))))?;
-        durable.touch(&self.memory, "memory").map_err(io)?;
-        durable.touch(&self.pieces, "pieces").map_err(StoreError::io(self.path("pieces")))
+        // Their new entries name files the previous commit synced staged.
+        durable.include_settled_dir(&self.memory).map_err(io)?;
+        durable.include_settled_dir(&self.pieces).map_err(StoreError::io(self.path("pieces")))
     }
 
     /// Writes the snapshot file `bytes` as the marker (staged and renamed
