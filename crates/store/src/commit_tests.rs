@@ -452,3 +452,21 @@ fn replaced_files_are_kept_empty_as_spares_and_reused_and_a_linked_one_is_never_
     let spares = spares.filter(|item| item.file_name().to_string_lossy().starts_with(".tmp-spare-")).count();
     assert!(spares <= crate::spares::MAX_SPARES, "{spares} spares");
 }
+
+/// `try_lock` answers at once: `None` while another handle holds the lock,
+/// and once it is free, the lock with the same recovery `lock` runs.
+#[test]
+fn try_lock_is_refused_while_held_and_recovers_like_lock() {
+    let (dir, tenant, _changes, root) = seeded();
+    let other = DataDir::open(dir.path()).expect("open").tenant("acme").expect("tenant");
+    let held = other.lock().expect("lock");
+    assert!(tenant.try_lock().expect("try").is_none(), "held by the other handle");
+    drop(held);
+
+    let staged = root.join("memory/.tmp-commit-left.md");
+    fs::write(&staged, "left by a killed commit").expect("write");
+    let lock = tenant.try_lock().expect("try").expect("free now");
+    assert!(!staged.exists(), "swept, as a lock holder does");
+    assert!(lock.recovery().swept.iter().any(|name| name.contains(".tmp-commit-left.md")), "{:?}", lock.recovery());
+    assert!(other.try_lock().expect("try").is_none(), "held by this handle");
+}

@@ -311,6 +311,19 @@ impl TenantDir {
         self.lock_handle()?.acquire()
     }
 
+    /// The lock if nobody holds it (then finishing or undoing what an
+    /// earlier holder left, as [`TenantDir::lock`] does); `None` at once if
+    /// somebody does.
+    pub fn try_lock(&self) -> Result<Option<TenantLock>, StoreError> {
+        match TenantLock::try_acquire(&self.dir).map_err(StoreError::io(self.path(".lock")))? {
+            Some(lock) => {
+                let (recovery, spares) = self.recover()?;
+                Ok(Some(lock.with_recovery(recovery, spares)))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// A handle that can take the lock on another thread (the lock blocks).
     pub fn lock_handle(&self) -> Result<LockHandle, StoreError> {
         Ok(LockHandle { tenant: self.try_clone()? })

@@ -26,11 +26,19 @@ pub struct TenantLock {
 impl TenantLock {
     /// Blocks until the lock on `tenant_dir` is ours.
     pub(crate) fn acquire(tenant_dir: &Dir) -> io::Result<TenantLock> {
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).follow(FollowSymlinks::No);
-        let file = tenant_dir.open_with(LOCK_FILE, &options)?;
+        let file = open(tenant_dir)?;
         flock(&file, FlockOperation::LockExclusive)?;
         Ok(TenantLock { _file: file, recovery: Recovery::default(), spares: Spares::default() })
+    }
+
+    /// The lock on `tenant_dir` if nobody holds it; `None` if somebody does.
+    pub(crate) fn try_acquire(tenant_dir: &Dir) -> io::Result<Option<TenantLock>> {
+        let file = open(tenant_dir)?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(TenantLock { _file: file, recovery: Recovery::default(), spares: Spares::default() })),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
     }
 
     pub(crate) fn with_recovery(self, recovery: Recovery, spares: Spares) -> TenantLock {
@@ -47,4 +55,10 @@ impl TenantLock {
     pub fn recovery(&self) -> &Recovery {
         &self.recovery
     }
+}
+
+fn open(tenant_dir: &Dir) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).follow(FollowSymlinks::No);
+    tenant_dir.open_with(LOCK_FILE, &options)
 }

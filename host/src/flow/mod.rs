@@ -170,9 +170,11 @@ where
     B: FnMut() -> Beat,
     Beat: Future<Output = Result<bool, JobStoreError>>,
 {
-    let mut ticker = tokio::time::interval(period);
+    // The first beat is one period away. `interval`'s first tick would be
+    // due at once, yet tokio's timer wheel rounds it up to its next
+    // millisecond: awaiting it cost every job about a millisecond.
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    ticker.tick().await;
     tokio::pin!(work);
     loop {
         tokio::select! {
@@ -200,11 +202,17 @@ pub struct Locked {
 /// async runtime. Always in this order, so two holders cannot deadlock.
 pub async fn take_lock<S: JobStore>(jobs: &S, tenant: &TenantDir) -> Result<Locked, FlowError> {
     let db = jobs.lock_tenant(tenant.name()).await?;
-    let handle = tenant.lock_handle()?;
-    let file = tokio::task::spawn_blocking(move || handle.acquire())
-        .await
-        .map_err(|err| FlowError::Store(StoreError::Io { path: "lock".into(), source: std::io::Error::other(err) }))?
-        .map_err(FlowError::Store)?;
+    let file = match tenant.try_lock()? {
+        Some(file) => file,
+        // Held: wait on a thread of its own. Only then, as a hand-off to
+        // another thread costs about as much as the lock itself.
+        None => {
+            let handle = tenant.lock_handle()?;
+            tokio::task::spawn_blocking(move || handle.acquire()).await.map_err(|err| {
+                FlowError::Store(StoreError::Io { path: "lock".into(), source: std::io::Error::other(err) })
+            })??
+        }
+    };
     Ok(Locked { file, _db: db })
 }
 
