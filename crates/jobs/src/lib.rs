@@ -377,6 +377,8 @@ pub trait JobStore: reviews::ReviewQueue + decisions::DecisionLog + Send + Sync 
     /// presumed dead) is failed as [`OWNER_GONE`], spending one attempt:
     /// requeued while attempts are left, dead once they are spent — so a
     /// job that kills its worker every time still ends (issue 9, item 1).
+    /// The SQL stores look for expired leases at most once a second per
+    /// kind, and whenever nothing else is claimable.
     fn claim(
         &self,
         kind: JobKind,

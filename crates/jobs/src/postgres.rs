@@ -21,6 +21,8 @@ pub struct PgJobStore {
     locks: PgPool,
     /// The tenants this store claims for; `None` for all.
     shard: Option<Shard>,
+    /// When its claims last reaped expired leases.
+    reaped: crate::sql::ReapClock,
 }
 
 impl PgJobStore {
@@ -39,7 +41,7 @@ impl PgJobStore {
             .await
             .map_err(|err| JobStoreError::Database(err.to_string()))?;
         let locks = PgPoolOptions::new().max_connections(16).min_connections(0).connect_lazy_with(options);
-        Ok(PgJobStore { pool, locks, shard: None })
+        Ok(PgJobStore { pool, locks, shard: None, reaped: Default::default() })
     }
 
     /// Connects to `url` for reading only: every transaction is read-only
@@ -49,7 +51,7 @@ impl PgJobStore {
             PgConnectOptions::from_str(url).map_err(database)?.options([("default_transaction_read_only", "on")]);
         let pool = PgPoolOptions::new().max_connections(2).connect_with(options.clone()).await.map_err(database)?;
         let locks = PgPoolOptions::new().max_connections(1).min_connections(0).connect_lazy_with(options);
-        Ok(PgJobStore { pool, locks, shard: None })
+        Ok(PgJobStore { pool, locks, shard: None, reaped: Default::default() })
     }
 
     /// This store, claiming only the jobs of `shard`'s tenants.

@@ -13,10 +13,42 @@
 //! the row if it is claimable, and only if that found nothing, read why.
 //! A reflection claim is two, in the same spirit: fail the expired leases
 //! (each spends a retry, so a job that kills its worker every time ends
-//! `dead`), then take the oldest queued row.
+//! `dead`), then take the oldest queued row. The first is skipped while it
+//! ran less than a second ago and the second finds a row.
 //!
 //! [`JobStore`]: super::JobStore
 //! [`Shard`]: super::Shard
+
+/// How often a store's claims of one kind reap expired leases at most,
+/// in ms. The reap is a statement of its own, a round trip as costly as
+/// the claim; a lease is 60 s by default, so a second more before a dead
+/// worker's job is taken over costs nothing, and a claim that finds
+/// nothing reaps at once anyway.
+pub(super) const REAP_EVERY_MS: u64 = 1_000;
+
+/// When a store's claims last reaped each kind's expired leases; shared by
+/// the store's clones.
+#[derive(Clone, Default)]
+pub(super) struct ReapClock(std::sync::Arc<std::sync::Mutex<[Option<u64>; 3]>>);
+
+impl ReapClock {
+    /// Whether a claim of `kind` at `now_ms` reaps first, noting it if so:
+    /// the first claim does, then one every [`REAP_EVERY_MS`] (or when
+    /// the clock went back).
+    pub(super) fn due(&self, kind: super::JobKind, now_ms: u64) -> bool {
+        let slot = match kind {
+            super::JobKind::Reflection => 0,
+            super::JobKind::Consolidation => 1,
+            super::JobKind::Mcp => 2,
+        };
+        let mut last = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due = last[slot].is_none_or(|at| now_ms < at || now_ms - at >= REAP_EVERY_MS);
+        if due {
+            last[slot] = Some(now_ms);
+        }
+        due
+    }
+}
 
 /// Milliseconds as the databases store them.
 pub(super) fn ms(value: u64) -> i64 {
@@ -100,6 +132,7 @@ macro_rules! job_store_impl {
         const REAP_BY_ID: &str = crate::sql::reap_sql!("id = CAST($3 AS BIGINT)", $claim_lock);
 
         /// Which jobs a claim may take.
+        #[derive(Clone, Copy)]
         enum ClaimTarget {
             Kind(JobKind),
             Id(JobId),
@@ -108,7 +141,8 @@ macro_rules! job_store_impl {
         impl $store {
             /// Fails the expired leases `target` covers (see `REAP_BY_KIND`),
             /// then claims: two statements, each atomic, safe to interleave
-            /// with other workers'.
+            /// with other workers'. A claim by kind reaps only when its
+            /// `ReapClock` says so, or when it found nothing to claim.
             async fn claim_where(
                 &self,
                 target: ClaimTarget,
@@ -116,14 +150,37 @@ macro_rules! job_store_impl {
                 lease_ms: u64,
                 now_ms: u64,
             ) -> Result<Option<Claim>, JobStoreError> {
-                self.reap_expired(&target, now_ms).await?;
+                let reaped = match target {
+                    ClaimTarget::Kind(kind) => self.reaped.due(kind, now_ms),
+                    ClaimTarget::Id(_) => true,
+                };
+                if reaped {
+                    self.reap_expired(&target, now_ms).await?;
+                }
+                match self.claim_once(&target, worker, lease_ms, now_ms).await? {
+                    None if !reaped => {
+                        self.reap_expired(&target, now_ms).await?;
+                        self.claim_once(&target, worker, lease_ms, now_ms).await
+                    }
+                    claimed => Ok(claimed),
+                }
+            }
+
+            /// The claim statement alone.
+            async fn claim_once(
+                &self,
+                target: &ClaimTarget,
+                worker: &str,
+                lease_ms: u64,
+                now_ms: u64,
+            ) -> Result<Option<Claim>, JobStoreError> {
                 let token = new_token();
                 let sql = match target {
                     ClaimTarget::Kind(_) => CLAIM_BY_KIND,
                     ClaimTarget::Id(_) => CLAIM_BY_ID,
                 };
                 let query = sqlx::query(sql).bind(worker).bind(&token.0).bind(ms(now_ms)).bind(ms(lease_ms));
-                let query = match target {
+                let query = match *target {
                     ClaimTarget::Kind(kind) => query.bind(kind.as_str()),
                     ClaimTarget::Id(id) => query.bind(id.0.to_string()),
                 };
@@ -280,7 +337,8 @@ macro_rules! job_store_impl {
             }
 
             /// Query behavior: one `UPDATE … RETURNING` fails every expired lease of
-            /// `kind` as `owner_gone` (one retry spent; dead when none is left), then
+            /// `kind` as `owner_gone` (one retry spent; dead when none is left; at
+            /// most once a second, unless the claim finds nothing), then
             /// one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING` picks the oldest
             /// due queued row, sets a fresh token and lease, and counts the attempt.
             async fn claim(

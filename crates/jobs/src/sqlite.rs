@@ -19,6 +19,8 @@ pub struct SqliteJobStore {
     pool: SqlitePool,
     /// The tenants this store claims for; `None` for all.
     shard: Option<Shard>,
+    /// When its claims last reaped expired leases.
+    reaped: crate::sql::ReapClock,
 }
 
 impl SqliteJobStore {
@@ -40,13 +42,21 @@ impl SqliteJobStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECONDS));
-        // Readers run beside the one writer in WAL mode.
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(database)?;
+        // Readers run beside the one writer in WAL mode. A connection to a
+        // local file cannot be hung up on, so it is not pinged before each
+        // use: that ping is a round trip to the connection's thread, as
+        // costly as the statement itself.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(database)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|err| JobStoreError::Database(err.to_string()))?;
-        Ok(SqliteJobStore { pool, shard: None })
+        Ok(SqliteJobStore { pool, shard: None, reaped: Default::default() })
     }
 
     /// Opens the existing database at `url` for reading only: no file,
@@ -59,7 +69,7 @@ impl SqliteJobStore {
             .read_only(true)
             .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECONDS));
         let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(database)?;
-        Ok(SqliteJobStore { pool, shard: None })
+        Ok(SqliteJobStore { pool, shard: None, reaped: Default::default() })
     }
 
     /// This store, claiming only the jobs of `shard`'s tenants.

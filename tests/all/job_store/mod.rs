@@ -249,6 +249,28 @@ macro_rules! conformance {
             assert!(store.claim(JobKind::Reflection, "w3", LEASE, T0 + 999_000).await.expect("claim").is_none());
         }
 
+        /// Reaping expired leases is a statement of its own: a store does it
+        /// at most once a second per kind while there is something else to
+        /// claim, and at once when there is not.
+        #[tokio::test]
+        async fn expired_leases_are_reaped_once_a_second_or_when_nothing_else_is_claimable() {
+            let Some((_guard, store)) = $open.await else { return };
+            let mut ids = Vec::new();
+            for (n, tenant) in ["a", "b", "c"].into_iter().enumerate() {
+                ids.push(store.enqueue_reflection(&reflection(tenant, None, 3), T0 + n as u64).await.expect("enqueue").id);
+            }
+            let claim = |at| store.claim(JobKind::Reflection, "w", LEASE, at);
+            assert_eq!(claim(T0 + 10).await.expect("claim").expect("a").id, ids[0]);
+            // A second later the reap runs; a's lease has not run out yet.
+            assert_eq!(claim(T0 + LEASE - 500).await.expect("claim").expect("b").id, ids[1]);
+            // a's lease ran out, but the last reap was half a second ago.
+            assert_eq!(claim(T0 + LEASE + 10).await.expect("claim").expect("c").id, ids[2]);
+            // Nothing else is claimable: reaped at once, a is taken over.
+            let again = claim(T0 + LEASE + 20).await.expect("claim").expect("a, again");
+            assert_eq!((again.id, again.attempt), (ids[0], 2));
+            assert!(claim(T0 + LEASE + 30).await.expect("claim").is_none());
+        }
+
         #[tokio::test]
         async fn a_record_survives_to_the_next_owner() {
             let Some((_guard, store)) = $open.await else { return };
