@@ -257,7 +257,9 @@ macro_rules! conformance {
             let Some((_guard, store)) = $open.await else { return };
             let mut ids = Vec::new();
             for (n, tenant) in ["a", "b", "c"].into_iter().enumerate() {
-                ids.push(store.enqueue_reflection(&reflection(tenant, None, 3), T0 + n as u64).await.expect("enqueue").id);
+                ids.push(
+                    store.enqueue_reflection(&reflection(tenant, None, 3), T0 + n as u64).await.expect("enqueue").id,
+                );
             }
             let claim = |at| store.claim(JobKind::Reflection, "w", LEASE, at);
             assert_eq!(claim(T0 + 10).await.expect("claim").expect("a").id, ids[0]);
