@@ -359,3 +359,25 @@ fn a_wall_clock_deadline_stops_a_loop_that_still_has_fuel() {
     // Stopped by the clock, with fuel to spare.
     assert!(record.modules[0].fuel_used < 2_500_000_000, "{:?}", record.modules[0]);
 }
+
+#[test]
+fn only_modules_that_may_meet_a_deadline_run_on_code_that_checks_the_clock() {
+    let hostile = hostile_module();
+    // The same compiled module, with and without a pack deadline, on one
+    // engine: the deadline moves it to the runtime with epoch checks, and
+    // the plain entry still runs (and stops) by fuel alone.
+    let pack = load_pack(&format!(
+        "modules:\n  - module: {hostile}\n    id: clocked\n    config: {{ behaviour: loop }}\n    limits: {{ deadline_ms: 5000 }}\n  - module: {hostile}\n    id: metered\n    config: {{ behaviour: loop }}\n    limits: {{ fuel: 1000000 }}\n"
+    ))
+    .expect("loads");
+    let runs_with_deadlines: Vec<bool> = pack.modules().map(|module| module.keeps_deadlines()).collect();
+    assert_eq!(runs_with_deadlines, [true, false]);
+    let default = RulePack::load(engine(), "default").expect("default pack");
+    assert!(default.modules().all(|module| !module.keeps_deadlines()), "compiled modules need no clock");
+    let record = evaluate(&pack, PROPOSAL);
+    assert!(
+        record.modules[1].failure.as_deref().is_some_and(|f| f.contains("ran out of fuel")),
+        "{:?}",
+        record.modules
+    );
+}

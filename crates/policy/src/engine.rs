@@ -1,23 +1,25 @@
-//! [`PolicyEngine`]: one wasmtime `Engine` and `Linker` per process, the
-//! sandbox limits, and the modules loaded so far (compiled once per content
-//! hash, in memory and on disk), plain and configured (a module that exports
+//! [`PolicyEngine`]: the wasmtime runtimes of a process (one for calls
+//! bounded by fuel alone, one for calls that also have a wall-clock
+//! deadline: see [`runtime`](super::runtime)), the sandbox limits, and the
+//! modules loaded so far (compiled once per content hash and runtime, in
+//! memory and on disk), plain and configured (a module that exports
 //! `configure`, snapshotted once per config: [`preinit`](super::preinit)).
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::Store;
+use wasmtime::component::{Component, ComponentExportIndex, TypedFunc};
 
 use super::LoadError;
-use super::cache::ModuleCache;
 use super::guest::{self, Provenance};
-use super::limits::{self, CallLimits, SandboxLimits};
+use super::limits::{CallLimits, SandboxLimits};
 use super::preinit::{self, PreinitError};
+use super::runtime::Runtime;
 use super::sandbox::{self, EvalState};
-use super::wit::{Inputs, PolicyModule, PolicyModulePre, v1, wit};
+use super::wit::{Inputs, PolicyModulePre, v1, wit};
 use super::world::{self, WorldVersion};
 
 /// Loads policy modules and runs them. Cheap to clone; share one per process.
@@ -27,11 +29,16 @@ pub struct PolicyEngine {
 }
 
 struct Inner {
-    engine: Engine,
-    linker: Linker<EvalState>,
     limits: SandboxLimits,
-    cache: Option<ModuleCache>,
-    loaded: Mutex<HashMap<[u8; 32], Arc<LoadedModule>>>,
+    cache_dir: Option<PathBuf>,
+    /// Where calls bounded by fuel alone run: every compiled module, unless
+    /// a pack gives it a deadline.
+    metered: Arc<Runtime>,
+    /// Where calls with a deadline run; built the first time a module
+    /// needs it.
+    deadlined: OnceLock<Arc<Runtime>>,
+    /// By content hash and whether the module runs with deadlines.
+    loaded: Mutex<HashMap<([u8; 32], bool), Arc<LoadedModule>>>,
     /// Configured snapshots, by [`configured_key`].
     configured: Mutex<HashMap<[u8; 32], Arc<LoadedModule>>>,
 }
@@ -39,6 +46,10 @@ struct Inner {
 /// A compiled, import-checked module, ready to instantiate.
 pub struct LoadedModule {
     pre: Bindings,
+    /// The runtime it was compiled for, whose stores its calls run in.
+    runtime: Arc<Runtime>,
+    /// Its `evaluate` export, whose type `load` checked once.
+    evaluate: ComponentExportIndex,
     sha256: [u8; 32],
     info: wit::ModuleInfo,
     size_bytes: usize,
@@ -83,6 +94,44 @@ impl Bindings {
     }
 }
 
+/// The name of the interface holding `evaluate`, in `version`.
+fn policy_interface(version: WorldVersion) -> &'static str {
+    match version {
+        WorldVersion::V0_1 => "memwarden:policy/policy@0.1.0",
+        WorldVersion::V0_2 => "memwarden:policy/policy@0.2.0",
+    }
+}
+
+/// The `evaluate` export of `component`, its type checked against `version`
+/// on an instance in `store`, so that calls can skip the check (bindgen's
+/// instantiate checks every export's type on every instance: about 1 µs of
+/// each module's call).
+fn checked_evaluate(
+    component: &Component,
+    version: WorldVersion,
+    pre: &Bindings,
+    store: &mut Store<EvalState>,
+) -> wasmtime::Result<ComponentExportIndex> {
+    let interface = policy_interface(version);
+    let missing = || wasmtime::format_err!("no `evaluate` in `{interface}`");
+    let parent = component.get_export_index(None, interface).ok_or_else(missing)?;
+    let index = component.get_export_index(Some(&parent), "evaluate").ok_or_else(missing)?;
+    match pre {
+        Bindings::V0_1(pre) => {
+            type T = v1::memwarden::policy::types::Proposal;
+            type C = v1::memwarden::policy::types::Context;
+            type D = v1::memwarden::policy::types::Decision;
+            let instance = pre.instance_pre().instantiate(&mut *store)?;
+            instance.get_typed_func::<(&T, &C, &str), (D,)>(&mut *store, &index)?;
+        }
+        Bindings::V0_2(pre) => {
+            let instance = pre.instance_pre().instantiate(&mut *store)?;
+            instance.get_typed_func::<(&wit::Proposal, &wit::Context, &str), (wit::Decision,)>(&mut *store, &index)?;
+        }
+    }
+    Ok(index)
+}
+
 impl LoadedModule {
     /// Instantiates the module in `store` and asks it to decide; a 0.1
     /// module's answer comes back in 0.2 terms.
@@ -93,18 +142,40 @@ impl LoadedModule {
         config: &str,
     ) -> wasmtime::Result<wit::Decision> {
         let config = if self.configured { "" } else { config };
+        let missing = || wasmtime::format_err!("the instance has no `evaluate`");
         match &self.pre {
             Bindings::V0_1(pre) => {
                 let (proposal, context) = inputs.v1();
-                let policy = pre.instantiate(&mut *store)?;
-                let answer = policy.memwarden_policy_policy().call_evaluate(store, proposal, context, config)?;
+                let instance = pre.instance_pre().instantiate(&mut *store)?;
+                let func = instance.get_func(&mut *store, &self.evaluate).ok_or_else(missing)?;
+                // SAFETY: `checked_evaluate` checked this export's type at
+                // load, on an instance of the same component.
+                let evaluate = unsafe {
+                    TypedFunc::<(&_, &_, &str), (v1::memwarden::policy::types::Decision,)>::new_unchecked(func)
+                };
+                let (answer,) = evaluate.call(&mut *store, (proposal, context, config))?;
                 Ok(v1::decision(answer))
             }
             Bindings::V0_2(pre) => {
                 let (proposal, context) = inputs.v2();
-                pre.instantiate(&mut *store)?.memwarden_policy_policy().call_evaluate(store, proposal, context, config)
+                let instance = pre.instance_pre().instantiate(&mut *store)?;
+                let func = instance.get_func(&mut *store, &self.evaluate).ok_or_else(missing)?;
+                // SAFETY: as above.
+                let evaluate = unsafe { TypedFunc::<(&_, &_, &str), (wit::Decision,)>::new_unchecked(func) };
+                let (answer,) = evaluate.call(&mut *store, (proposal, context, config))?;
+                Ok(answer)
             }
         }
+    }
+
+    /// A fresh store for one call of this module under `limits`.
+    pub(crate) fn store(&self, index: super::TenantIndex, limits: CallLimits) -> Store<EvalState> {
+        self.runtime.store(index, limits)
+    }
+
+    /// Whether its calls can have a wall-clock deadline.
+    pub fn keeps_deadlines(&self) -> bool {
+        self.runtime.keeps_deadlines()
     }
 
     /// The policy world the module speaks, as `0.1` or `0.2`.
@@ -170,48 +241,15 @@ impl PolicyEngine {
 
     /// An engine with `limits`, caching compiled modules in `cache_dir`.
     pub fn with_options(limits: SandboxLimits, cache_dir: Option<&Path>) -> Result<PolicyEngine, LoadError> {
-        let mut pool = PoolingAllocationConfig::default();
-        let instances = limits.max_concurrent_instances;
-        pool.total_component_instances(instances)
-            // wit-component adds shim and fixup core instances around the
-            // guest's own; four per component is ample.
-            .total_core_instances(instances * 4)
-            .total_memories(instances)
-            .total_tables(instances * 4)
-            .max_memory_size(limits.memory_bytes.max(limits.max_module_memory_bytes))
-            // Resetting a slot by memset is cheaper than madvise plus page
-            // faults for the small, hot memories policies use: measured with
-            // the policy_eval bench, 512 KiB (a policy's stack, data and
-            // first heap pages) takes a call from 21 µs to 15 µs; more
-            // gains nothing.
-            .linear_memory_keep_resident(512 << 10)
-            .table_keep_resident(16 << 10)
-            // On Linux 6.7+ the PAGEMAP_SCAN ioctl finds the pages a call
-            // dirtied, so a reset touches only those instead of the whole
-            // resident window: the trivial call drops from 14.4 to 10.4 µs
-            // and the default pack from 612 to 496 µs (policy_eval bench,
-            // issue 11). Older kernels fall back to the memset.
-            .pagemap_scan(Enabled::Auto);
-        let mut config = Config::new();
-        // Fuel first: a fuel limit stops a module at the same instruction
-        // on any machine, so a replay decides alike. Epoch interruption adds
-        // the wall-clock deadline interpreted modules get (issue 15).
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(limits.stack_bytes)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(LoadError::engine)?;
-        limits::start_epoch_ticker(&engine).map_err(|err| LoadError::engine(err.into()))?;
-
-        let mut linker = Linker::new(&engine);
-        PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
-            .map_err(LoadError::engine)?;
-        v1::PolicyModule::add_to_linker::<EvalState, HasSelf<EvalState>>(&mut linker, |state| state)
-            .map_err(LoadError::engine)?;
-        let cache = cache_dir.map(|dir| ModuleCache::open(dir, &engine)).transpose()?;
-        let inner = Inner { engine, linker, limits, cache, loaded: Mutex::default(), configured: Mutex::default() };
+        let metered = Arc::new(Runtime::new(&limits, cache_dir, false)?);
+        let inner = Inner {
+            limits,
+            cache_dir: cache_dir.map(Path::to_path_buf),
+            metered,
+            deadlined: OnceLock::new(),
+            loaded: Mutex::default(),
+            configured: Mutex::default(),
+        };
         Ok(PolicyEngine { inner: Arc::new(inner) })
     }
 
@@ -221,28 +259,39 @@ impl PolicyEngine {
     }
 
     /// Compiles (or fetches from cache) the component in `bytes`, checks it
-    /// against the policy world, and asks it who it is.
+    /// against the policy world, and asks it who it is. Interpreted modules
+    /// are readied for their default deadline; compiled ones for fuel alone.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedModule>, LoadError> {
+        self.load_in(bytes, guest::provenance(bytes).language.is_interpreted())
+    }
+
+    /// As [`load`](Self::load), readied for calls with a wall-clock deadline
+    /// whatever the module's language: for a pack entry that sets
+    /// `deadline_ms`.
+    pub fn load_with_deadlines(&self, bytes: &[u8]) -> Result<Arc<LoadedModule>, LoadError> {
+        self.load_in(bytes, true)
+    }
+
+    fn load_in(&self, bytes: &[u8], deadlines: bool) -> Result<Arc<LoadedModule>, LoadError> {
         let sha256: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(module) = self.lock_loaded().get(&sha256) {
+        if let Some(module) = self.lock_loaded().get(&(sha256, deadlines)) {
             return Ok(module.clone());
         }
+        let runtime = self.runtime(deadlines)?;
         let provenance = guest::provenance(bytes);
         let default_limits = self.inner.limits.for_language(provenance.language);
-        let component = self.compile(bytes, &sha256)?;
-        let version = world::check(&self.inner.engine, &component)?;
-        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(LoadError::link)?;
-        let pre = match version {
-            WorldVersion::V0_1 => Bindings::V0_1(v1::PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
-            WorldVersion::V0_2 => Bindings::V0_2(PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
-        };
-        let info = pre.info(&mut self.store(Default::default(), default_limits)).map_err(LoadError::call)?;
+        let component = runtime.compile(bytes, &sha256)?;
+        let version = world::check(&runtime.engine, &component)?;
+        let (pre, evaluate) = self.bind(&runtime, &component, version, default_limits)?;
+        let info = pre.info(&mut runtime.store(Default::default(), default_limits)).map_err(LoadError::call)?;
         let configure = match version {
             WorldVersion::V0_1 => None,
-            WorldVersion::V0_2 => preinit::configure_export(&self.inner.engine, &component),
+            WorldVersion::V0_2 => preinit::configure_export(&runtime.engine, &component),
         };
         let module = Arc::new(LoadedModule {
             pre,
+            runtime,
+            evaluate,
             sha256,
             info,
             size_bytes: bytes.len(),
@@ -251,8 +300,42 @@ impl PolicyEngine {
             configure,
             configured: false,
         });
-        self.lock_loaded().insert(sha256, module.clone());
+        self.lock_loaded().insert((sha256, deadlines), module.clone());
         Ok(module)
+    }
+
+    /// `component` linked in `runtime` for the world `version`, with its
+    /// `evaluate` export checked.
+    fn bind(
+        &self,
+        runtime: &Runtime,
+        component: &Component,
+        version: WorldVersion,
+        limits: CallLimits,
+    ) -> Result<(Bindings, ComponentExportIndex), LoadError> {
+        let instance_pre = runtime.linker.instantiate_pre(component).map_err(LoadError::link)?;
+        let pre = match version {
+            WorldVersion::V0_1 => Bindings::V0_1(v1::PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
+            WorldVersion::V0_2 => Bindings::V0_2(PolicyModulePre::new(instance_pre).map_err(LoadError::link)?),
+        };
+        let mut store = runtime.store(Default::default(), limits);
+        let evaluate = checked_evaluate(component, version, &pre, &mut store).map_err(LoadError::link)?;
+        Ok((pre, evaluate))
+    }
+
+    /// The runtime for calls with (`deadlines`) or without a wall-clock
+    /// deadline, built on first use.
+    fn runtime(&self, deadlines: bool) -> Result<Arc<Runtime>, LoadError> {
+        if !deadlines {
+            return Ok(self.inner.metered.clone());
+        }
+        if let Some(runtime) = self.inner.deadlined.get() {
+            return Ok(runtime.clone());
+        }
+        let built = Arc::new(Runtime::new(&self.inner.limits, self.inner.cache_dir.as_deref(), true)?);
+        // Two threads may both build one; the first stored wins and the
+        // other is dropped (its epoch ticker ends with it).
+        Ok(self.inner.deadlined.get_or_init(|| built).clone())
     }
 
     /// `module` (loaded from `bytes`) readied to run with `config_json`:
@@ -263,8 +346,8 @@ impl PolicyEngine {
     /// `validate-config`, and get the config on every call; so does any
     /// module given no config, which has nothing to parse (the defaults),
     /// where a snapshot would only cost two more compilations at load. The
-    /// snapshot is cached, in memory and on disk, under the module's hash
-    /// and the config.
+    /// snapshot is cached, in memory and on disk, under the module's hash,
+    /// the config and the runtime.
     pub(crate) fn configure(
         &self,
         module: &Arc<LoadedModule>,
@@ -275,24 +358,25 @@ impl PolicyEngine {
             self.validate_config(module, config_json)?;
             return Ok(module.clone());
         };
-        let key = configured_key(&module.sha256, config_json);
+        let runtime = &module.runtime;
+        let key = configured_key(&module.sha256, config_json, runtime.keeps_deadlines());
         if let Some(configured) = self.lock_configured().get(&key) {
             return Ok(configured.clone());
         }
-        let cached = self.inner.cache.as_ref().and_then(|cache| cache.get(&self.inner.engine, &key));
+        let cached = runtime.cache.as_ref().and_then(|cache| cache.get(&runtime.engine, &key));
         let component = match cached {
             Some(component) => component,
             None => {
                 match preinit::snapshot(
-                    &self.inner.linker,
-                    self.store(Default::default(), module.default_limits),
+                    &runtime.linker,
+                    runtime.store(Default::default(), module.default_limits),
                     bytes,
                     export,
                     config_json,
                 ) {
                     Ok(snapshot) => {
-                        let component = Component::new(&self.inner.engine, &snapshot).map_err(LoadError::compile)?;
-                        if let Some(cache) = &self.inner.cache {
+                        let component = Component::new(&runtime.engine, &snapshot).map_err(LoadError::compile)?;
+                        if let Some(cache) = &runtime.cache {
                             cache.put(&key, &component);
                         }
                         component
@@ -309,13 +393,14 @@ impl PolicyEngine {
         };
         // The snapshot is a new component: it must fit the world as the
         // original did.
-        if world::check(&self.inner.engine, &component)? != WorldVersion::V0_2 {
+        if world::check(&runtime.engine, &component)? != WorldVersion::V0_2 {
             return Err(LoadError::MissingExport { found: "a snapshot of another world".to_string() });
         }
-        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(LoadError::link)?;
-        let pre = Bindings::V0_2(PolicyModulePre::new(instance_pre).map_err(LoadError::link)?);
+        let (pre, evaluate) = self.bind(runtime, &component, WorldVersion::V0_2, module.default_limits)?;
         let configured = Arc::new(LoadedModule {
             pre,
+            runtime: runtime.clone(),
+            evaluate,
             sha256: module.sha256,
             info: module.info.clone(),
             size_bytes: module.size_bytes,
@@ -332,49 +417,28 @@ impl PolicyEngine {
     /// the policy world.
     pub fn shape(&self, bytes: &[u8]) -> Result<ComponentShape, LoadError> {
         let sha256: [u8; 32] = Sha256::digest(bytes).into();
-        let component = self.compile(bytes, &sha256)?;
+        let runtime = &self.inner.metered;
+        let component = runtime.compile(bytes, &sha256)?;
         let ty = component.component_type();
-        let engine = &self.inner.engine;
+        let engine = &runtime.engine;
         Ok(ComponentShape {
             imports: ty.imports(engine).map(|(name, _)| name.to_string()).collect(),
             exports: ty.exports(engine).map(|(name, _)| name.to_string()).collect(),
         })
     }
 
-    /// Whether the engine's disk cache holds `bytes` compiled, so loading
-    /// it skips compilation.
+    /// Whether the engine's disk cache holds `bytes` compiled for the
+    /// runtime [`load`](Self::load) picks, so loading it skips compilation.
     pub fn is_cached(&self, bytes: &[u8]) -> bool {
         let sha256: [u8; 32] = Sha256::digest(bytes).into();
-        self.inner.cache.as_ref().is_some_and(|cache| cache.get(&self.inner.engine, &sha256).is_some())
+        let Ok(runtime) = self.runtime(guest::provenance(bytes).language.is_interpreted()) else { return false };
+        runtime.cache.as_ref().is_some_and(|cache| cache.get(&runtime.engine, &sha256).is_some())
     }
 
     /// Asks `module` whether `config_json` is a valid config for it.
     pub fn validate_config(&self, module: &LoadedModule, config_json: &str) -> Result<(), LoadError> {
-        let mut store = self.store(Default::default(), module.default_limits);
+        let mut store = module.store(Default::default(), module.default_limits);
         module.pre.validate_config(&mut store, config_json).map_err(LoadError::call)?.map_err(LoadError::Config)
-    }
-
-    /// A fresh store for one call under `limits`.
-    pub(crate) fn store(&self, index: super::TenantIndex, limits: CallLimits) -> Store<EvalState> {
-        let mut store = Store::new(&self.inner.engine, EvalState::new(index, limits.memory_bytes));
-        store.limiter(|state| state);
-        // INVARIANT: fuel consumption is enabled in `with_options`, the only
-        // place the engine is built, so this cannot fail.
-        let _ = store.set_fuel(limits.fuel);
-        store.set_epoch_deadline(limits::deadline_ticks(limits.deadline));
-        store
-    }
-
-    fn compile(&self, bytes: &[u8], sha256: &[u8; 32]) -> Result<Component, LoadError> {
-        let engine = &self.inner.engine;
-        if let Some(component) = self.inner.cache.as_ref().and_then(|cache| cache.get(engine, sha256)) {
-            return Ok(component);
-        }
-        let component = Component::new(engine, bytes).map_err(LoadError::compile)?;
-        if let Some(cache) = &self.inner.cache {
-            cache.put(sha256, &component);
-        }
-        Ok(component)
     }
 
     fn lock_configured(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedModule>>> {
@@ -382,7 +446,7 @@ impl PolicyEngine {
         self.inner.configured.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedModule>>> {
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<([u8; 32], bool), Arc<LoadedModule>>> {
         // A poisoned map only means another thread panicked mid-insert of an
         // Arc; the map itself is still consistent.
         self.inner.loaded.lock().unwrap_or_else(|poison| poison.into_inner())
@@ -390,12 +454,13 @@ impl PolicyEngine {
 }
 
 /// Where a module configured with `config_json` is cached: the module's
-/// hash, the config and the snapshotting tool, so a new config (or a new
-/// wizer) is a new entry.
-fn configured_key(module_sha256: &[u8; 32], config_json: &str) -> [u8; 32] {
+/// hash, the config, the runtime and the snapshotting tool, so a new config
+/// (or a new wizer) is a new entry.
+fn configured_key(module_sha256: &[u8; 32], config_json: &str, deadlines: bool) -> [u8; 32] {
     let mut key = Sha256::new();
     key.update(b"memwarden configured module\0wasmtime-wizer 48\0");
     key.update(module_sha256);
+    key.update([u8::from(deadlines)]);
     key.update(config_json.as_bytes());
     key.finalize().into()
 }

@@ -39,6 +39,7 @@ mod pack;
 mod pack_map;
 mod pack_read;
 mod preinit;
+mod runtime;
 mod sandbox;
 mod signing;
 mod wit;

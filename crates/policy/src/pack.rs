@@ -317,7 +317,13 @@ impl RulePack {
                 module: spec.module.clone(),
                 source,
             };
-            let module = engine.load(&bytes).map_err(module_error)?;
+            // A deadline needs code that checks the clock: a pack's own
+            // `deadline_ms` moves a compiled module to the runtime that has it.
+            let module = match spec.limits.and_then(|limits| limits.deadline_ms) {
+                Some(_) => engine.load_with_deadlines(&bytes),
+                None => engine.load(&bytes),
+            }
+            .map_err(module_error)?;
             let config_json = if spec.config.is_null() { String::new() } else { spec.config.to_string() };
             // Checks the config; a module that can be configured once comes
             // back as a snapshot with the config already parsed.

@@ -212,7 +212,7 @@ impl RulePack {
     ) -> (ModuleRun, Result<types::Decision, String>) {
         let started = Instant::now();
         let module = &pack_module.module;
-        let mut store = self.engine.store(inputs.index().clone(), pack_module.limits);
+        let mut store = module.store(inputs.index().clone(), pack_module.limits);
         let answer = module
             .evaluate(&mut store, inputs, &pack_module.config_json)
             .map_err(|err| describe_failure(&err))
