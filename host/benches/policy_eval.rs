@@ -6,7 +6,8 @@
 //! Prints p50 / p99 / mean µs and decisions per second on one core, and the
 //! sandbox's overhead ratios. Targets (release, issue 11): the pack within 2×
 //! of plain Rust, a trivial module's instance + call ≤ 10 µs, the index of a
-//! 200-entry tenant ≤ 50 µs per job after the first.
+//! 200-entry tenant ≤ 50 µs per job after the first. Last, the pack against
+//! itself with every module given a deadline: what epoch checks cost.
 //!
 //! Run with `cargo bench --bench policy_eval`; set
 //! `MEMWARDEN_BENCH_BREAKDOWN=1` to also time single modules. With
@@ -109,8 +110,11 @@ fn main() {
         .print(&format!("index of {ENTRIES} entries, 1 changed since last job"));
     for (label, proposal) in [("10 changes", &fixture.proposal), ("10 changes + piece edit", &fixture.with_piece_edit)]
     {
-        let sandboxed = measure(|| black_box(pack.evaluate(proposal, &fixture.context, &fixture.index)));
-        let native = measure(|| black_box(fixture.native(proposal)));
+        // Alternated call by call, so that both see the same machine.
+        let (sandboxed, native) = measure_pair(
+            || black_box(pack.evaluate(proposal, &fixture.context, &fixture.index)),
+            || black_box(fixture.native(proposal)),
+        );
         sandboxed.print(&format!("sandbox, {label}"));
         native.print(&format!("plain Rust, {label}"));
         println!(
@@ -139,6 +143,37 @@ fn main() {
             record.memory.len() + usize::from(record.piece.is_some())
         );
     }
+    deadline_cost(&engine, &pack, &fixture);
+}
+
+/// What the wall-clock deadline costs a compiled module: the default pack
+/// against the same six modules each given `deadline_ms`, which runs them on
+/// the runtime whose code checks the epoch. Alternated call by call, so both
+/// see the same machine.
+fn deadline_cost(engine: &PolicyEngine, pack: &RulePack, fixture: &Fixture) {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let mut yaml = String::from("name: deadlined\nmodules:\n");
+    for module in pack.modules() {
+        yaml.push_str(&format!("  - module: {}\n    limits: {{ deadline_ms: 10000 }}\n", module.name()));
+    }
+    let path = dir.path().join("deadlined.yaml");
+    std::fs::write(&path, yaml).unwrap_or_else(|err| panic!("{err}"));
+    let deadlined = RulePack::load(engine, &path.to_string_lossy()).unwrap_or_else(|err| panic!("{err}"));
+    assert!(deadlined.modules().all(|module| module.keeps_deadlines()));
+    assert!(!pack.modules().any(|module| module.keeps_deadlines()));
+    let (fuel_only, with_deadline) = measure_pair(
+        || black_box(pack.evaluate(&fixture.proposal, &fixture.context, &fixture.index)),
+        || black_box(deadlined.evaluate(&fixture.proposal, &fixture.context, &fixture.index)),
+    );
+    fuel_only.print("sandbox, 10 changes, fuel only");
+    with_deadline.print("sandbox, 10 changes, with deadlines");
+    println!(
+        "{:<44} {:>7.2}x {:>7.2}x {:>7.2}x",
+        "deadline checks cost",
+        with_deadline.p50 / fuel_only.p50,
+        with_deadline.p99 / fuel_only.p99,
+        with_deadline.mean / fuel_only.mean
+    );
 }
 
 struct Stats {
@@ -148,6 +183,12 @@ struct Stats {
 }
 
 impl Stats {
+    fn of(mut micros: Vec<f64>) -> Stats {
+        micros.sort_by(f64::total_cmp);
+        let at = |q: f64| micros[((micros.len() as f64 * q) as usize).min(micros.len() - 1)];
+        Stats { p50: at(0.50), p99: at(0.99), mean: micros.iter().sum::<f64>() / micros.len() as f64 }
+    }
+
     fn print(&self, label: &str) {
         println!("{label:<44} {:>8.1} {:>8.1} {:>8.1} {:>12.0}", self.p50, self.p99, self.mean, 1e6 / self.mean);
     }
@@ -157,20 +198,35 @@ fn measure<R>(run: impl FnMut() -> R) -> Stats {
     measure_n(WARMUP, ITERATIONS, run)
 }
 
+/// `a` and `b` timed in turn, call by call: on a shared machine whose speed
+/// drifts, their ratio holds where two separate runs would not.
+fn measure_pair<R, S>(mut a: impl FnMut() -> R, mut b: impl FnMut() -> S) -> (Stats, Stats) {
+    let mut micros = (Vec::with_capacity(ITERATIONS), Vec::with_capacity(ITERATIONS));
+    for round in 0..WARMUP + ITERATIONS {
+        let started = Instant::now();
+        a();
+        let between = Instant::now();
+        b();
+        if round >= WARMUP {
+            micros.0.push((between - started).as_secs_f64() * 1e6);
+            micros.1.push(between.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    (Stats::of(micros.0), Stats::of(micros.1))
+}
+
 fn measure_n<R>(warmup: usize, iterations: usize, mut run: impl FnMut() -> R) -> Stats {
     for _ in 0..warmup {
         run();
     }
-    let mut micros: Vec<f64> = (0..iterations)
+    let micros: Vec<f64> = (0..iterations)
         .map(|_| {
             let started = Instant::now();
             run();
             started.elapsed().as_secs_f64() * 1e6
         })
         .collect();
-    micros.sort_by(f64::total_cmp);
-    let at = |q: f64| micros[((micros.len() as f64 * q) as usize).min(micros.len() - 1)];
-    Stats { p50: at(0.50), p99: at(0.99), mean: micros.iter().sum::<f64>() / micros.len() as f64 }
+    Stats::of(micros)
 }
 
 /// The Python and TypeScript ports of two standard modules next to the Rust
