@@ -37,11 +37,13 @@ struct Inner {
     /// Where calls with a deadline run; built the first time a module
     /// needs it.
     deadlined: OnceLock<Arc<Runtime>>,
-    /// By content hash and whether the module runs with deadlines.
-    loaded: Mutex<HashMap<([u8; 32], bool), Arc<LoadedModule>>>,
+    loaded: Mutex<HashMap<LoadedKey, Arc<LoadedModule>>>,
     /// Configured snapshots, by [`configured_key`].
     configured: Mutex<HashMap<[u8; 32], Arc<LoadedModule>>>,
 }
+
+/// A loaded module's content hash, and whether it runs with deadlines.
+type LoadedKey = ([u8; 32], bool);
 
 /// A compiled, import-checked module, ready to instantiate.
 pub struct LoadedModule {
@@ -147,7 +149,7 @@ impl LoadedModule {
             Bindings::V0_1(pre) => {
                 let (proposal, context) = inputs.v1();
                 let instance = pre.instance_pre().instantiate(&mut *store)?;
-                let func = instance.get_func(&mut *store, &self.evaluate).ok_or_else(missing)?;
+                let func = instance.get_func(&mut *store, self.evaluate).ok_or_else(missing)?;
                 // SAFETY: `checked_evaluate` checked this export's type at
                 // load, on an instance of the same component.
                 let evaluate = unsafe {
@@ -159,7 +161,7 @@ impl LoadedModule {
             Bindings::V0_2(pre) => {
                 let (proposal, context) = inputs.v2();
                 let instance = pre.instance_pre().instantiate(&mut *store)?;
-                let func = instance.get_func(&mut *store, &self.evaluate).ok_or_else(missing)?;
+                let func = instance.get_func(&mut *store, self.evaluate).ok_or_else(missing)?;
                 // SAFETY: as above.
                 let evaluate = unsafe { TypedFunc::<(&_, &_, &str), (wit::Decision,)>::new_unchecked(func) };
                 let (answer,) = evaluate.call(&mut *store, (proposal, context, config))?;
@@ -446,7 +448,7 @@ impl PolicyEngine {
         self.inner.configured.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<([u8; 32], bool), Arc<LoadedModule>>> {
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<LoadedKey, Arc<LoadedModule>>> {
         // A poisoned map only means another thread panicked mid-insert of an
         // Arc; the map itself is still consistent.
         self.inner.loaded.lock().unwrap_or_else(|poison| poison.into_inner())
